@@ -1,0 +1,1 @@
+"""MMRareBench leaderboard service."""

@@ -1,0 +1,83 @@
+"""Settings from environment variables: the only place that reads the environment."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_VAR_DIR}/mmrare.db",
+        description="SQLAlchemy URL; postgresql://… or sqlite:///path. Drivers are chosen for you.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Set: jobs go through arq to `mmrare worker`. Unset: in-process."
+    )
+    storage_dir: Path = Field(
+        default=DEFAULT_VAR_DIR / "uploads", description="Uploaded files, content-addressed."
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Keys the prompt nonce. Unset: generated into STORAGE_DIR/../secret.key.",
+    )
+
+    judge_base_url: str = "http://127.0.0.1:8090/v1"
+    judge_model: str = "mmrare-reference-judge-v1"
+    judge_api_key: str | None = None
+    judge_concurrency: int = Field(default=16, ge=1, le=1024)
+    judge_timeout_seconds: float = Field(default=120.0, gt=0)
+    judge_max_transport_retries: int = Field(default=5, ge=0)
+    judge_max_parse_retries: int = Field(default=2, ge=0)
+    judge_backoff_base_seconds: float = Field(default=0.5, ge=0)
+    judge_backoff_cap_seconds: float = Field(default=30.0, ge=0)
+    judge_seed: int = 1234
+    judge_max_tokens: int = Field(default=512, ge=16)
+    judge_max_answer_chars: int = Field(default=8000, ge=100)
+    judge_send_images: bool = False
+    judge_error_tolerance: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Largest share of items with judge errors that still lets a run be scored.",
+    )
+
+    run_batch_size: int = Field(default=32, ge=1, description="Item results written per commit.")
+    run_stale_after_seconds: float = Field(
+        default=120.0, gt=0, description="A judging run whose heartbeat is older is taken over."
+    )
+    reaper_interval_seconds: int = Field(default=60, ge=1)
+    inprocess_max_runs: int = Field(default=2, ge=1)
+
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_prediction_chars: int = Field(default=8000, ge=1)
+
+    @field_validator("judge_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def uses_arq(self) -> bool:
+        return bool(self.redis_url)
+
+    def judge_secret(self) -> bytes:
+        """The HMAC key for prompt nonces: stable across restarts so the judge cache hits."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.storage_dir.parent / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

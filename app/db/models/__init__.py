@@ -1,0 +1,24 @@
+"""All tables, imported here so Alembic and the app see one metadata."""
+
+from app.db.models.gold import GoldItem, GoldVersion
+from app.db.models.judging import JudgeCacheEntry, JudgeModel, RubricVersion, TrackConfig
+from app.db.models.models import Model, ModelCategory, ReportedResult
+from app.db.models.runs import EvaluationRun, ItemResult, RunAggregate
+from app.db.models.submissions import Submission, SubmissionState
+
+__all__ = [
+    "EvaluationRun",
+    "GoldItem",
+    "GoldVersion",
+    "ItemResult",
+    "JudgeCacheEntry",
+    "JudgeModel",
+    "Model",
+    "ModelCategory",
+    "ReportedResult",
+    "RubricVersion",
+    "RunAggregate",
+    "Submission",
+    "SubmissionState",
+    "TrackConfig",
+]

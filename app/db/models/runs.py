@@ -1,0 +1,75 @@
+"""One scoring of one submission under one rubric version and judge model, and its results."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, JSONValue, UTCDateTime, utcnow
+from app.runs import RunStatus
+
+
+class EvaluationRun(Base):
+    __tablename__ = "evaluation_runs"
+    __table_args__ = (Index("ix_evaluation_runs_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    rubric_version: Mapped[str] = mapped_column(ForeignKey("rubric_versions.version"))
+    judge_model_id: Mapped[int] = mapped_column(ForeignKey("judge_models.id"))
+    status: Mapped[str] = mapped_column(String(10), default=RunStatus.QUEUED.value)
+    # Fencing token: bumped when a run is handed to a new job, so a stale job stops writing.
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+    items_done: Mapped[int] = mapped_column(Integer, default=0)
+    judge_errors: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    judge_calls: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    failure_kind: Mapped[str | None] = mapped_column(String(10))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ItemResult(Base):
+    """Keyed by (run, item) and written as an upsert, so a repeated write is harmless."""
+
+    __tablename__ = "item_results"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("evaluation_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    ratings: Mapped[dict[str, int] | None] = mapped_column(JSONValue, nullable=True)
+    item_score: Mapped[float | None] = mapped_column(Float)  # None only for judge errors
+    f1: Mapped[float | None] = mapped_column(Float)  # T1 only
+    missing: Mapped[bool] = mapped_column(Boolean, default=False)  # no prediction: scores 0
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    raw_reply: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RunAggregate(Base):
+    """What leaderboards read: one row per scored run, never rebuilt from item rows per request."""
+
+    __tablename__ = "run_aggregates"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("evaluation_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    score: Mapped[float] = mapped_column(Float)  # 0–100
+    f1: Mapped[float | None] = mapped_column(Float)  # T1 only, 0–100
+    dimension_means: Mapped[dict[str, float]] = mapped_column(JSONValue)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    item_count: Mapped[int] = mapped_column(Integer)  # gold items of the track
+    answered_count: Mapped[int] = mapped_column(Integer)
+    judge_error_count: Mapped[int] = mapped_column(Integer)
+    truncated_count: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

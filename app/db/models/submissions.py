@@ -1,0 +1,36 @@
+"""What a model developer uploaded. A rejudge never creates a submission, only a run."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, JSONValue, UTCDateTime, utcnow
+
+
+class SubmissionState(StrEnum):
+    ACCEPTED = "accepted"  # valid file; its runs carry the scoring status
+    REJECTED = "rejected"  # invalid file: kept for audit with its errors, never queued
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_model_track", "model_id", "track"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    track: Mapped[str] = mapped_column(String(2))
+    gold_version_id: Mapped[int] = mapped_column(ForeignKey("gold_versions.id"))
+    file_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10), default=SubmissionState.ACCEPTED.value)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue, default=list)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    total_items: Mapped[int] = mapped_column(Integer, default=0)
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

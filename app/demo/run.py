@@ -1,0 +1,154 @@
+"""`mmrare demo`: the embedded default, wired together (every step is also a command of its own).
+
+Migrate the SQLite database, import the synthetic demo gold set and the paper's results, start
+the reference judge and the service with in-process jobs. With --smoke, also submit the sample
+predictions, wait until they are scored, print the leaderboard and exit (non-zero on failure).
+"""
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from app.config import Settings
+from app.db.migrate import upgrade
+from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.judge.standin import STANDIN_MODEL
+from app.services.configuration import ensure_track_configuration
+from app.services.gold_import import import_gold_bundle
+from app.services.reported import seed_reported
+from app.tracks import Track
+from app.web.app import create_app
+
+SMOKE_TIMEOUT_SECONDS = 300.0
+
+
+def demo_dir() -> Path:
+    return Path(str(resources.files("app.data").joinpath("demo")))
+
+
+async def prepare(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_session_factory(engine)) as session:
+            await ensure_track_configuration(session, settings)
+            gold = await import_gold_bundle(session, demo_dir() / "gold.jsonl")
+            seeded = await seed_reported(session)
+        print(f"demo gold set: {gold.item_count} synthetic items (gold version {gold.version_id})")
+        print(f"paper results: {seeded.created} added, {seeded.updated} updated")
+    finally:
+        await engine.dispose()
+
+
+def start_standin(host: str, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.judge.standin", "--host", host, "--port", str(port)]
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the reference judge exited at start-up (port {port} taken?)")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://{host}:{port}/v1/models", timeout=1).status_code == 200:
+                return process
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the reference judge did not answer on port {port} within 20 s")
+
+
+async def smoke(base_url: str) -> int:
+    """Submit each track's sample predictions, wait for scores, print the leaderboard."""
+    samples = demo_dir() / "predictions"
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        ids: dict[Track, int] = {}
+        for track in Track:
+            path = samples / f"{track.value}.jsonl"
+            response = await client.post(
+                "/api/v1/submissions",
+                data={"track": track.value, "model": "demo-sample-model", "uploaded_by": "demo"},
+                files={"file": (path.name, path.read_bytes(), "application/jsonl")},
+            )
+            if response.status_code not in (200, 201):
+                print(f"upload of {path.name} failed: {response.status_code} {response.text}")
+                return 1
+            ids[track] = response.json()["id"]
+        deadline = time.monotonic() + SMOKE_TIMEOUT_SECONDS
+        pending = dict(ids)
+        while pending:
+            if time.monotonic() > deadline:
+                print(f"timed out waiting for submissions {sorted(pending.values())}")
+                return 1
+            for track, submission_id in list(pending.items()):
+                status = (await client.get(f"/api/v1/submissions/{submission_id}")).json()
+                if status["status"] == "scored":
+                    result = status["result"]
+                    f1 = f", F1 {result['f1']:.1f}" if result["f1"] is not None else ""
+                    print(f"{track}: scored {result['score']:.1f}{f1} "
+                          f"(judge {status['judge_model']})")
+                    del pending[track]
+                elif status["status"] in ("failed", "cancelled"):
+                    print(f"{track}: {status['status']}: {status['failure']}")
+                    return 1
+            await asyncio.sleep(0.2)
+        board = (await client.get("/api/v1/leaderboard")).json()
+    print(f"\n{'#':>3}  {'model':<28} {'kind':<9} {'T1':>6} {'F1':>6} {'T2':>6} {'T3':>6} {'T4':>6}")
+    for entry in board["entries"]:
+        tracks = entry["tracks"]
+
+        def cell(track: str, key: str = "score", tracks: dict = tracks) -> str:  # type: ignore[type-arg]
+            value = tracks.get(track, {}).get(key)
+            return "–" if value is None else f"{value:.1f}"
+
+        print(f"{entry['rank']:>3}  {entry['model']:<28} {entry['kind']:<9} {cell('T1'):>6} "
+              f"{cell('T1', 'f1'):>6} {cell('T2'):>6} {cell('T3'):>6} {cell('T4'):>6}")
+    return 0
+
+
+async def serve(settings: Settings, host: str, port: int, smoke_run: bool) -> int:
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task
+            print(f"the service could not start on {host}:{port} (port taken?)")
+            return 1
+        await asyncio.sleep(0.05)
+    url = f"http://{host}:{port}"
+    print(f"MMRareBench leaderboard running at {url}  (Ctrl-C stops it)", flush=True)
+    if not smoke_run:
+        await task
+        return 0
+    try:
+        return await smoke(url)
+    finally:
+        server.should_exit = True
+        await task
+
+
+def run_demo(settings: Settings, *, host: str, port: int, judge_port: int, smoke: bool) -> int:
+    settings = settings.model_copy(
+        update={
+            "redis_url": None,  # the embedded default: jobs run inside this process
+            "judge_base_url": f"http://127.0.0.1:{judge_port}/v1",
+            "judge_model": STANDIN_MODEL,
+        }
+    )
+    upgrade(settings.database_url)
+    asyncio.run(prepare(settings))
+    judge = start_standin("127.0.0.1", judge_port)
+    print(f"reference judge ({STANDIN_MODEL}, a lexical stand-in) on port {judge_port}")
+    try:
+        return asyncio.run(serve(settings, host, port, smoke))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        judge.terminate()
+        judge.wait(timeout=10)

@@ -1,0 +1,423 @@
+"""The only code that talks to the judge: an OpenAI-compatible `POST {base_url}/chat/completions`.
+
+One `JudgeClient` wraps one long-lived `httpx.AsyncClient` and one semaphore, so the concurrency
+bound holds for every call made through it: a process should build exactly one client (in the
+FastAPI lifespan or the worker's startup) and share it.
+
+Failure handling, per HTTP attempt:
+
+* connection errors, timeouts, 429 and 5xx are transient: retried up to `max_transport_retries`
+  times with exponential backoff and full jitter (a 429's `Retry-After` — seconds or an HTTP
+  date — replaces the backoff), then `JudgeUnavailable`;
+* any other 4xx is a configuration problem: `JudgeConfigError` at once, carrying the server's
+  message (redacted of anything copied from our prompt, truncated) and never the request body,
+  which holds hidden gold answers;
+* a 2xx whose content does not parse (see app.judge.reply) is re-asked up to `max_parse_retries`
+  times, then returned as a judge error outcome with the raw reply kept — never as a score.
+"""
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import logging
+import math
+import random as random_module
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from app.judge.errors import JudgeConfigError, JudgeUnavailable
+from app.judge.prompt import cache_key, normalise_base_url
+from app.judge.reply import MalformedReply, parse_reply
+from app.judge.types import CacheCounters, JudgeCache, JudgeOutcome, JudgeRequest, Verdict
+from app.rubrics.model import Rubric
+
+log = logging.getLogger(__name__)
+
+SERVER_MESSAGE_LIMIT = 500
+RAW_REPLY_LIMIT = 20_000  # what we keep of a malformed reply for maintainers
+_REDACT_WINDOW = 24  # a server message sharing this many characters with our prompt is redacted
+_CACHE_BATCH = 500  # keys per get_many call: keeps SQL IN lists reasonable
+
+
+@dataclass(frozen=True)
+class _HttpReply:
+    body: bytes
+    attempts: int
+
+
+class JudgeClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        concurrency: int = 8,
+        timeout: float = 120.0,
+        max_transport_retries: int = 5,
+        max_parse_retries: int = 2,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        retry_after_cap: float = 120.0,
+        cache_put_batch: int = 64,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        random: Callable[[], float] = random_module.random,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be ≥ 1")
+        if max_transport_retries < 0 or max_parse_retries < 0:
+            raise ValueError("retry bounds must be ≥ 0")
+        self.base_url = normalise_base_url(base_url)
+        self.concurrency = concurrency
+        self.max_transport_retries = max_transport_retries
+        self.max_parse_retries = max_parse_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.retry_after_cap = retry_after_cap
+        self.cache_put_batch = max(1, cache_put_batch)
+        self.counters = CacheCounters()
+        self._url = f"{self.base_url}/chat/completions"
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._sleep = sleep
+        self._random = random
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it; a passed-in one is the caller's."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def judge(self, request: JudgeRequest, rubric: Rubric) -> JudgeOutcome:
+        """Judge one request. Raises JudgeUnavailable / JudgeConfigError; a reply that never
+        parses comes back as an outcome with `error` set and the raw reply kept."""
+        started = time.perf_counter()
+        payload = json.dumps(request.body(), ensure_ascii=False, separators=(",", ":")).encode()
+        attempts = 0
+        parse_failures = 0
+        while True:
+            reply = await self._post(payload, request, attempts)
+            attempts = reply.attempts
+            raw: str | None = None
+            try:
+                raw = _reply_content(reply.body)
+                ratings = parse_reply(raw, rubric)
+            except MalformedReply as exc:
+                if raw is None:  # not even a chat.completion: keep the body itself
+                    raw = reply.body.decode("utf-8", errors="replace")
+                if parse_failures < self.max_parse_retries:
+                    parse_failures += 1
+                    self._count("retry_malformed")
+                    continue
+                self._count("malformed_final")
+                return JudgeOutcome(
+                    item_id=request.item_id,
+                    verdict=None,
+                    error=f"malformed judge reply: {exc}",
+                    raw_reply=raw[:RAW_REPLY_LIMIT],
+                    attempts=attempts,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    truncated=request.truncated,
+                )
+            return JudgeOutcome(
+                item_id=request.item_id,
+                verdict=Verdict(ratings=ratings, raw_reply=raw),
+                raw_reply=raw,
+                attempts=attempts,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                truncated=request.truncated,
+            )
+
+    async def judge_many(
+        self,
+        requests: Iterable[JudgeRequest],
+        rubric: Rubric,
+        cache: JudgeCache | None = None,
+        base_url: str | None = None,
+    ) -> AsyncIterator[JudgeOutcome]:
+        """Yield one outcome per request, cached ones first, the rest as they complete.
+
+        `base_url` (default: this client's) goes into the cache key. Successful verdicts are
+        written to the cache in batches; judge errors never are. Close the iterator
+        (`contextlib.aclosing`) if you stop early, so in-flight work is cancelled promptly.
+        """
+        todo: list[tuple[str | None, JudgeRequest]] = []
+        if cache is None:
+            todo = [(None, request) for request in requests]
+        else:
+            endpoint = base_url if base_url is not None else self.base_url
+            keyed = [(cache_key(request, endpoint), request) for request in requests]
+            unique = list(dict.fromkeys(key for key, _ in keyed))
+            hits: dict[str, Verdict] = {}
+            for start in range(0, len(unique), _CACHE_BATCH):
+                hits.update(await cache.get_many(unique[start : start + _CACHE_BATCH]))
+            for key, request in keyed:
+                verdict = hits.get(key)
+                if verdict is None:
+                    self.counters.misses += 1
+                    todo.append((key, request))
+                    continue
+                self.counters.hits += 1
+                yield JudgeOutcome(
+                    item_id=request.item_id,
+                    verdict=verdict,
+                    raw_reply=verdict.raw_reply,
+                    cached=True,
+                    truncated=request.truncated,
+                )
+        if not todo:
+            return
+
+        done: asyncio.Queue[tuple[str | None, JudgeOutcome] | BaseException] = asyncio.Queue()
+        shared = iter(todo)
+
+        async def worker() -> None:
+            # Workers share one iterator; the semaphore inside judge() is the real bound. Twice
+            # as many workers as slots keeps every slot busy while some workers back off.
+            for key, request in shared:
+                try:
+                    outcome = await self.judge(request, rubric)
+                except Exception as exc:
+                    done.put_nowait(exc)
+                    return
+                done.put_nowait((key, outcome))
+
+        workers = [
+            asyncio.create_task(worker()) for _ in range(min(len(todo), 2 * self.concurrency))
+        ]
+        to_store: dict[str, Verdict] = {}
+        try:
+            for _ in range(len(todo)):
+                item = await done.get()
+                if isinstance(item, BaseException):
+                    raise item
+                stored_key, outcome = item
+                if cache is not None and stored_key is not None and outcome.verdict is not None:
+                    to_store[stored_key] = outcome.verdict
+                    if len(to_store) >= self.cache_put_batch:
+                        batch, to_store = to_store, {}
+                        await cache.put_many(batch)
+                yield outcome
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if cache is not None and to_store:
+                # Verdicts already paid for are worth keeping even when judging stopped early.
+                try:
+                    await cache.put_many(to_store)
+                except Exception as exc:
+                    log.warning("judge cache write failed: %s", type(exc).__name__)
+
+    async def _post(self, payload: bytes, request: JudgeRequest, attempts: int) -> _HttpReply:
+        failures = 0
+        while True:
+            retry_after: float | None = None
+            async with self._semaphore:
+                attempts += 1
+                self.counters.judge_calls += 1
+                try:
+                    response = await self._http.post(
+                        self._url, content=payload, headers=self._headers
+                    )
+                except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                    raise JudgeConfigError(
+                        f"judge base URL is unusable: {type(exc).__name__}",
+                        status_code=0,
+                        server_message="",
+                    ) from None
+                except httpx.TimeoutException as exc:
+                    kind, last_error = "timeout", f"timeout ({type(exc).__name__})"
+                except httpx.RequestError as exc:
+                    kind = "connection"
+                    last_error = f"connection error ({type(exc).__name__}: {str(exc)[:200]})"
+                else:
+                    status = response.status_code
+                    if status < 300:
+                        return _HttpReply(body=response.content, attempts=attempts)
+                    if status == 429:
+                        kind, last_error = "429", "HTTP 429"
+                        retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    elif status >= 500:
+                        kind, last_error = "5xx", f"HTTP {status}"
+                    else:
+                        self._count("config_errors")
+                        message = _server_message(response, request)
+                        raise JudgeConfigError(
+                            f"judge rejected the request: HTTP {status}: {message}",
+                            status_code=status,
+                            server_message=message,
+                        )
+            if failures >= self.max_transport_retries:
+                self._count("gave_up")
+                raise JudgeUnavailable(
+                    f"judge at {self.base_url} unavailable after {attempts} attempt(s): "
+                    f"last error: {last_error}",
+                    attempts=attempts,
+                    last_error=last_error,
+                )
+            failures += 1
+            self._count(f"retry_{kind}")
+            await self._sleep(self._delay(failures, retry_after))
+
+    def _delay(self, failures: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.retry_after_cap)
+        # Full jitter (AWS architecture blog): uniform in [0, min(cap, base·2^(n-1))].
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1))
+        return self._random() * ceiling
+
+    def _count(self, name: str) -> None:
+        self.counters.extra[name] = self.counters.extra.get(name, 0) + 1
+
+
+class InMemoryJudgeCache:
+    """A process-local JudgeCache for tests and benchmarks (the service's cache lives in the DB)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Verdict] = {}
+        self.get_calls = 0
+        self.put_calls = 0
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, Verdict]:
+        self.get_calls += 1
+        return {key: self.entries[key] for key in keys if key in self.entries}
+
+    async def put_many(self, entries: Mapping[str, Verdict]) -> None:
+        self.put_calls += 1
+        self.entries.update(entries)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or an HTTP-date), or None."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _reply_content(body: bytes) -> str:
+    """choices[0].message.content of a chat.completion body, or MalformedReply."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise MalformedReply("response body is not JSON") from None
+    try:
+        content = data["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise MalformedReply("response has no choices[0].message.content") from None
+    if isinstance(content, list):  # some servers return content parts
+        content = (
+            "".join(part.get("text", "") for part in content if isinstance(part, dict)) or None
+        )
+    if content is None:
+        raise MalformedReply("message content is null")
+    if not isinstance(content, str):
+        raise MalformedReply(f"message content is {type(content).__name__}, not text")
+    return content
+
+
+def _server_message(response: httpx.Response, request: JudgeRequest) -> str:
+    """The error text a 4xx carried, minus anything copied from our prompt, at most 500 chars."""
+    message = ""
+    with contextlib.suppress(ValueError):
+        data = response.json()
+        message = _message_from_json(data)
+    if not message:
+        message = response.text
+    message = " ".join(message.split())[: SERVER_MESSAGE_LIMIT * 4]
+    message = _redact(message, _prompt_text(request))
+    if len(message) > SERVER_MESSAGE_LIMIT:
+        message = message[: SERVER_MESSAGE_LIMIT - 1] + "…"
+    return message or "(no message)"
+
+
+def _message_from_json(data: Any) -> str:
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if isinstance(data.get("message"), str):
+            return str(data["message"])
+        detail = data.get("detail")
+        if isinstance(detail, str):
+            return detail
+        if isinstance(detail, list):
+            # FastAPI-style validation errors echo the offending "input": keep loc and msg only.
+            parts = [
+                f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg', '')}"
+                for d in detail
+                if isinstance(d, dict)
+            ]
+            return "; ".join(parts)
+    return ""
+
+
+def _prompt_text(request: JudgeRequest) -> str:
+    parts: list[str] = []
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(p["text"] for p in content if isinstance(p, dict) and "text" in p)
+    return "\n".join(parts)
+
+
+def _redact(message: str, prompt: str) -> str:
+    """Replace every stretch of `message` that also occurs in the prompt with [redacted]."""
+    if len(message) < _REDACT_WINDOW or not prompt:
+        return message
+    prompt = " ".join(prompt.split())  # the message was whitespace-collapsed the same way
+    hidden = [False] * len(message)
+    for start in range(len(message) - _REDACT_WINDOW + 1):
+        if message[start : start + _REDACT_WINDOW] in prompt:
+            for i in range(start, start + _REDACT_WINDOW):
+                hidden[i] = True
+    if not any(hidden):
+        return message
+    out: list[str] = []
+    for i, char in enumerate(message):
+        if not hidden[i]:
+            out.append(char)
+        elif i == 0 or not hidden[i - 1]:
+            out.append("[redacted]")
+    return "".join(out)

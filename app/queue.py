@@ -1,0 +1,85 @@
+"""The job queue: a doorbell, not the ledger. The database says what needs work.
+
+Job ids are derived from (run, attempt), so one attempt of a run is never queued twice; the
+attempt is bumped whenever a run is handed to a new job, which fences off any older job.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from arq.connections import ArqRedis
+from arq.jobs import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+JUDGE_RUN_JOB = "judge_run"
+
+
+def run_job_id(run_id: int, attempt: int) -> str:
+    return f"run-{run_id}-attempt-{attempt}"
+
+
+class JobQueue(Protocol):
+    async def enqueue_run(self, run_id: int, attempt: int) -> None: ...
+
+    async def job_alive(self, run_id: int, attempt: int) -> bool:
+        """True while the job for this attempt is waiting or running."""
+        ...
+
+
+class ArqQueue:
+    def __init__(self, redis: ArqRedis) -> None:
+        self.redis = redis
+
+    async def enqueue_run(self, run_id: int, attempt: int) -> None:
+        job = await self.redis.enqueue_job(
+            JUDGE_RUN_JOB, run_id, attempt, _job_id=run_job_id(run_id, attempt)
+        )
+        if job is None:
+            log.info("run %s attempt %s is already queued", run_id, attempt)
+
+    async def job_alive(self, run_id: int, attempt: int) -> bool:
+        status = await Job(run_job_id(run_id, attempt), self.redis).status()
+        return status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
+
+
+RunExecutor = Callable[[int, int], Awaitable[object]]
+
+
+class InProcessQueue:
+    """Runs jobs as tasks of the serving process, through the same job function as arq."""
+
+    def __init__(self, execute: RunExecutor, max_concurrent: int) -> None:
+        self._execute = execute
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def enqueue_run(self, run_id: int, attempt: int) -> None:
+        job_id = run_job_id(run_id, attempt)
+        if job_id in self._tasks:
+            return
+        self._tasks[job_id] = asyncio.create_task(self._run(job_id, run_id, attempt))
+
+    async def job_alive(self, run_id: int, attempt: int) -> bool:
+        return run_job_id(run_id, attempt) in self._tasks
+
+    async def _run(self, job_id: str, run_id: int, attempt: int) -> None:
+        try:
+            async with self._slots:
+                await self._execute(run_id, attempt)
+        except Exception:
+            log.exception("in-process job %s failed", job_id)
+        finally:
+            self._tasks.pop(job_id, None)
+
+    async def drain(self) -> None:
+        """Wait for every queued job (used by `--smoke` and tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)

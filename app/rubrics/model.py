@@ -1,0 +1,58 @@
+"""Rubric versions as plain values: what the judge is asked and how its ratings become a score."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from app.tracks import Track
+
+
+class DimensionKind(StrEnum):
+    BINARY = "binary"  # judge answers "YES" / "NO"; stored as 1 / 0
+    ORDINAL = "ordinal"  # judge answers an integer 0..max_value
+
+
+@dataclass(frozen=True)
+class Dimension:
+    id: str  # stable key in the judge's JSON reply and in stored results
+    name: str
+    kind: DimensionKind
+    weight: float
+    criterion: str  # what the judge must check, shown to it verbatim
+    max_value: int = 1  # 1 for binary, 2 for the T4 ordinal scale
+    anchors: dict[int, str] = field(default_factory=dict)  # ordinal only: meaning of 0/1/2
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Caps the item score when a gating dimension is not credited (T1: no exact match → ≤ 0.2)."""
+
+    dimension: str
+    cap: float
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """Placeholders are written {{name}} and filled by one pass of plain replacement, never format()."""
+
+    system: str
+    user: str
+
+
+@dataclass(frozen=True)
+class Rubric:
+    track: Track
+    title: str
+    dimensions: tuple[Dimension, ...]
+    prompt: PromptTemplate
+    gate: Gate | None = None
+    rule: str = "weighted_mean"  # item score = Σ wᵢ·vᵢ/maxᵢ / Σ wᵢ, then the gate's cap
+    version: str = ""  # sha256 of the file's bytes: the rubric's identity
+    source: str = ""  # the file's text, so a stored version can be reloaded exactly
+
+    @property
+    def dimension_ids(self) -> tuple[str, ...]:
+        return tuple(d.id for d in self.dimensions)
+
+    @property
+    def short_version(self) -> str:
+        return self.version[:12]

@@ -1,0 +1,391 @@
+"""Judging one evaluation run: the job behind both the arq worker and the in-process queue.
+
+The run row is the ledger. Each batch of item results is written together with a fenced
+progress update (same transaction), so a cancelled run or one handed to a newer job stops at
+the next batch, and a restarted job skips every item already stored.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db.base import utcnow
+from app.db.models import EvaluationRun, GoldItem, ItemResult
+from app.db.session import unit_of_work
+from app.formats.predictions import gunzip_limited, parse_predictions
+from app.judge.client import JudgeClient
+from app.judge.errors import JudgeConfigError, JudgeUnavailable
+from app.judge.prompt import render_request
+from app.judge.types import JudgeCache, JudgeInput, JudgeOutcome, JudgeRequest
+from app.repositories import gold as gold_repo
+from app.repositories import judging as judging_repo
+from app.repositories import runs as runs_repo
+from app.repositories import submissions as submissions_repo
+from app.rubrics.model import Rubric
+from app.runs import FailureKind, RunStatus
+from app.scoring.aggregation import dimension_means, item_score, track_score
+from app.scoring.bootstrap import bootstrap_interval
+from app.scoring.f1 import best_token_f1, mean_token_f1
+from app.services.configuration import load_rubric
+from app.storage import FileStore
+from app.tracks import Track
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JudgingContext:
+    """Long-lived things a job needs; built once per process."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    client: JudgeClient
+    cache: JudgeCache
+    store: FileStore
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class _Plan:
+    run_id: int
+    attempt: int
+    track: Track
+    rubric: Rubric
+    judge_model: str
+    gold: dict[str, GoldItem]
+    predictions: dict[str, str]
+    pending: list[str]  # gold item ids without a stored result
+    image_root: Path
+
+
+class _Stopped(Exception):
+    """The run was cancelled or handed to a newer job: stop quietly."""
+
+
+async def execute_run(ctx: JudgingContext, run_id: int, attempt: int) -> RunStatus | None:
+    """Judge every pending item of a run and finish it. Returns the final status, or None when
+    this job had nothing to do (run finished, cancelled, or superseded)."""
+    plan = await _claim(ctx, run_id, attempt)
+    if plan is None:
+        return None
+    heartbeat = asyncio.create_task(_heartbeat(ctx, run_id, attempt))
+    try:
+        await _judge_pending(ctx, plan)
+        return await _finish(ctx, plan)
+    except _Stopped:
+        log.info("run %s attempt %s stopped: cancelled or superseded", run_id, attempt)
+        return None
+    except (JudgeUnavailable, JudgeConfigError) as exc:
+        await _fail(ctx, run_id, attempt, f"judge unavailable: {exc}", FailureKind.SERVICE)
+        return RunStatus.FAILED
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+
+
+async def _claim(ctx: JudgingContext, run_id: int, attempt: int) -> _Plan | None:
+    async with unit_of_work(ctx.sessions) as session:
+        run = await runs_repo.get(session, run_id)
+        if run is None or run.attempt != attempt:
+            return None
+        now = utcnow()
+        if run.status == RunStatus.QUEUED.value:
+            claimed = await runs_repo.transition(
+                session,
+                run_id,
+                RunStatus.QUEUED,
+                RunStatus.JUDGING,
+                attempt=attempt,
+                started_at=now,
+                heartbeat_at=now,
+                error=None,
+                failure_kind=None,
+            )
+            if not claimed:
+                return None
+        elif run.status != RunStatus.JUDGING.value:
+            return None
+        try:
+            return await _plan(ctx, session, run)
+        except ValueError as exc:
+            # The stored file or gold no longer parses (e.g. limits tightened since upload).
+            await runs_repo.transition(
+                session,
+                run_id,
+                RunStatus.JUDGING,
+                RunStatus.FAILED,
+                attempt=attempt,
+                error=f"cannot judge this submission: {exc}",
+                failure_kind=FailureKind.INPUT.value,
+                finished_at=utcnow(),
+            )
+            return None
+
+
+async def _plan(ctx: JudgingContext, session: AsyncSession, run: EvaluationRun) -> _Plan:
+    submission = await submissions_repo.get(session, run.submission_id)
+    assert submission is not None
+    track = Track(submission.track)
+    gold_version = await gold_repo.get_version(session, submission.gold_version_id)
+    assert gold_version is not None
+    gold = {g.item_id: g for g in await gold_repo.items_for_track(session, gold_version.id, track)}
+    raw = gunzip_limited(ctx.store.read(submission.file_sha256), ctx.settings.max_upload_bytes)
+    parsed = parse_predictions(
+        raw,
+        filename=submission.filename,
+        track=track,
+        gold_ids={item_id: track for item_id in gold},
+        max_prediction_chars=ctx.settings.max_prediction_chars,
+    )
+    if not parsed.ok:
+        raise ValueError(parsed.report())
+    judge = await judging_repo.get_judge_model(session, run.judge_model_id)
+    assert judge is not None
+    done = await runs_repo.completed_item_ids(session, run.id)
+    return _Plan(
+        run_id=run.id,
+        attempt=run.attempt,
+        track=track,
+        rubric=await load_rubric(session, run.rubric_version),
+        judge_model=judge.name,
+        gold=gold,
+        predictions=parsed.predictions.get(track, {}),
+        pending=[item_id for item_id in gold if item_id not in done],
+        image_root=Path(gold_version.root),
+    )
+
+
+async def _heartbeat(ctx: JudgingContext, run_id: int, attempt: int) -> None:
+    """Keeps the run looking alive while judge calls are slow; stops when fenced off."""
+    interval = max(ctx.settings.run_stale_after_seconds / 4, 0.5)
+    while True:
+        await asyncio.sleep(interval)
+        async with unit_of_work(ctx.sessions) as session:
+            if not await runs_repo.record_progress(session, run_id, attempt):
+                return
+
+
+def _judge_input(plan: _Plan, gold: GoldItem, candidate: str) -> JudgeInput:
+    return JudgeInput(
+        item_id=gold.item_id,
+        track=plan.track,
+        question=gold.question,
+        reference_answer=gold.answer,
+        candidate=candidate,
+        aliases=tuple(gold.aliases or ()),
+        targets=gold.targets,
+        image_paths=tuple(str(plan.image_root / image) for image in gold.images or ()),
+    )
+
+
+def _f1(plan: _Plan, gold: GoldItem, candidate: str) -> float | None:
+    if plan.track != Track.T1:
+        return None
+    return best_token_f1(candidate, gold.answer, gold.aliases or ())
+
+
+def _missing_row(plan: _Plan, item_id: str) -> dict[str, Any]:
+    return _row(
+        plan, item_id, item_score=0.0, f1=0.0 if plan.track == Track.T1 else None, missing=True
+    )
+
+
+def _row(plan: _Plan, item_id: str, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "run_id": plan.run_id,
+        "item_id": item_id,
+        "ratings": None,
+        "item_score": None,
+        "f1": None,
+        "missing": False,
+        "truncated": False,
+        "cached": False,
+        "attempts": 0,
+        "latency_ms": 0.0,
+        "error": None,
+        "raw_reply": None,
+        "updated_at": utcnow(),
+    }
+    row.update(values)
+    return row
+
+
+def _outcome_row(plan: _Plan, outcome: JudgeOutcome, request: JudgeRequest) -> dict[str, Any]:
+    gold = plan.gold[outcome.item_id]
+    f1 = _f1(plan, gold, plan.predictions[outcome.item_id])
+    common = {
+        "f1": f1,
+        "truncated": request.truncated,
+        "cached": outcome.cached,
+        "attempts": outcome.attempts,
+        "latency_ms": outcome.latency_ms,
+    }
+    if outcome.verdict is None:
+        return _row(
+            plan,
+            outcome.item_id,
+            error=outcome.error or "judge error",
+            raw_reply=outcome.raw_reply,
+            **common,
+        )
+    ratings = dict(outcome.verdict.ratings)
+    return _row(
+        plan,
+        outcome.item_id,
+        ratings=ratings,
+        item_score=item_score(plan.rubric, ratings),
+        raw_reply=outcome.verdict.raw_reply,
+        **common,
+    )
+
+
+async def _write_batch(ctx: JudgingContext, plan: _Plan, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    async with unit_of_work(ctx.sessions) as session:
+        # The fenced progress update comes first: if it matches nothing, nothing is written.
+        alive = await runs_repo.record_progress(
+            session,
+            plan.run_id,
+            plan.attempt,
+            items_done=sum(1 for r in rows if r["error"] is None),
+            judge_errors=sum(1 for r in rows if r["error"] is not None),
+            cache_hits=sum(1 for r in rows if r["cached"]),
+            judge_calls=sum(r["attempts"] for r in rows if not r["cached"]),
+        )
+        if not alive:
+            raise _Stopped
+        await runs_repo.upsert_item_results(session, rows)
+
+
+async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
+    settings = ctx.settings
+    batch: list[dict[str, Any]] = []
+    requests: list[JudgeRequest] = []
+    for item_id in plan.pending:
+        candidate = plan.predictions.get(item_id)
+        if candidate is None:
+            batch.append(_missing_row(plan, item_id))  # no prediction: scores 0, no judge call
+            continue
+        requests.append(
+            render_request(
+                plan.rubric,
+                _judge_input(plan, plan.gold[item_id], candidate),
+                model=plan.judge_model,
+                secret=settings.judge_secret(),
+                max_answer_chars=settings.judge_max_answer_chars,
+                seed=settings.judge_seed,
+                max_tokens=settings.judge_max_tokens,
+                send_images=settings.judge_send_images,
+            )
+        )
+    by_item = {r.item_id: r for r in requests}
+    await _write_batch(ctx, plan, batch)
+    batch = []
+    outcomes = ctx.client.judge_many(
+        requests, plan.rubric, cache=ctx.cache, base_url=settings.judge_base_url
+    )
+    try:
+        async for outcome in outcomes:
+            batch.append(_outcome_row(plan, outcome, by_item[outcome.item_id]))
+            if len(batch) >= settings.run_batch_size:
+                await _write_batch(ctx, plan, batch)
+                batch = []
+    finally:
+        await outcomes.aclose()  # cancels judge calls still in flight when we stop early
+    await _write_batch(ctx, plan, batch)
+
+
+def _aggregate(plan: _Plan, results: Sequence[ItemResult]) -> dict[str, Any]:
+    """Track score over all gold items (missing = 0); judge errors are left out and counted."""
+    by_item = {r.item_id: r for r in results}
+    settled = [r for r in results if r.error is None]
+    errors = len(results) - len(settled)
+    total = len(plan.gold)
+    scores = [r.item_score or 0.0 for r in settled]
+    scores += [0.0] * (total - len(by_item))  # no row at all can only mean not yet judged
+    rated = [
+        r.ratings if r.ratings is not None else dict.fromkeys(plan.rubric.dimension_ids, 0)
+        for r in settled
+    ]
+    low, high = bootstrap_interval(scores) if scores else (None, None)
+    f1 = None
+    if plan.track == Track.T1:
+        f1 = mean_token_f1((r.f1 or 0.0 for r in results), total)
+    return {
+        "run_id": plan.run_id,
+        "score": track_score(scores, total - errors),
+        "f1": f1,
+        "dimension_means": dimension_means(plan.rubric, rated),
+        "ci_low": low,
+        "ci_high": high,
+        "item_count": total,
+        "answered_count": sum(1 for r in results if not r.missing),
+        "judge_error_count": errors,
+        "truncated_count": sum(1 for r in results if r.truncated),
+        "computed_at": utcnow(),
+    }
+
+
+async def _finish(ctx: JudgingContext, plan: _Plan) -> RunStatus | None:
+    async with unit_of_work(ctx.sessions) as session:
+        results = await runs_repo.item_results(session, plan.run_id)
+        aggregate = _aggregate(plan, results)
+        errors = aggregate["judge_error_count"]
+        tolerated = ctx.settings.judge_error_tolerance * max(len(plan.gold), 1)
+        if errors > tolerated:
+            moved = await runs_repo.transition(
+                session,
+                plan.run_id,
+                RunStatus.JUDGING,
+                RunStatus.FAILED,
+                attempt=plan.attempt,
+                error=(
+                    f"{errors} of {len(plan.gold)} items had judge errors (the judge's replies "
+                    f"did not parse), above the tolerated {ctx.settings.judge_error_tolerance:.0%};"
+                    " re-queue the run to retry those items"
+                ),
+                failure_kind=FailureKind.SERVICE.value,
+                finished_at=utcnow(),
+            )
+            return RunStatus.FAILED if moved else None
+        await runs_repo.save_aggregate(session, aggregate)
+        moved = await runs_repo.transition(
+            session,
+            plan.run_id,
+            RunStatus.JUDGING,
+            RunStatus.SCORED,
+            attempt=plan.attempt,
+            finished_at=utcnow(),
+        )
+        if not moved:
+            raise _Stopped  # rolls the aggregate back with the unit of work
+        return RunStatus.SCORED
+
+
+async def _fail(
+    ctx: JudgingContext, run_id: int, attempt: int, message: str, kind: FailureKind
+) -> None:
+    async with unit_of_work(ctx.sessions) as session:
+        await runs_repo.transition(
+            session,
+            run_id,
+            RunStatus.JUDGING,
+            RunStatus.FAILED,
+            attempt=attempt,
+            error=message,
+            failure_kind=kind.value,
+            finished_at=utcnow(),
+        )
+
+
+def stale_cutoff(settings: Settings) -> Any:
+    return utcnow() - timedelta(seconds=settings.run_stale_after_seconds)

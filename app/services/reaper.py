@@ -1,0 +1,78 @@
+"""The reaper: the database, not Redis, is the ledger of what needs work.
+
+Runs that are queued but whose job is gone get their job back; runs that are judging but whose
+heartbeat went stale are handed to a new job (new attempt, so the old job is fenced off).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db.base import utcnow
+from app.db.session import unit_of_work
+from app.queue import JobQueue
+from app.repositories import runs as runs_repo
+from app.runs import RunStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReapReport:
+    requeued: list[tuple[int, int]]  # (run id, attempt) sent to the queue
+
+
+async def reap(
+    sessions: async_sessionmaker[AsyncSession],
+    queue: JobQueue,
+    settings: Settings,
+    *,
+    orphaned: bool = False,
+) -> ReapReport:
+    """Re-enqueue runs whose job is gone. `orphaned=True` says no job of an earlier process can
+    still be alive (in-process mode at start-up), so heartbeats need not go stale first."""
+    stale_before = utcnow() - timedelta(seconds=settings.run_stale_after_seconds)
+    to_enqueue: list[tuple[int, int]] = []
+    async with unit_of_work(sessions) as session:
+        for run in await runs_repo.active_runs(session):
+            if run.status == RunStatus.QUEUED.value:
+                if await queue.job_alive(run.id, run.attempt):
+                    continue
+                # A fresh attempt: the old job id may still hold an arq result key.
+                attempt = await runs_repo.hand_over(session, run.id, run.attempt, stale_before=None)
+            else:
+                # Judging: the heartbeat, not the queue, says whether a worker still holds it
+                # (a killed worker's job looks "in progress" to arq until its timeout).
+                attempt = await runs_repo.hand_over(
+                    session, run.id, run.attempt, stale_before=None if orphaned else stale_before
+                )
+            if attempt is not None:
+                to_enqueue.append((run.id, attempt))
+    for run_id, attempt in to_enqueue:  # after commit: the job must find its attempt stored
+        log.info("reaper: re-enqueueing run %s as attempt %s", run_id, attempt)
+        await queue.enqueue_run(run_id, attempt)
+    return ReapReport(to_enqueue)
+
+
+async def requeue(session: AsyncSession, run_id: int, expected: RunStatus) -> int | None:
+    """Put a failed or cancelled run back in the queue (stored items are kept). Returns the new
+    attempt to enqueue after commit, or None if the run was no longer `expected`."""
+    run = await runs_repo.get(session, run_id)
+    if run is None or run.status != expected.value:
+        return None
+    moved = await runs_repo.transition(
+        session,
+        run_id,
+        expected,
+        RunStatus.QUEUED,
+        attempt=run.attempt,
+        error=None,
+        failure_kind=None,
+        finished_at=None,
+    )
+    if not moved:
+        return None
+    return await runs_repo.hand_over(session, run_id, run.attempt, stale_before=None)

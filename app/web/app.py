@@ -1,0 +1,79 @@
+"""The FastAPI application: API routers, HTML pages, and the process's long-lived parts."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from fastapi import FastAPI
+
+from app.config import Settings, get_settings
+from app.queue import ArqQueue, InProcessQueue, JobQueue
+from app.runtime import Runtime
+from app.services.judging import execute_run
+from app.services.reaper import reap
+from app.web.api import leaderboard as leaderboard_api
+from app.web.api import submissions as submissions_api
+from app.web.errors import install_error_handlers
+from app.web.pages import leaderboard as leaderboard_pages
+from app.web.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+async def _reap_forever(runtime: Runtime, queue: JobQueue) -> None:
+    while True:
+        await asyncio.sleep(runtime.settings.reaper_interval_seconds)
+        try:
+            await reap(runtime.sessions, queue, runtime.settings)
+        except Exception:
+            log.exception("reaper pass failed")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await Runtime.start(settings)
+        reaper: asyncio.Task[None] | None = None
+        if settings.uses_arq:
+            redis = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
+            queue: JobQueue = ArqQueue(redis)
+        else:
+            inprocess = InProcessQueue(
+                lambda run_id, attempt: execute_run(runtime.judging, run_id, attempt),
+                settings.inprocess_max_runs,
+            )
+            queue = inprocess
+            # No job of an earlier process can survive it: pick its runs up at once.
+            await reap(runtime.sessions, queue, settings, orphaned=True)
+            reaper = asyncio.create_task(_reap_forever(runtime, queue))
+        app.state.mmrare = AppState(runtime=runtime, queue=queue)
+        try:
+            yield
+        finally:
+            if reaper is not None:
+                reaper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reaper
+            if isinstance(queue, InProcessQueue):
+                await queue.close()
+            if isinstance(queue, ArqQueue):
+                await queue.redis.aclose()
+            await runtime.close()
+
+    app = FastAPI(
+        title="MMRareBench leaderboard",
+        version="1",
+        summary="Upload predictions for the four MMRareBench tracks; browse judged leaderboards.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(submissions_api.router)
+    app.include_router(leaderboard_api.router)
+    app.include_router(leaderboard_pages.router)
+    return app

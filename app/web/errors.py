@@ -1,0 +1,62 @@
+"""Domain errors become HTTP responses here, once: JSON under /api, an error page elsewhere."""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from app.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    QuotaExceeded,
+    ServiceNotReady,
+)
+from app.web.templating import templates
+
+STATUS_CODES: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    PayloadTooLarge: 413,
+    QuotaExceeded: 429,
+    ServiceNotReady: 503,
+}
+
+
+def status_for(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]  # type: ignore[index]
+    return 400
+
+
+def error_body(error: DomainError) -> dict[str, object]:
+    return {
+        "error": {
+            "type": type(error).__name__,
+            "message": error.message,
+            "details": error.details,
+        }
+    }
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status = status_for(exc)
+    headers = {}
+    if isinstance(exc, QuotaExceeded):
+        headers["Retry-After"] = str(exc.retry_after)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(error_body(exc), status_code=status, headers=headers)
+    return templates.TemplateResponse(
+        request,
+        "errors/error.html",
+        {"status": status, "message": exc.message, "details": exc.details},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, domain_error_handler)

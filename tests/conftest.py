@@ -1,0 +1,310 @@
+"""Shared fixtures: real PostgreSQL, Redis and SQLite databases, and real child processes.
+
+Service fixtures follow one rule: when PostgreSQL or Redis is unreachable, the tests that need
+it are skipped locally (with the reason) but fail in CI (`CI=true`), so a broken CI machine can
+never pass by skipping its integration tests.
+
+Fixtures
+    postgres_url        session   migrated PostgreSQL database of its own; dropped at the end
+    pg_clean            function  postgres_url with every table truncated before the test
+    empty_postgres_url  function  a fresh, unmigrated PostgreSQL database (migration tests)
+    redis_url           session   the test Redis database (number 13)
+    redis_clean         function  redis_url after FLUSHDB
+    sqlite_url          function  migrated SQLite file under tmp_path
+    start_standin       function  factory: start_standin(*args) -> StandinProcess
+    standin_judge       function  one reference judge started with default flags
+    start_worker        function  factory: start_worker(env, *, name, burst) -> WorkerProcess
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, NoReturn
+
+import httpx
+import psycopg
+import pytest
+import redis
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from app.db import models  # noqa: F401  (registers every table on Base.metadata)
+from app.db.base import Base
+from app.db.migrate import upgrade
+from tests.support import (
+    ChildProcess,
+    StandinProcess,
+    StartStandin,
+    StartWorker,
+    WorkerProcess,
+    free_port,
+    wait_until,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+STANDIN_START_TIMEOUT = 20.0
+CONNECT_TIMEOUT = 3
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """A required service is missing: fail in CI, skip elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: integration services are required)", pytrace=False)
+    pytest.skip(reason)
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL
+# --------------------------------------------------------------------------------------------
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    """The admin URL pointing at database `name` instead (same host, port and credentials)."""
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def _temporary_database(admin_url: str) -> Iterator[str]:
+    """Create a uniquely named database, yield its URL, drop it (with its connections) after.
+
+    The name carries the pid and a random suffix so concurrent test runs never share one.
+    """
+    name = f"mmrare_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _database_url(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """URL of the maintenance database used to create and drop test databases."""
+    url = os.environ.get("TEST_POSTGRES_ADMIN_URL", DEFAULT_POSTGRES_ADMIN_URL)
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as admin:
+            admin.execute("SELECT 1")
+    except psycopg.Error as exc:
+        _unavailable(f"PostgreSQL is not reachable at {url}: {exc}".strip())
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A database of this test session, migrated with `alembic upgrade head`.
+
+    A plain `postgresql://` URL: the app picks its drivers, worker processes get it via env.
+    """
+    with _temporary_database(postgres_admin_url) as url:
+        upgrade(url)  # synchronous (runs its own event loop): session set-up is outside any loop
+        yield url
+
+
+@pytest.fixture
+def pg_clean(postgres_url: str) -> str:
+    """`postgres_url` with every application table emptied and its id sequences reset.
+
+    Isolation is by truncation, not by a transaction rolled back at the end: the code under
+    test commits its own unit of work, and arq workers in other processes (on their own
+    connections) must see that committed data, which an outer uncommitted transaction hides.
+    """
+    tables = [table.name for table in Base.metadata.sorted_tables]
+    if tables:
+        truncate = sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+            sql.SQL(", ").join(sql.Identifier(name) for name in tables)
+        )
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            # A lingering transaction from an earlier test would block TRUNCATE: fail instead.
+            connection.execute("SET lock_timeout = '10s'")
+            connection.execute(truncate)
+    return postgres_url
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database with no tables, dropped after the test."""
+    with _temporary_database(postgres_admin_url) as url:
+        yield url
+
+
+# --------------------------------------------------------------------------------------------
+# Redis
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis database the tests own (13 unless TEST_REDIS_URL says otherwise)."""
+    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT
+    )
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unavailable(f"Redis is not reachable at {url}: {exc}")
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture
+def redis_clean(redis_url: str) -> str:
+    """`redis_url` after FLUSHDB: no queued jobs, results or locks from an earlier test."""
+    client = redis.Redis.from_url(redis_url, socket_timeout=CONNECT_TIMEOUT)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return redis_url
+
+
+# --------------------------------------------------------------------------------------------
+# SQLite
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite database file of this test."""
+    url = f"sqlite:///{tmp_path}/mmrare.db"
+    upgrade(url)
+    return url
+
+
+# --------------------------------------------------------------------------------------------
+# Child processes: the reference judge and arq workers
+# --------------------------------------------------------------------------------------------
+
+
+def _spawn(
+    argv: list[str], *, env: Mapping[str, str], log_path: Path, cwd: Path
+) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """Start `argv` with stdout and stderr in `log_path`; the repository is importable."""
+    python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path, **env}
+    log_file = log_path.open("wb")
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=cwd,
+        )
+    except BaseException:
+        log_file.close()
+        raise
+    return process, log_file
+
+
+def _stop_all(children: list[ChildProcess]) -> None:
+    for child in reversed(children):
+        child.stop()
+
+
+def _models_listed(client: httpx.Client, standin: StandinProcess) -> bool:
+    """True once GET /v1/models answers 200; records the first model id it lists."""
+    if not standin.is_running():
+        raise AssertionError(f"the reference judge exited during start-up: {standin.describe()}")
+    try:
+        response = client.get(f"{standin.base_url}/models")
+    except httpx.TransportError:
+        return False
+    if response.status_code != 200:
+        return False
+    try:
+        standin.model = str(response.json()["data"][0]["id"])
+    except (ValueError, LookupError, TypeError) as exc:
+        raise AssertionError(
+            f"/v1/models is not an OpenAI model list ({exc!r}): {response.text[:500]}"
+        ) from exc
+    return True
+
+
+@pytest.fixture
+def start_standin(tmp_path: Path) -> Iterator[StartStandin]:
+    """Factory: `start_standin("--latency-ms", "50")` runs `python -m app.judge.standin`.
+
+    Each call starts one process on a free port and returns once it serves `/v1/models`;
+    every process is stopped at teardown.
+    """
+    started: list[ChildProcess] = []
+
+    def start(*args: str) -> StandinProcess:
+        port = free_port()
+        log_path = tmp_path / f"standin-{port}.log"
+        argv = [sys.executable, "-m", "app.judge.standin", "--port", str(port), *args]
+        process, log_file = _spawn(argv, env={}, log_path=log_path, cwd=tmp_path)
+        standin = StandinProcess(
+            name=f"reference judge on port {port}",
+            process=process,
+            log_path=log_path,
+            log_file=log_file,
+            port=port,
+        )
+        started.append(standin)
+        with httpx.Client(timeout=1.0, trust_env=False) as client:
+            wait_until(
+                lambda: _models_listed(client, standin),
+                timeout=STANDIN_START_TIMEOUT,
+                interval=0.1,
+                message=lambda: f"GET {standin.base_url}/models -> 200; {standin.describe()}",
+            )
+        return standin
+
+    yield start
+    _stop_all(started)
+
+
+@pytest.fixture
+def standin_judge(start_standin: StartStandin) -> StandinProcess:
+    """One reference judge with default flags (`.base_url`, `.port`, `.model`)."""
+    return start_standin()
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
+    """Factory: `start_worker(env)` runs `python -m arq workers.main.WorkerSettings`.
+
+    `env` (DATABASE_URL, REDIS_URL, JUDGE_BASE_URL, JUDGE_MODEL, STORAGE_DIR, ...) is laid over
+    os.environ. The process runs in tmp_path, logs to tmp_path/<name>-<n>.log, and is stopped at
+    teardown if the test did not stop or kill it. `burst=True` exits once the queue is empty.
+    """
+    started: list[ChildProcess] = []
+
+    def start(
+        env: Mapping[str, str], *, name: str = "worker", burst: bool = False
+    ) -> WorkerProcess:
+        log_path = tmp_path / f"{name}-{len(started)}.log"
+        argv = [sys.executable, "-m", "arq", "workers.main.WorkerSettings"]
+        if burst:
+            argv.append("--burst")
+        process, log_file = _spawn(argv, env=env, log_path=log_path, cwd=tmp_path)
+        worker = WorkerProcess(
+            name=f"arq {name}",
+            process=process,
+            log_path=log_path,
+            log_file=log_file,
+            env=dict(env),
+        )
+        started.append(worker)
+        return worker
+
+    yield start
+    _stop_all(started)

@@ -1,0 +1,167 @@
+"""Helpers shared by the tests: free ports, polling with a deadline, handles on child processes.
+
+Tests never sleep for a fixed time: they poll a condition until it holds or a deadline passes,
+and the failure message says what was awaited (and, for child processes, what they logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+Message = str | Callable[[], str]
+"""A failure message, or a function building it (e.g. to append a log read at failure time)."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that nothing listens on right now (the OS picks it; a race is unlikely)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _render(message: Message) -> str:
+    return message() if callable(message) else message
+
+
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    message: Message = "condition",
+) -> None:
+    """Poll `predicate` until it returns true; fail after `timeout` seconds with `message`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for: {_render(message)}")
+        time.sleep(interval)
+
+
+async def wait_for(
+    predicate: Callable[[], Awaitable[bool]],
+    timeout: float = 10.0,  # noqa: ASYNC109  (the deadline is the assertion, not a cancellation)
+    interval: float = 0.05,
+    message: Message = "condition",
+) -> None:
+    """The async form of `wait_until`: await `predicate()` until it returns true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if await predicate():
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for: {_render(message)}")
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class ChildProcess:
+    """A child OS process whose stdout and stderr go to one log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def is_running(self) -> bool:
+        return self.process.poll() is None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def describe(self) -> str:
+        """Exit status and log, for failure messages."""
+        code = self.process.poll()
+        state = "running" if code is None else f"exited with {code}"
+        log = self.log_text().rstrip() or "(empty)"
+        return f"{self.name} (pid {self.pid}) {state}; log {self.log_path}:\n{log}"
+
+    def wait_for_log(self, text: str, timeout: float = 20.0) -> None:
+        """Wait until `text` appears in the log; fail early if the process dies first."""
+
+        def seen() -> bool:
+            if text in self.log_text():
+                return True
+            if not self.is_running():
+                raise AssertionError(f"{text!r} never logged: {self.describe()}")
+            return False
+
+        wait_until(seen, timeout, message=lambda: f"{text!r} in the log of {self.describe()}")
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up (a crash, as far as others can tell)."""
+        if self.is_running():
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self.close_log()
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM, wait `timeout` seconds for a clean exit, then SIGKILL. Returns the exit code."""
+        if self.is_running():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.close_log()
+        code = self.process.returncode
+        assert code is not None
+        return code
+
+    def close_log(self) -> None:
+        if self.log_file is not None:
+            with contextlib.suppress(OSError):
+                self.log_file.close()
+
+
+@dataclass
+class StandinProcess(ChildProcess):
+    """The reference judge (`python -m app.judge.standin`) listening on 127.0.0.1:`port`."""
+
+    port: int = 0
+    model: str = ""
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL to use as JUDGE_BASE_URL."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+
+@dataclass
+class WorkerProcess(ChildProcess):
+    """An arq worker process (`python -m arq workers.main.WorkerSettings`)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class StartStandin(Protocol):
+    """Type of the `start_standin` fixture: `start_standin("--latency-ms", "50")`."""
+
+    def __call__(self, *args: str) -> StandinProcess: ...
+
+
+class StartWorker(Protocol):
+    """Type of the `start_worker` fixture: `start_worker({"DATABASE_URL": ..., ...})`."""
+
+    def __call__(
+        self, env: Mapping[str, str], *, name: str = "worker", burst: bool = False
+    ) -> WorkerProcess: ...
