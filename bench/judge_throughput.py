@@ -20,19 +20,64 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.judge.client import JudgeClient  # noqa: E402
-from app.judge.prompt import render_request  # noqa: E402
-from app.judge.standin import STANDIN_MODEL, StandinProcess  # noqa: E402
-from app.judge.types import JudgeInput, JudgeRequest  # noqa: E402
-from app.rubrics.loader import bundled_rubrics  # noqa: E402
-from app.tracks import Track  # noqa: E402
+from app.judge.client import JudgeClient
+from app.judge.prompt import render_request
+from app.judge.standin import STANDIN_MODEL, StandinProcess
+from app.judge.types import JudgeInput, JudgeRequest
+from app.rubrics.loader import bundled_rubrics
+from app.tracks import Track
 
 TRACK_SHARE = {Track.T1: 560, Track.T2: 420, Track.T3: 376, Track.T4: 400}  # of 1,756
 SEED = 20260101
-_SYLLABLES = (
-    "ka wa sa ki dys ker to sis pa no ra mic my o pa thy neu ro fi bro ma lym pho cyt "
-    "hae mo glo bin ar te ri tis en ce pha lo der ma tic gra nu lo ma tous sar co id"
-).split()
+_SYLLABLES = [
+    "ka",
+    "wa",
+    "sa",
+    "ki",
+    "dys",
+    "ker",
+    "to",
+    "sis",
+    "pa",
+    "no",
+    "ra",
+    "mic",
+    "my",
+    "o",
+    "pa",
+    "thy",
+    "neu",
+    "ro",
+    "fi",
+    "bro",
+    "ma",
+    "lym",
+    "pho",
+    "cyt",
+    "hae",
+    "mo",
+    "glo",
+    "bin",
+    "ar",
+    "te",
+    "ri",
+    "tis",
+    "en",
+    "ce",
+    "pha",
+    "lo",
+    "der",
+    "ma",
+    "tic",
+    "gra",
+    "nu",
+    "lo",
+    "ma",
+    "tous",
+    "sar",
+    "co",
+    "id",
+]
 
 
 def vocabulary(rng: random.Random, size: int = 600) -> list[str]:

@@ -99,8 +99,10 @@ def postgres_admin_url() -> str:
         with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as admin:
             admin.execute("SELECT 1")
     except psycopg.Error as exc:
-        _unavailable(f"PostgreSQL is not reachable at {url}: {exc}".strip())
-    return url
+        error = str(exc).strip()
+    else:
+        return url
+    _unavailable(f"PostgreSQL is not reachable at {url}: {error}")
 
 
 @pytest.fixture(scope="session")
@@ -156,10 +158,12 @@ def redis_url() -> str:
     try:
         client.ping()
     except redis.RedisError as exc:
-        _unavailable(f"Redis is not reachable at {url}: {exc}")
+        error = str(exc)
+    else:
+        return url
     finally:
         client.close()
-    return url
+    _unavailable(f"Redis is not reachable at {url}: {error}")
 
 
 @pytest.fixture
@@ -249,7 +253,16 @@ def start_standin(tmp_path: Path) -> Iterator[StartStandin]:
     def start(*args: str) -> StandinProcess:
         port = free_port()
         log_path = tmp_path / f"standin-{port}.log"
-        argv = [sys.executable, "-m", "app.judge.standin", "--port", str(port), *args]
+        argv = [
+            sys.executable,
+            "-m",
+            "app.judge.standin",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        argv += args
         process, log_file = _spawn(argv, env={}, log_path=log_path, cwd=tmp_path)
         standin = StandinProcess(
             name=f"reference judge on port {port}",

@@ -89,15 +89,18 @@ async def smoke(base_url: str) -> int:
                 if status["status"] == "scored":
                     result = status["result"]
                     f1 = f", F1 {result['f1']:.1f}" if result["f1"] is not None else ""
-                    print(f"{track}: scored {result['score']:.1f}{f1} "
-                          f"(judge {status['judge_model']})")
+                    print(
+                        f"{track}: scored {result['score']:.1f}{f1} (judge {status['judge_model']})"
+                    )
                     del pending[track]
                 elif status["status"] in ("failed", "cancelled"):
                     print(f"{track}: {status['status']}: {status['failure']}")
                     return 1
             await asyncio.sleep(0.2)
         board = (await client.get("/api/v1/leaderboard")).json()
-    print(f"\n{'#':>3}  {'model':<28} {'kind':<9} {'T1':>6} {'F1':>6} {'T2':>6} {'T3':>6} {'T4':>6}")
+    print(
+        f"\n{'#':>3}  {'model':<28} {'kind':<9} {'T1':>6} {'F1':>6} {'T2':>6} {'T3':>6} {'T4':>6}"
+    )
     for entry in board["entries"]:
         tracks = entry["tracks"]
 
@@ -105,8 +108,10 @@ async def smoke(base_url: str) -> int:
             value = tracks.get(track, {}).get(key)
             return "–" if value is None else f"{value:.1f}"
 
-        print(f"{entry['rank']:>3}  {entry['model']:<28} {entry['kind']:<9} {cell('T1'):>6} "
-              f"{cell('T1', 'f1'):>6} {cell('T2'):>6} {cell('T3'):>6} {cell('T4'):>6}")
+        print(
+            f"{entry['rank']:>3}  {entry['model']:<28} {entry['kind']:<9} {cell('T1'):>6} "
+            f"{cell('T1', 'f1'):>6} {cell('T2'):>6} {cell('T3'):>6} {cell('T4'):>6}"
+        )
     return 0
 
 

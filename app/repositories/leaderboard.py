@@ -53,5 +53,5 @@ async def scored_under_active_pair(session: AsyncSession) -> list[ScoredEntry]:
             judge_is_reference=judge.is_reference,
             aggregate=aggregate,
         )
-        for model, submission, run, aggregate, judge in rows.tuples()
+        for model, submission, run, aggregate, judge in rows
     ]

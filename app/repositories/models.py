@@ -24,7 +24,7 @@ async def reported_results(session: AsyncSession) -> list[tuple[Model, ReportedR
     rows = await session.execute(
         select(Model, ReportedResult).join(ReportedResult, ReportedResult.model_id == Model.id)
     )
-    return [(model, reported) for model, reported in rows.tuples()]
+    return [(model, reported) for model, reported in rows]
 
 
 async def get_reported(session: AsyncSession, model_id: int) -> ReportedResult | None:

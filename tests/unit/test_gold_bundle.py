@@ -1,4 +1,4 @@
-"""Gold bundle parsing: every rule with its exact message, the digest, the demo and synthetic data."""
+"""Gold bundles: every rule with its exact message, the digest, the demo and synthetic data."""
 
 import json
 from pathlib import Path
@@ -136,7 +136,7 @@ def test_a_directory_means_its_gold_jsonl(tmp_path: Path) -> None:
     [
         ("[1, 2]", None, "expected a JSON object, got a list"),
         (t2(id=...), None, "missing 'id'"),
-        (t2(id=7), None, "'id' must be a string — got a number; write \"id\": \"...\""),
+        (t2(id=7), None, '\'id\' must be a string — got a number; write "id": "..."'),
         (t2(id="  "), None, "'id' is empty"),
         (t2(track=...), "t2-0001", "missing 'track' — one of T1, T2, T3, T4"),
         (t2(track="T9"), "t2-0001", "'track' must be one of T1, T2, T3, T4 — got 'T9'"),
@@ -278,24 +278,33 @@ def test_an_image_symlinked_outside_the_bundle_is_refused(tmp_path: Path) -> Non
     (bundle_dir / "images").mkdir(parents=True)
     (bundle_dir / "images" / "link.png").symlink_to(outside)
     error = only_error(write_bundle(bundle_dir, t2(images=["images/link.png"])))
-    assert error.message == "'images' element 1 resolves outside the bundle's directory (a symlink?)"
+    assert (
+        error.message == "'images' element 1 resolves outside the bundle's directory (a symlink?)"
+    )
 
 
 def test_an_image_that_is_a_directory_is_not_found(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()
     error = only_error(write_bundle(tmp_path, t2(images=["images"])))
-    assert error.message == "'images' element 1 ('images') was not found under the bundle's directory"
+    assert (
+        error.message == "'images' element 1 ('images') was not found under the bundle's directory"
+    )
 
 
 def test_duplicate_ids_name_both_lines(tmp_path: Path) -> None:
     error = only_error(write_bundle(tmp_path, t2("a"), t2("b"), "", t2("a")))
     assert (error.line, error.item_id) == (4, "a")
-    assert error.message == "duplicate id — already used on line 1; ids must be unique across the bundle"
+    assert (
+        error.message
+        == "duplicate id — already used on line 1; ids must be unique across the bundle"
+    )
 
 
 def test_an_empty_bundle_is_refused(tmp_path: Path) -> None:
     error = only_error(write_bundle(tmp_path, "", "  "))
-    assert error == LineError(0, None, "the bundle has no items — expected one JSON object per line")
+    assert error == LineError(
+        0, None, "the bundle has no items — expected one JSON object per line"
+    )
 
 
 def test_a_missing_file_is_a_bundle_error(tmp_path: Path) -> None:

@@ -1,0 +1,91 @@
+# MMRareBench leaderboard: `make test` is the single entry point, locally and in CI (.ci/run).
+# GNU make. Recipes use bash with -euo pipefail; every tool runs from .venv.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+ARGS ?=
+
+PG_HOST := 127.0.0.1
+REDIS_HOST := 127.0.0.1
+
+# Chromium for the browser tests: only fetched when it is missing and we may install packages.
+BROWSER_DEPS := $(if $(wildcard /usr/bin/chromium),,$(if $(filter 0,$(shell id -u)),browser-deps))
+
+.PHONY: venv services browser-deps lint test demo bench clean distclean
+
+## venv: create .venv and install the project with its dev extras (again when pyproject changes)
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+## services: start local PostgreSQL and Redis when they are down (best effort; tests decide)
+services:
+	@if pg_isready -q -h $(PG_HOST) 2>/dev/null; then \
+		echo "services: PostgreSQL is accepting connections on $(PG_HOST)"; \
+	else \
+		echo "services: starting PostgreSQL"; \
+		version=$$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1 || true); \
+		pg_ctlcluster --skip-systemctl-redirect "$$version" main start \
+			|| echo "services: warning: could not start PostgreSQL"; \
+	fi
+	@if redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1; then \
+		echo "services: Redis answers on $(REDIS_HOST)"; \
+	else \
+		echo "services: starting Redis"; \
+		mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true; \
+		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+			--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log \
+			|| echo "services: warning: could not start Redis"; \
+		for _ in $$(seq 50); do \
+			redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 && break; sleep 0.1; \
+		done; \
+	fi
+
+## browser-deps: Debian's chromium for the browser tests (best effort)
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "browser-deps: not root, chromium not installed"; exit 0; fi; \
+	{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+		|| echo "browser-deps: warning: could not install chromium (browser tests will fail)"
+
+## lint: ruff (lint and format check) and mypy
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## test: lint, then every test against real PostgreSQL and Redis
+test: venv services $(BROWSER_DEPS)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## demo: the service with the reference judge and demo data (make demo ARGS=--smoke)
+demo: venv
+	$(BIN)/mmrare demo $(ARGS)
+
+## bench: run every benchmark script in bench/
+bench: venv
+	@shopt -s nullglob; scripts=(bench/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no scripts in bench/"; exit 0; fi; \
+	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python "$$script"; done
+
+## clean: caches and build output (keeps .venv and var/)
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build test-artifacts *.egg-info
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+## distclean: clean, and remove .venv too
+distclean: clean
+	rm -rf $(VENV)
