@@ -20,9 +20,7 @@ class CommandError(Exception):
     """A failure to report on stderr with exit code 1 (no traceback)."""
 
 
-def _with_session(
-    settings: Settings, work: Callable[[Any], Awaitable[T]]
-) -> T:
+def _with_session(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     async def run() -> T:
         engine = create_engine(settings.database_url)
         try:
@@ -92,8 +90,9 @@ def cmd_judge_standin(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from app.demo.run import run_demo
 
-    code = run_demo(settings, host=args.host, port=args.port, judge_port=args.judge_port,
-                    smoke=args.smoke)
+    code = run_demo(
+        settings, host=args.host, port=args.port, judge_port=args.judge_port, smoke=args.smoke
+    )
     if code:
         raise SystemExit(code)
 
@@ -109,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the API and pages (and jobs, when REDIS_URL is unset)")
+    serve = sub.add_parser(
+        "serve", help="run the API and pages (and jobs, when REDIS_URL is unset)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=cmd_serve)
@@ -147,8 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="migrate, import the demo gold set and the paper's results, start the reference "
         "judge and the service with in-process jobs",
     )
-    demo.add_argument("--smoke", action="store_true",
-                      help="submit the sample predictions, wait for scores, print the board, exit")
+    demo.add_argument(
+        "--smoke",
+        action="store_true",
+        help="submit the sample predictions, wait for scores, print the board, exit",
+    )
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--judge-port", type=int, default=8090)
@@ -158,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         args.handler(args, get_settings())
     except (CommandError, DomainError, GoldBundleError) as exc:

@@ -2,7 +2,7 @@
 app.services with the process's runtime."""
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from arq import cron, func
 from arq.connections import RedisSettings
@@ -43,7 +43,7 @@ async def reap_runs(ctx: dict[str, Any]) -> int:
     return len(report.requeued)
 
 
-def _reaper_schedule(interval: int) -> dict[str, set[int]]:
+def _reaper_schedule(interval: int) -> dict[str, Any]:
     if interval < 60:
         return {"second": set(range(0, 60, interval))}
     return {"minute": set(range(0, 60, max(interval // 60, 1))), "second": {0}}
@@ -53,11 +53,16 @@ _settings = get_settings()
 
 
 class WorkerSettings:
-    functions = [func(judge_run, name=JUDGE_RUN_JOB, timeout=RUN_JOB_TIMEOUT_SECONDS, max_tries=3)]
-    cron_jobs = [
-        cron(reap_runs, unique=True, run_at_startup=False, **_reaper_schedule(  # type: ignore[arg-type]
-            _settings.reaper_interval_seconds
-        ))
+    functions: ClassVar[list[Any]] = [
+        func(judge_run, name=JUDGE_RUN_JOB, timeout=RUN_JOB_TIMEOUT_SECONDS, max_tries=3)
+    ]
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(
+            reap_runs,
+            unique=True,
+            run_at_startup=False,
+            **_reaper_schedule(_settings.reaper_interval_seconds),
+        )
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -12,6 +12,7 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -98,21 +99,28 @@ async def smoke(base_url: str) -> int:
                     return 1
             await asyncio.sleep(0.2)
         board = (await client.get("/api/v1/leaderboard")).json()
-    print(
-        f"\n{'#':>3}  {'model':<28} {'kind':<9} {'T1':>6} {'F1':>6} {'T2':>6} {'T3':>6} {'T4':>6}"
-    )
-    for entry in board["entries"]:
-        tracks = entry["tracks"]
-
-        def cell(track: str, key: str = "score", tracks: dict = tracks) -> str:  # type: ignore[type-arg]
-            value = tracks.get(track, {}).get(key)
-            return "–" if value is None else f"{value:.1f}"
-
-        print(
-            f"{entry['rank']:>3}  {entry['model']:<28} {entry['kind']:<9} {cell('T1'):>6} "
-            f"{cell('T1', 'f1'):>6} {cell('T2'):>6} {cell('T3'):>6} {cell('T4'):>6}"
-        )
+    print_board(board["entries"])
     return 0
+
+
+def _cell(tracks: dict[str, Any], track: str, key: str = "score") -> str:
+    value = tracks.get(track, {}).get(key)
+    return "–" if value is None else f"{value:.1f}"
+
+
+def print_board(entries: list[dict[str, Any]]) -> None:
+    header = ("#", "model", "kind", "T1", "F1", "T2", "T3", "T4", "mean")
+    print("\n{:>3}  {:<28} {:<9} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}".format(*header))
+    for entry in entries:
+        tracks = entry["tracks"]
+        mean = "–" if entry["mean"] is None else f"{entry['mean']:.1f}"
+        cells = [_cell(tracks, "T1"), _cell(tracks, "T1", "f1")]
+        cells += [_cell(tracks, t) for t in ("T2", "T3", "T4")]
+        print(
+            "{:>3}  {:<28} {:<9} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}".format(
+                entry["rank"], entry["model"], entry["kind"], *cells, mean
+            )
+        )
 
 
 async def serve(settings: Settings, host: str, port: int, smoke_run: bool) -> int:

@@ -7,6 +7,7 @@ for display. Messages never quote prediction text, only its length: it can be hu
 """
 
 import json
+import re
 import zlib
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ DEFAULT_MAX_ERRORS = 20
 GZIP_MAGIC = b"\x1f\x8b"
 
 _BOM = b"\xef\xbb\xbf"
+_NEWLINE = re.compile("\n")
 _TRACKS = ", ".join(t.value for t in Track)
 _SHAPE = '{"id": "...", "prediction": "..."}'
 _PREDICTION_HINTS = {
@@ -302,7 +304,7 @@ def _read_array(body: bytes, offset: int, checker: _Checker) -> None:
         line = body.count(b"\n", 0, exc.start) + 1
         checker.error(line, None, _utf8_error(exc, body, offset))
         return
-    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+    newlines = [match.start() for match in _NEWLINE.finditer(text)]
 
     def line_of(position: int) -> int:
         return bisect_left(newlines, position) + 1

@@ -32,7 +32,7 @@ class Gate:
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    """Placeholders are written {{name}} and filled by one pass of plain replacement, never format()."""
+    """Placeholders are written {{name}}, filled in one pass of plain replacement."""
 
     system: str
     user: str

@@ -116,4 +116,10 @@ def _sort_key(row: LeaderboardRow) -> tuple[bool, float, int, float, str]:
     mean = row.mean
     first = row.first_submitted_at.timestamp() if row.first_submitted_at else 0.0
     partial = sum(cell.score for cell in row.cells.values()) / max(len(row.cells), 1)
-    return (mean is None, -(mean if mean is not None else partial), -len(row.cells), first, row.model)
+    return (
+        mean is None,
+        -(mean if mean is not None else partial),
+        -len(row.cells),
+        first,
+        row.model,
+    )

@@ -19,8 +19,18 @@ _GROUP_CATEGORY = {
     "medical-domain": ModelCategory.MEDICAL,
     "medical-unified": ModelCategory.MEDICAL_UNIFIED,
 }
-_COLUMNS = ("model", "source", "access", "domain", "group", "t1_score", "t1_f1", "t2_score",
-            "t3_score", "t4_score")
+_COLUMNS = (
+    "model",
+    "source",
+    "access",
+    "domain",
+    "group",
+    "t1_score",
+    "t1_f1",
+    "t2_score",
+    "t3_score",
+    "t4_score",
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,9 @@ def _score(value: str, line: int, column: str) -> float | None:
 
 async def seed_reported(session: AsyncSession, csv_text: str | None = None) -> SeedReport:
     """Insert or refresh the reported entries; running it twice changes nothing."""
-    reader = csv.DictReader(io.StringIO(csv_text if csv_text is not None else bundled_paper_results()))
+    reader = csv.DictReader(
+        io.StringIO(csv_text if csv_text is not None else bundled_paper_results())
+    )
     missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise InvalidInput(f"paper results CSV lacks columns: {', '.join(missing)}")

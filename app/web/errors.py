@@ -27,7 +27,7 @@ STATUS_CODES: dict[type[DomainError], int] = {
 def status_for(error: DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_CODES:
-            return STATUS_CODES[cls]  # type: ignore[index]
+            return STATUS_CODES[cls]
     return 400
 
 

@@ -81,5 +81,7 @@ def wait_for_status(
         latest = client.get(f"/api/v1/submissions/{submission_id}").json()
         return latest.get("status") in statuses
 
-    wait_until(reached, timeout, message=lambda: f"submission {submission_id} in {statuses}: {latest}")
+    wait_until(
+        reached, timeout, message=lambda: f"submission {submission_id} in {statuses}: {latest}"
+    )
     return latest

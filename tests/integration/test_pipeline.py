@@ -38,7 +38,9 @@ EXPECTED = {
 }
 
 
-def _settings(database_url: str, tmp_path: Path, judge: StandinProcess, **extra: object) -> Settings:
+def _settings(
+    database_url: str, tmp_path: Path, judge: StandinProcess, **extra: object
+) -> Settings:
     return Settings(
         database_url=database_url,
         storage_dir=tmp_path / "uploads",
@@ -62,7 +64,7 @@ def _assert_demo_scores(client: httpx.Client, ids: dict[Track, int]) -> None:
     board = client.get("/api/v1/leaderboard").json()
     (row,) = [e for e in board["entries"] if e["model"] == "demo-model"]
     assert row["kind"] == "judged"
-    for track, (score, f1, _) in EXPECTED.items():
+    for track, (score, _, _) in EXPECTED.items():
         assert row["tracks"][track.value]["score"] == pytest.approx(score)
         assert row["tracks"][track.value]["rubric_version"]
     assert row["mean"] == pytest.approx(sum(s for s, _, _ in EXPECTED.values()) / 4)
@@ -183,9 +185,9 @@ def test_worker_killed_mid_run_is_finished_by_another(
 
         wait_until(partly_done, 30, message=lambda: f"a partly judged run: {progress}")
         first.kill()
-        calls_before_restart = httpx.get(
-            f"http://127.0.0.1:{judge.port}/_standin/stats"
-        ).json()["requests"]
+        calls_before_restart = httpx.get(f"http://127.0.0.1:{judge.port}/_standin/stats").json()[
+            "requests"
+        ]
         start_worker(env, name="second")
         final = wait_for_status(client, submission_id, {"scored", "failed"}, timeout=90)
     assert final["status"] == "scored", final

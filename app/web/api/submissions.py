@@ -127,7 +127,9 @@ async def create_submission(
     if outcome.rejected:
         body["error"] = {
             "type": "InvalidInput",
-            "message": f"the file has {outcome.submission.error_count} error(s); nothing was queued",
+            "message": (
+                f"the file has {outcome.submission.error_count} error(s); nothing was queued"
+            ),
             "details": outcome.error_report,
         }
         return JSONResponse(body, status_code=422)

@@ -33,6 +33,8 @@ async def overview(request: Request, session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
-async def submission_page(request: Request, session: SessionDep, submission_id: int) -> HTMLResponse:
+async def submission_page(
+    request: Request, session: SessionDep, submission_id: int
+) -> HTMLResponse:
     view = await submission_view(session, submission_id)
     return templates.TemplateResponse(request, "submissions/status.html", {"view": view})
