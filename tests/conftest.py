@@ -22,7 +22,7 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, NoReturn
@@ -217,9 +217,32 @@ def _spawn(
     return process, log_file
 
 
-def _stop_all(children: list[ChildProcess]) -> None:
-    for child in reversed(children):
-        child.stop()
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember whether the test body failed, so teardown can show the children's logs."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[_CALL_FAILED] = True
+    return report
+
+
+def _stop_all(children: list[ChildProcess], request: pytest.FixtureRequest) -> None:
+    """Stop every child; after a failed test, print their logs (shown in the failure report)."""
+    try:
+        for child in reversed(children):
+            try:
+                child.stop()
+            except Exception as exc:  # keep stopping the others
+                print(f"could not stop {child.name}: {exc!r}")
+    finally:
+        if request.node.stash.get(_CALL_FAILED, False):
+            for child in children:
+                print(child.describe(), end="\n\n")
 
 
 def _models_listed(client: httpx.Client, standin: StandinProcess) -> bool:
@@ -242,27 +265,19 @@ def _models_listed(client: httpx.Client, standin: StandinProcess) -> bool:
 
 
 @pytest.fixture
-def start_standin(tmp_path: Path) -> Iterator[StartStandin]:
+def start_standin(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StartStandin]:
     """Factory: `start_standin("--latency-ms", "50")` runs `python -m app.judge.standin`.
 
     Each call starts one process on a free port and returns once it serves `/v1/models`;
-    every process is stopped at teardown.
+    every process is stopped at teardown (and its log printed if the test failed).
     """
     started: list[ChildProcess] = []
 
     def start(*args: str) -> StandinProcess:
         port = free_port()
         log_path = tmp_path / f"standin-{port}.log"
-        argv = [
-            sys.executable,
-            "-m",
-            "app.judge.standin",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
-        argv += args
+        address = ["--host", "127.0.0.1", "--port", str(port)]
+        argv = [sys.executable, "-m", "app.judge.standin", *address, *args]
         process, log_file = _spawn(argv, env={}, log_path=log_path, cwd=tmp_path)
         standin = StandinProcess(
             name=f"reference judge on port {port}",
@@ -282,7 +297,7 @@ def start_standin(tmp_path: Path) -> Iterator[StartStandin]:
         return standin
 
     yield start
-    _stop_all(started)
+    _stop_all(started, request)
 
 
 @pytest.fixture
@@ -292,12 +307,13 @@ def standin_judge(start_standin: StartStandin) -> StandinProcess:
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
+def start_worker(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StartWorker]:
     """Factory: `start_worker(env)` runs `python -m arq workers.main.WorkerSettings`.
 
     `env` (DATABASE_URL, REDIS_URL, JUDGE_BASE_URL, JUDGE_MODEL, STORAGE_DIR, ...) is laid over
     os.environ. The process runs in tmp_path, logs to tmp_path/<name>-<n>.log, and is stopped at
-    teardown if the test did not stop or kill it. `burst=True` exits once the queue is empty.
+    teardown if the test did not stop or kill it; a failed test shows its log. `burst=True`:
+    the worker exits once the queue is empty.
     """
     started: list[ChildProcess] = []
 
@@ -320,4 +336,4 @@ def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
         return worker
 
     yield start
-    _stop_all(started)
+    _stop_all(started, request)

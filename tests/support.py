@@ -87,11 +87,13 @@ class ChildProcess:
         except FileNotFoundError:
             return ""
 
-    def describe(self) -> str:
-        """Exit status and log, for failure messages."""
+    def describe(self, max_chars: int = 20_000) -> str:
+        """Exit status and (the end of) the log, for failure messages."""
         code = self.process.poll()
         state = "running" if code is None else f"exited with {code}"
         log = self.log_text().rstrip() or "(empty)"
+        if len(log) > max_chars:
+            log = f"[... {len(log) - max_chars} characters cut ...]\n{log[-max_chars:]}"
         return f"{self.name} (pid {self.pid}) {state}; log {self.log_path}:\n{log}"
 
     def wait_for_log(self, text: str, timeout: float = 20.0) -> None:

@@ -103,6 +103,7 @@ async def submit(
         size_bytes=len(request.data),
         uploaded_by=request.uploaded_by,
         total_items=total,
+        published=True,
     )
     if not parsed.ok:
         submission.state = SubmissionState.REJECTED.value

@@ -1,24 +1,31 @@
 """All tables, imported here so Alembic and the app see one metadata."""
 
+from app.db.models.accounts import ApiToken, Team
 from app.db.models.gold import GoldItem, GoldVersion
 from app.db.models.judging import JudgeCacheEntry, JudgeModel, RubricVersion, TrackConfig
+from app.db.models.maintenance import AuditEvent, HumanLabel, Rejudge
 from app.db.models.models import Model, ModelCategory, ReportedResult
 from app.db.models.runs import EvaluationRun, ItemResult, RunAggregate
 from app.db.models.submissions import Submission, SubmissionState
 
 __all__ = [
+    "ApiToken",
+    "AuditEvent",
     "EvaluationRun",
     "GoldItem",
     "GoldVersion",
+    "HumanLabel",
     "ItemResult",
     "JudgeCacheEntry",
     "JudgeModel",
     "Model",
     "ModelCategory",
+    "Rejudge",
     "ReportedResult",
     "RubricVersion",
     "RunAggregate",
     "Submission",
     "SubmissionState",
+    "Team",
     "TrackConfig",
 ]

@@ -17,6 +17,7 @@ class EvaluationRun(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     rubric_version: Mapped[str] = mapped_column(ForeignKey("rubric_versions.version"))
     judge_model_id: Mapped[int] = mapped_column(ForeignKey("judge_models.id"))
+    rejudge_id: Mapped[int | None] = mapped_column(ForeignKey("rejudges.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default=RunStatus.QUEUED.value)
     # Fencing token: bumped when a run is handed to a new job, so a stale job stops writing.
     attempt: Mapped[int] = mapped_column(Integer, default=1)

@@ -31,6 +31,8 @@ class Submission(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     answered: Mapped[int] = mapped_column(Integer, default=0)
     total_items: Mapped[int] = mapped_column(Integer, default=0)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     uploaded_by: Mapped[str] = mapped_column(String(200))
-    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)  # private until published
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)  # shown instead of the latest
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,93 @@
+"""Running the service: serve, worker, db upgrade, judge-standin, demo."""
+
+import argparse
+
+from app.cli.common import CommandError, Subparsers, run_in_session
+from app.config import Settings
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from app.web.app import create_app
+
+    mode = "arq workers" if settings.uses_arq else "in-process jobs"
+    print(f"serving on http://{args.host}:{args.port} ({mode})", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    if not settings.uses_arq:
+        raise CommandError("REDIS_URL is not set: without it jobs run inside `mmrare serve`")
+    from arq.worker import run_worker
+
+    from workers.main import WorkerSettings
+
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
+    from app.db.migrate import upgrade
+    from app.services.configuration import ensure_track_configuration
+
+    upgrade(settings.database_url)
+    run_in_session(settings, lambda s: ensure_track_configuration(s, settings))
+    print(f"database at {settings.database_url} is at the latest revision")
+
+
+def cmd_judge_standin(args: argparse.Namespace, settings: Settings) -> None:
+    from app.judge.standin import standin_from_args
+
+    standin_from_args(args)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from app.demo.run import run_demo
+
+    code = run_demo(
+        settings, host=args.host, port=args.port, judge_port=args.judge_port, smoke=args.smoke
+    )
+    if code:
+        raise SystemExit(code)
+
+
+def register(subparsers: Subparsers) -> None:
+    from app.judge.standin import add_standin_arguments
+
+    serve = subparsers.add_parser(
+        "serve", help="run the API and pages (and jobs, when REDIS_URL is unset)"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = subparsers.add_parser("worker", help="run an arq worker that judges queued runs")
+    worker.set_defaults(handler=cmd_worker)
+
+    db = subparsers.add_parser("db", help="database maintenance")
+    db_actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_actions.add_parser(
+        "upgrade", help="apply every migration and register the bundled rubrics"
+    ).set_defaults(handler=cmd_db_upgrade)
+
+    standin = subparsers.add_parser(
+        "judge-standin",
+        help="run the deterministic reference judge (for demos, tests and benchmarks only)",
+    )
+    add_standin_arguments(standin)
+    standin.set_defaults(handler=cmd_judge_standin)
+
+    demo = subparsers.add_parser(
+        "demo",
+        help="migrate, import the demo gold set and the paper's results, start the reference "
+        "judge and the service with in-process jobs",
+    )
+    demo.add_argument(
+        "--smoke",
+        action="store_true",
+        help="submit the sample predictions, wait for scores, print the board, exit",
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--judge-port", type=int, default=8090)
+    demo.set_defaults(handler=cmd_demo)
