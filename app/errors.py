@@ -10,6 +10,14 @@ class DomainError(Exception):
         self.details = details or []
 
 
+class Unauthorized(DomainError):
+    """No credentials, or unknown or revoked ones."""
+
+
+class Forbidden(DomainError):
+    """Valid credentials that may not do this (another team's model, a maintainer action)."""
+
+
 class NotFound(DomainError):
     pass
 

@@ -15,10 +15,17 @@ from app.queue import ArqQueue, InProcessQueue, JobQueue
 from app.runtime import Runtime
 from app.services.judging import execute_run
 from app.services.reaper import reap
+from app.web.api import admin as admin_api
+from app.web.api import analysis as analysis_api
 from app.web.api import leaderboard as leaderboard_api
+from app.web.api import models as models_api
 from app.web.api import submissions as submissions_api
 from app.web.errors import install_error_handlers
+from app.web.pages import admin as admin_pages
+from app.web.pages import analysis as analysis_pages
 from app.web.pages import leaderboard as leaderboard_pages
+from app.web.pages import models as models_pages
+from app.web.pages import submissions as submissions_pages
 from app.web.state import AppState
 
 log = logging.getLogger(__name__)
@@ -73,7 +80,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.include_router(submissions_api.router)
-    app.include_router(leaderboard_api.router)
-    app.include_router(leaderboard_pages.router)
+    for router in (
+        submissions_api.router,
+        models_api.router,
+        leaderboard_api.router,
+        analysis_api.router,
+        admin_api.router,
+        leaderboard_pages.router,
+        analysis_pages.router,
+        models_pages.router,
+        submissions_pages.router,
+        admin_pages.router,
+    ):
+        app.include_router(router)
     return app

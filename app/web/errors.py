@@ -6,15 +6,19 @@ from fastapi.responses import JSONResponse, Response
 from app.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
     QuotaExceeded,
     ServiceNotReady,
+    Unauthorized,
 )
 from app.web.templating import templates
 
 STATUS_CODES: dict[type[DomainError], int] = {
+    Unauthorized: 401,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,
@@ -47,6 +51,8 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     headers = {}
     if isinstance(exc, QuotaExceeded):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
     if request.url.path.startswith("/api/"):
         return JSONResponse(error_body(exc), status_code=status, headers=headers)
     return templates.TemplateResponse(

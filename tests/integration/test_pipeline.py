@@ -196,6 +196,7 @@ def test_worker_killed_mid_run_is_finished_by_another(
     rows, distinct = _count_item_rows(pg_clean)
     assert rows == distinct == total  # every item stored exactly once
     calls = httpx.get(f"http://127.0.0.1:{judge.port}/_standin/stats").json()["requests"]
-    # Items stored before the kill were not judged again: at most the calls in flight at the
-    # kill (JUDGE_CONCURRENCY) are repeated.
-    assert calls <= answered + 2, (calls, answered, calls_before_restart)
+    # Items stored before the kill were not judged again. What a kill can cost is the judge
+    # calls in flight (JUDGE_CONCURRENCY = 2) plus results not yet written (< RUN_BATCH_SIZE).
+    assert calls <= answered + 2 + (4 - 1), (calls, answered, calls_before_restart)
+    assert calls_before_restart >= 8

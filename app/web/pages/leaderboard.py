@@ -1,4 +1,4 @@
-"""HTML pages: the overview leaderboard and a submission's status."""
+"""HTML leaderboard pages."""
 
 from typing import Any
 
@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.services.leaderboard import build_leaderboard
-from app.services.status import submission_view
 from app.tracks import Track
 from app.web.deps import SessionDep
 from app.web.templating import templates
@@ -30,11 +29,3 @@ def overview_context(rows: list[Any]) -> dict[str, Any]:
 async def overview(request: Request, session: SessionDep) -> HTMLResponse:
     rows = await build_leaderboard(session)
     return templates.TemplateResponse(request, "leaderboard/overview.html", overview_context(rows))
-
-
-@router.get("/submissions/{submission_id}", response_class=HTMLResponse)
-async def submission_page(
-    request: Request, session: SessionDep, submission_id: int
-) -> HTMLResponse:
-    view = await submission_view(session, submission_id)
-    return templates.TemplateResponse(request, "submissions/status.html", {"view": view})

@@ -1,0 +1,46 @@
+"""Teams and API tokens."""
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.db.models import ApiToken, Team
+
+
+async def get_team_by_name(session: AsyncSession, name: str) -> Team | None:
+    return await session.scalar(select(Team).where(Team.name == name))
+
+
+async def get_team(session: AsyncSession, team_id: int) -> Team | None:
+    return await session.get(Team, team_id)
+
+
+async def add_team(session: AsyncSession, team: Team) -> Team:
+    session.add(team)
+    await session.flush()
+    return team
+
+
+async def add_token(session: AsyncSession, token: ApiToken) -> ApiToken:
+    session.add(token)
+    await session.flush()
+    return token
+
+
+async def active_token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | None:
+    return await session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+    )
+
+
+async def touch_token(session: AsyncSession, token_id: int) -> None:
+    await session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+    )
+
+
+async def lock_team_uploads(session: AsyncSession, team_id: int) -> None:
+    """Serialise a team's uploads until the transaction ends (see Team.upload_sequence)."""
+    await session.execute(
+        update(Team).where(Team.id == team_id).values(upload_sequence=Team.upload_sequence + 1)
+    )

@@ -1,0 +1,83 @@
+"""Teams and API tokens: a token is printed once and stored only as its sha256."""
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import ApiToken, Team
+from app.errors import Conflict, InvalidInput, NotFound
+from app.repositories import accounts as accounts_repo
+from app.services.audit import record_event
+
+TOKEN_PREFIX = "mmr_"
+_TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a team, through one of its tokens."""
+
+    team_id: int
+    team_name: str
+    token_id: int
+    token_prefix: str
+    is_admin: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.team_name} ({self.token_prefix}…)"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_team(session: AsyncSession, name: str) -> Team:
+    name = name.strip()
+    if not _TEAM_NAME.match(name):
+        raise InvalidInput(
+            f"team name {name!r} is not allowed; use 1–100 letters, digits, spaces, '.', '_' or '-'"
+        )
+    if await accounts_repo.get_team_by_name(session, name) is not None:
+        raise Conflict(f"team {name!r} already exists")
+    return await accounts_repo.add_team(session, Team(name=name))
+
+
+async def create_token(
+    session: AsyncSession, team_name: str, *, admin: bool, actor: str
+) -> tuple[str, ApiToken]:
+    """Returns the plain token (show it once) and its stored record."""
+    team = await accounts_repo.get_team_by_name(session, team_name)
+    if team is None:
+        raise NotFound(f"team {team_name!r} does not exist; create it with `mmrare team create`")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = await accounts_repo.add_token(
+        session,
+        ApiToken(
+            team_id=team.id,
+            token_hash=hash_token(token),
+            prefix=token[: len(TOKEN_PREFIX) + 6],
+            is_admin=admin,
+        ),
+    )
+    await record_event(
+        session,
+        actor=actor,
+        action="token.create",
+        target=f"team:{team.name}",
+        details={"token_prefix": record.prefix, "admin": admin},
+    )
+    return token, record
+
+
+async def authenticate(session: AsyncSession, token: str) -> Principal | None:
+    record = await accounts_repo.active_token_by_hash(session, hash_token(token))
+    if record is None:
+        return None
+    team = await accounts_repo.get_team(session, record.team_id)
+    assert team is not None
+    await accounts_repo.touch_token(session, record.id)
+    return Principal(team.id, team.name, record.id, record.prefix, record.is_admin)

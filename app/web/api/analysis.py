@@ -1,0 +1,5 @@
+"""JSON API: analysis."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["analysis"])

@@ -1,0 +1,5 @@
+"""JSON API: models."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1", tags=["models"])

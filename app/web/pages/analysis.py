@@ -1,0 +1,5 @@
+"""HTML pages: analysis."""
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,5 @@
+"""HTML pages: models."""
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
