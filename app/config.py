@@ -58,6 +58,27 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_prediction_chars: int = Field(default=8000, ge=1)
 
+    # Submissions (model developers)
+    submissions_per_day: int = Field(
+        default=5, ge=1, description="Per team and track, in any rolling 24 hours."
+    )
+
+    # Leaderboards (visitors)
+    bootstrap_resamples: int = Field(default=1000, ge=100)
+    bootstrap_seed: int = 20260101
+    leaderboard_page_size: int = Field(default=100, ge=10)
+
+    # Rejudging (maintainers)
+    rejudge_max_error_share: float = Field(
+        default=0.02, ge=0, le=1, description="A rejudge with more judge errors does not switch."
+    )
+    rejudge_judge_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of JUDGE_CONCURRENCY rejudge runs may use, so uploads keep flowing.",
+    )
+
     @field_validator("judge_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
