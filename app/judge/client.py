@@ -93,7 +93,7 @@ class JudgeClient:
         self.retry_after_cap = retry_after_cap
         self.cache_put_batch = max(1, cache_put_batch)
         self.counters = CacheCounters()
-        self._url = f"{self.base_url}/chat/completions"
+        self._url = httpx.URL(f"{self.base_url}/chat/completions")  # parsed once, not per call
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -326,12 +326,9 @@ class _SlotTransport(httpx.AsyncBaseTransport):
         except BaseException:
             self._release(slot)
             raise
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=_ReleasingStream(response.stream, lambda: self._release(slot)),
-            extensions=response.extensions,
-        )
+        # Swap the body stream in place: building a second Response would re-parse the headers.
+        response.stream = _ReleasingStream(response.stream, lambda: self._release(slot))
+        return response
 
     async def aclose(self) -> None:
         for transport in self._transports:

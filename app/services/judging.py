@@ -304,7 +304,7 @@ async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
     await _write_batch(ctx, plan, batch)
 
 
-def _aggregate(plan: _Plan, results: Sequence[ItemResult]) -> dict[str, Any]:
+def _aggregate(plan: _Plan, results: Sequence[ItemResult], settings: Settings) -> dict[str, Any]:
     """Track score over all gold items (missing = 0); judge errors are left out and counted."""
     by_item = {r.item_id: r for r in results}
     settled = [r for r in results if r.error is None]
@@ -316,7 +316,12 @@ def _aggregate(plan: _Plan, results: Sequence[ItemResult]) -> dict[str, Any]:
         r.ratings if r.ratings is not None else dict.fromkeys(plan.rubric.dimension_ids, 0)
         for r in settled
     ]
-    low, high = bootstrap_interval(scores) if scores else (None, None)
+    low: float | None = None
+    high: float | None = None
+    if scores:
+        low, high = bootstrap_interval(
+            scores, resamples=settings.bootstrap_resamples, seed=settings.bootstrap_seed
+        )
     f1 = None
     if plan.track == Track.T1:
         f1 = mean_token_f1((r.f1 or 0.0 for r in results), total)
@@ -338,7 +343,7 @@ def _aggregate(plan: _Plan, results: Sequence[ItemResult]) -> dict[str, Any]:
 async def _finish(ctx: JudgingContext, plan: _Plan) -> RunStatus | None:
     async with unit_of_work(ctx.sessions) as session:
         results = await runs_repo.item_results(session, plan.run_id)
-        aggregate = _aggregate(plan, results)
+        aggregate = _aggregate(plan, results, ctx.settings)
         errors = aggregate["judge_error_count"]
         tolerated = ctx.settings.judge_error_tolerance * max(len(plan.gold), 1)
         if errors > tolerated:
