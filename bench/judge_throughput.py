@@ -7,10 +7,17 @@ we print the achieved rate, the ratio (target ≥ 0.9) and the client's CPU time
 (target < 2 ms).
 
     .venv/bin/python bench/judge_throughput.py [--items 1756] [--latency-ms 100] [--concurrency 32]
+        [--baseline]
+
+The stand-in's own CPU per request and, with --baseline, the rate a bare asyncio HTTP client
+reaches against the same stand-in are printed too: on a small shared machine they show how much
+of the gap to the ideal is the machine and the server rather than the client.
 """
 
 import argparse
 import asyncio
+import json
+import os
 import random
 import sys
 import time
@@ -142,6 +149,43 @@ async def judge_all(
     return verdicts, errors
 
 
+async def raw_baseline(base_url: str, bodies: list[bytes], concurrency: int) -> float:
+    """Wall time for the same bodies through a bare asyncio HTTP/1.1 client: the ceiling that
+    this machine and the stand-in allow, with (almost) no client cost."""
+    host, _, port = base_url.split("//")[1].split("/")[0].rpartition(":")
+    pending = iter(bodies)
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for body in pending:
+            head = (
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: standin\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
+            writer.write(head.encode() + body)
+            headers = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in headers.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+        writer.close()
+
+    wall = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - wall
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """utime + stime of another process, from /proc (Linux); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run(args: argparse.Namespace) -> None:
     rng = random.Random(SEED)
     rubrics = bundled_rubrics()
@@ -165,22 +209,30 @@ async def run(args: argparse.Namespace) -> None:
     }
     cpu_render = time.process_time() - cpu_render
     total = sum(len(batch) for batch in requests.values())
+    standin_limit = max(args.concurrency, args.standin_concurrency)
 
-    standin = StandinProcess(
-        latency_ms=args.latency_ms, max_concurrency=max(args.concurrency, args.standin_concurrency)
-    )
-    with standin:
+    with StandinProcess(latency_ms=args.latency_ms, max_concurrency=standin_limit) as standin:
         client = JudgeClient(standin.base_url, concurrency=args.concurrency, timeout=30.0)
         try:
+            standin_cpu = process_cpu_seconds(standin.pid)
             wall = time.perf_counter()
             cpu = time.process_time()
             verdicts, errors = await judge_all(client, requests)
             cpu = time.process_time() - cpu
             wall = time.perf_counter() - wall
+            standin_after = process_cpu_seconds(standin.pid)
         finally:
             await client.aclose()
         async with httpx.AsyncClient() as http:
             stats = (await http.get(f"{standin.root_url}/_standin/stats")).json()
+        baseline = None
+        if args.baseline:
+            bodies = [
+                json.dumps(r.body(), separators=(",", ":")).encode()
+                for batch in requests.values()
+                for r in batch
+            ]
+            baseline = await raw_baseline(standin.base_url, bodies, args.concurrency)
 
     achieved = total / wall
     ideal = args.concurrency / (args.latency_ms / 1000) if args.latency_ms > 0 else float("inf")
@@ -190,29 +242,33 @@ async def run(args: argparse.Namespace) -> None:
     def label(ok: bool) -> str:
         return "PASS" if ok else "BELOW TARGET"
 
-    print(
-        f"items               {total} ({', '.join(f'{t} {len(r)}' for t, r in requests.items())})"
-    )
+    split = ", ".join(f"{t} {len(r)}" for t, r in requests.items())
+    print(f"items               {total} ({split})")
     print(f"verdicts / errors   {verdicts} / {errors}")
     print(
-        f"stand-in            latency {args.latency_ms:g} ms, max_concurrency "
-        f"{max(args.concurrency, args.standin_concurrency)}; client concurrency {args.concurrency}"
+        f"setup               stand-in latency {args.latency_ms:g} ms, max_concurrency "
+        f"{standin_limit}; client concurrency {args.concurrency}"
     )
     print(f"wall time           {wall:.3f} s")
     print(f"achieved            {achieved:.1f} items/s")
     print(f"ideal               {ideal:.1f} items/s (concurrency / latency)")
     print(f"ratio               {ratio:.3f}  target ≥ 0.90  {label(ratio >= 0.9)}")
     print(f"client CPU / item   {cpu_ms:.3f} ms (judge_many)  target < 2 ms  {label(cpu_ms < 2)}")
-    print(
-        f"render CPU / item   {cpu_render / total * 1000:.3f} ms (render_request, not in the above)"
-    )
-    print(
-        f"HTTP requests       {client.counters.judge_calls}; retries {client.counters.extra or 0}"
-    )
+    print(f"render CPU / item   {cpu_render / total * 1000:.3f} ms (render_request, not above)")
+    if standin_cpu is not None and standin_after is not None:
+        print(f"stand-in CPU / req  {(standin_after - standin_cpu) / total * 1000:.3f} ms")
+    print(f"HTTP requests       {client.counters.judge_calls}; retries {client.counters.extra}")
     print(
         f"stand-in stats      requests {stats['requests']}, max_in_flight "
         f"{stats['max_in_flight']}, rejected_429 {stats['rejected_429']}"
     )
+    if baseline is not None:
+        raw_rate = total / baseline
+        print(
+            f"raw-socket ceiling  {raw_rate:.1f} items/s = {raw_rate / ideal:.3f} of ideal "
+            f"(bare asyncio client, same stand-in); JudgeClient reaches "
+            f"{achieved / raw_rate:.3f} of it"
+        )
 
 
 def main() -> None:
@@ -220,6 +276,11 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1756, help="items to judge (default 1756)")
     parser.add_argument("--latency-ms", type=float, default=100.0, help="stand-in added latency")
     parser.add_argument("--concurrency", type=int, default=32, help="client concurrency")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also time a bare asyncio HTTP client on the same items (the machine's ceiling)",
+    )
     parser.add_argument(
         "--standin-concurrency",
         type=int,

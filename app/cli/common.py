@@ -12,7 +12,7 @@ from app.db.session import create_engine, create_session_factory, unit_of_work
 
 T = TypeVar("T")
 
-Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
+Subparsers = argparse._SubParsersAction
 
 
 class CommandError(Exception):

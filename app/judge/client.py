@@ -13,21 +13,35 @@ Failure handling, per HTTP attempt:
   message (redacted of anything copied from our prompt, truncated) and never the request body,
   which holds hidden gold answers;
 * a 2xx whose content does not parse (see app.judge.reply) is re-asked up to `max_parse_retries`
-  times, then returned as a judge error outcome with the raw reply kept — never as a score.
+  times (each re-ask with its own transport-retry budget), then returned as a judge error outcome
+  with the raw reply kept — never as a score.
+
+`JudgeOutcome.attempts` counts HTTP requests; `latency_ms` runs from the first request getting a
+concurrency slot to the final reply (retries and backoff included, queueing for that first slot
+excluded). `JudgeClient.counters` (a CacheCounters) counts for the whole client: `judge_calls`
+(HTTP requests sent), `hits`/`misses` (judge_many's cache look-ups) and, in `extra`,
+`retry_timeout`, `retry_connection`, `retry_429`, `retry_5xx`, `retry_malformed`,
+`malformed_final`, `gave_up` and `config_errors`.
 """
 
 import asyncio
 import collections
 import contextlib
 import email.utils
-import importlib.util
 import json
 import logging
 import math
 import random as random_module
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -43,13 +57,6 @@ from app.rubrics.model import Rubric
 
 log = logging.getLogger(__name__)
 
-# encode/httpcore#1103: since anyio 4.11 stopped depending on sniffio, httpcore retries
-# `import sniffio` — a full sys.path scan — every time it sets up a lock, about 0.6 ms of CPU per
-# judge request here. A None entry makes that import fail at once. Nothing else changes, since the
-# module is absent anyway; with sniffio installed this is a no-op.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
-
 SERVER_MESSAGE_LIMIT = 500
 RAW_REPLY_LIMIT = 20_000  # what we keep of a malformed reply for maintainers
 _REDACT_WINDOW = 24  # a server message sharing this many characters with our prompt is redacted
@@ -60,6 +67,7 @@ _CACHE_BATCH = 500  # keys per get_many call: keeps SQL IN lists reasonable
 class _HttpReply:
     body: bytes
     attempts: int
+    first_sent: float  # perf_counter when this call's first attempt got a concurrency slot
 
 
 class JudgeClient:
@@ -124,13 +132,14 @@ class JudgeClient:
     async def judge(self, request: JudgeRequest, rubric: Rubric) -> JudgeOutcome:
         """Judge one request. Raises JudgeUnavailable / JudgeConfigError; a reply that never
         parses comes back as an outcome with `error` set and the raw reply kept."""
-        started = time.perf_counter()
         payload = json.dumps(request.body(), ensure_ascii=False, separators=(",", ":")).encode()
+        started: float | None = None  # latency excludes queueing for the first slot
         attempts = 0
         parse_failures = 0
         while True:
             reply = await self._post(payload, request, attempts)
             attempts = reply.attempts
+            started = reply.first_sent if started is None else started
             raw: str | None = None
             try:
                 raw = _reply_content(reply.body)
@@ -167,12 +176,15 @@ class JudgeClient:
         rubric: Rubric,
         cache: JudgeCache | None = None,
         base_url: str | None = None,
-    ) -> AsyncIterator[JudgeOutcome]:
+        limit: asyncio.Semaphore | None = None,
+    ) -> AsyncGenerator[JudgeOutcome, None]:
         """Yield one outcome per request, cached ones first, the rest as they complete.
 
         `base_url` (default: this client's) goes into the cache key. Successful verdicts are
         written to the cache in batches; judge errors never are. Close the iterator
         (`contextlib.aclosing`) if you stop early, so in-flight work is cancelled promptly.
+        `limit`, when given, is taken around each request on top of the client's own bound (the
+        rejudge share: rejudge runs may use only part of the judge).
         """
         todo: list[tuple[str | None, JudgeRequest]] = []
         if cache is None:
@@ -209,7 +221,11 @@ class JudgeClient:
             # as many workers as slots keeps every slot busy while some workers back off.
             for key, request in shared:
                 try:
-                    outcome = await self.judge(request, rubric)
+                    if limit is None:
+                        outcome = await self.judge(request, rubric)
+                    else:
+                        async with limit:
+                            outcome = await self.judge(request, rubric)
                 except Exception as exc:
                     done.put_nowait(exc)
                     return
@@ -244,9 +260,12 @@ class JudgeClient:
 
     async def _post(self, payload: bytes, request: JudgeRequest, attempts: int) -> _HttpReply:
         failures = 0
+        first_sent: float | None = None
         while True:
             retry_after: float | None = None
             async with self._semaphore:
+                if first_sent is None:
+                    first_sent = time.perf_counter()
                 attempts += 1
                 self.counters.judge_calls += 1
                 try:
@@ -267,7 +286,7 @@ class JudgeClient:
                 else:
                     status = response.status_code
                     if status < 300:
-                        return _HttpReply(body=response.content, attempts=attempts)
+                        return _HttpReply(response.content, attempts, first_sent)
                     if status == 429:
                         kind, last_error = "429", "HTTP 429"
                         retry_after = parse_retry_after(response.headers.get("retry-after"))

@@ -37,9 +37,17 @@ script           forced outcomes consumed one per chat request before any random
                  wrapped in prose and a ```json fence), or an HTTP status such as "500", "429",
                  "400"; "429" carries Retry-After
 
-`GET /_standin/stats` returns requests, in_flight, max_in_flight, status_counts, outcomes and
-rejected_429 (429s from the concurrency limit); `{"reset_stats": true}` in a control call resets
-them. `GET /models` and `/v1/models` list the model.
+`GET /_standin/stats` returns requests, in_flight, max_in_flight, status_counts (499 = the client
+left during a hang), outcomes and rejected_429 (429s from the concurrency limit);
+`{"reset_stats": true}` in a control call resets them. `GET /models` and `/v1/models` list the
+model. A chat request naming another model gets 404, one without a json_schema response_format
+gets 400 — like a real server, so the client's fail-fast path can be exercised.
+
+Running it: `python -m app.judge.standin --port 8090 --latency-ms 100` (see --help), or
+`run_standin(**standin_from_args(ns))` from another CLI. It prints one line
+`mmrare stand-in judge ready on http://HOST:PORT/v1` once the port is bound. For tests,
+`StandinThread` serves it in a background thread; for benchmarks, `StandinProcess` runs it as a
+child process; both pick a free port when given port 0.
 """
 
 import argparse
@@ -206,9 +214,9 @@ class StandinJudge:
         await _send_json(send, 200, {"knobs": asdict(self.knobs)})
 
     async def _chat(self, receive: Receive, send: Send) -> None:
-        stats = self.stats
-        stats.requests += 1
+        self.stats.requests += 1
         body = await _read_body(receive)
+        stats = self.stats  # after the await: a control call may have reset the stats meanwhile
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
@@ -687,6 +695,10 @@ class StandinProcess:
     @property
     def root_url(self) -> str:
         return self.base_url.removesuffix("/v1")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def start(self, timeout: float = 20.0) -> Self:
         argv = [
