@@ -8,11 +8,12 @@ the next batch, and a restarted job skips every item already stored.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +26,7 @@ from app.judge.client import JudgeClient
 from app.judge.errors import JudgeConfigError, JudgeUnavailable
 from app.judge.prompt import render_request
 from app.judge.types import JudgeCache, JudgeInput, JudgeOutcome, JudgeRequest
+from app.queue import JobQueue
 from app.repositories import gold as gold_repo
 from app.repositories import judging as judging_repo
 from app.repositories import runs as runs_repo
@@ -35,10 +37,31 @@ from app.scoring.aggregation import dimension_means, item_score, track_score
 from app.scoring.bootstrap import bootstrap_interval
 from app.scoring.f1 import best_token_f1, mean_token_f1
 from app.services.configuration import load_rubric
+from app.services.rejudge import after_run
 from app.storage import FileStore
 from app.tracks import Track
 
 log = logging.getLogger(__name__)
+
+
+class RejudgeShare:
+    """The process-wide bound on judge calls made for rejudge runs: ceil(REJUDGE_JUDGE_SHARE ×
+    JUDGE_CONCURRENCY) of the client's slots, so a rejudge never takes the whole judge from new
+    submissions (whose calls are bounded by the client alone)."""
+
+    def __init__(self) -> None:
+        self._semaphore: asyncio.Semaphore | None = None
+        self.slots = 0
+
+    def semaphore(self, settings: Settings) -> asyncio.Semaphore:
+        if self._semaphore is None:
+            self.slots = rejudge_judge_slots(settings)
+            self._semaphore = asyncio.Semaphore(self.slots)
+        return self._semaphore
+
+
+def rejudge_judge_slots(settings: Settings) -> int:
+    return max(1, math.ceil(settings.rejudge_judge_share * settings.judge_concurrency))
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,7 @@ class JudgingContext:
     cache: JudgeCache
     store: FileStore
     settings: Settings
+    rejudge_share: RejudgeShare = field(default_factory=RejudgeShare)
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,7 @@ class _Plan:
     predictions: dict[str, str]
     pending: list[str]  # gold item ids without a stored result
     image_root: Path
+    rejudge: bool = False  # a rejudge run: its judge calls take a rejudge-share slot too
 
 
 class _Stopped(Exception):
@@ -89,6 +114,19 @@ async def execute_run(ctx: JudgingContext, run_id: int, attempt: int) -> RunStat
         heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await heartbeat
+
+
+async def execute_job(
+    ctx: JudgingContext, queue: JobQueue, run_id: int, attempt: int
+) -> RunStatus | None:
+    """The job body (arq and in-process): judge the run, then let rejudges take their next step
+    — a finished rejudge run frees a slot and may be its rejudge's last (the switch)."""
+    status = await execute_run(ctx, run_id, attempt)
+    try:
+        await after_run(ctx.sessions, queue, ctx.settings, run_id)
+    except Exception:  # the periodic tick retries; the run itself is done
+        log.exception("rejudge follow-up after run %s failed", run_id)
+    return status
 
 
 async def _claim(ctx: JudgingContext, run_id: int, attempt: int) -> _Plan | None:
@@ -160,6 +198,7 @@ async def _plan(ctx: JudgingContext, session: AsyncSession, run: EvaluationRun) 
         predictions=parsed.predictions.get(track, {}),
         pending=[item_id for item_id in gold if item_id not in done],
         image_root=Path(gold_version.root),
+        rejudge=run.rejudge_id is not None,
     )
 
 
@@ -270,6 +309,7 @@ async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
     settings = ctx.settings
     batch: list[dict[str, Any]] = []
     requests: list[JudgeRequest] = []
+    secret = settings.judge_secret()  # read once: it may come from a file
     for item_id in plan.pending:
         candidate = plan.predictions.get(item_id)
         if candidate is None:
@@ -280,7 +320,7 @@ async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
                 plan.rubric,
                 _judge_input(plan, plan.gold[item_id], candidate),
                 model=plan.judge_model,
-                secret=settings.judge_secret(),
+                secret=secret,
                 max_answer_chars=settings.judge_max_answer_chars,
                 seed=settings.judge_seed,
                 max_tokens=settings.judge_max_tokens,
@@ -290,8 +330,15 @@ async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
     by_item = {r.item_id: r for r in requests}
     await _write_batch(ctx, plan, batch)
     batch = []
-    outcomes = ctx.client.judge_many(
-        requests, plan.rubric, cache=ctx.cache, base_url=settings.judge_base_url
+    outcomes = cast(
+        AsyncGenerator[JudgeOutcome, None],  # judge_many is an async generator
+        ctx.client.judge_many(
+            requests,
+            plan.rubric,
+            cache=ctx.cache,
+            base_url=settings.judge_base_url,
+            limit=ctx.rejudge_share.semaphore(settings) if plan.rejudge else None,
+        ),
     )
     try:
         async for outcome in outcomes:

@@ -1,0 +1,198 @@
+"""How a run ends when the judge misbehaves: judge errors are never scores, a dead judge fails
+the run as the service's fault, and a re-queued run retries only what is missing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db.models import EvaluationRun, ItemResult, Model, Submission
+from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.demo.run import demo_dir
+from app.judge.standin import StandinKnobs, StandinThread
+from app.repositories import gold as gold_repo
+from app.runs import FailureKind, RunStatus
+from app.runtime import build_judge_client
+from app.services.configuration import active_pair, ensure_track_configuration
+from app.services.gold_import import import_gold_bundle
+from app.services.judge_cache import DatabaseJudgeCache
+from app.services.judging import JudgingContext, execute_run
+from app.services.reaper import requeue
+from app.storage import FileStore
+from app.tracks import Track
+
+pytestmark = pytest.mark.integration
+
+T2_PREDICTIONS = demo_dir() / "predictions" / "T2.jsonl"
+
+
+@pytest.fixture
+def standin() -> Iterator[StandinThread]:
+    with StandinThread() as server:
+        yield server
+
+
+def control(standin: StandinThread, **changes: Any) -> None:
+    response = httpx.post(f"{standin.root_url}/_standin/control", json=changes)
+    response.raise_for_status()
+
+
+def requests_seen(standin: StandinThread) -> int:
+    return int(httpx.get(f"{standin.root_url}/_standin/stats").json()["requests"])
+
+
+@pytest.fixture
+async def sessions(pg_clean: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(pg_clean)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+async def _context(
+    sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
+) -> JudgingContext:
+    settings = Settings(
+        database_url="unused://",
+        storage_dir=tmp_path / "uploads",
+        secret_key="test-secret",
+        judge_base_url=standin.base_url,
+        judge_max_transport_retries=1,
+        judge_max_parse_retries=1,
+        judge_backoff_base_seconds=0.01,
+        judge_backoff_cap_seconds=0.02,
+        judge_timeout_seconds=5,
+        judge_concurrency=1,  # one call at a time, so scripted faults hit a known item
+    )
+    async with unit_of_work(sessions) as session:
+        await ensure_track_configuration(session, settings)
+        await import_gold_bundle(session, demo_dir() / "gold.jsonl")
+    return JudgingContext(
+        sessions=sessions,
+        client=build_judge_client(settings),
+        cache=DatabaseJudgeCache(sessions),
+        store=FileStore(settings.storage_dir),
+        settings=settings,
+    )
+
+
+async def _queued_t2_run(ctx: JudgingContext) -> int:
+    data = T2_PREDICTIONS.read_bytes()
+    digest = ctx.store.put(data)
+    async with unit_of_work(ctx.sessions) as session:
+        gold = await gold_repo.current_version(session)
+        assert gold is not None
+        model = Model(name="judge-failure-model")
+        session.add(model)
+        await session.flush()
+        submission = Submission(
+            model_id=model.id,
+            track=Track.T2.value,
+            gold_version_id=gold.id,
+            file_sha256=digest,
+            filename="T2.jsonl",
+            size_bytes=len(data),
+            uploaded_by="test",
+            answered=9,
+            total_items=10,
+        )
+        session.add(submission)
+        await session.flush()
+        pair = await active_pair(session, Track.T2)
+        run = EvaluationRun(
+            submission_id=submission.id,
+            rubric_version=pair.rubric_version,
+            judge_model_id=pair.judge_model_id,
+            items_total=10,
+        )
+        session.add(run)
+        await session.flush()
+        return run.id
+
+
+async def _run(sessions: async_sessionmaker[AsyncSession], run_id: int) -> EvaluationRun:
+    async with sessions() as session:
+        run = await session.get(EvaluationRun, run_id)
+        assert run is not None
+        return run
+
+
+async def _results(sessions: async_sessionmaker[AsyncSession], run_id: int) -> list[ItemResult]:
+    async with sessions() as session:
+        rows = await session.scalars(select(ItemResult).where(ItemResult.run_id == run_id))
+        return list(rows)
+
+
+async def test_malformed_replies_are_judge_errors_and_fail_the_run(
+    sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
+) -> None:
+    ctx = await _context(sessions, standin, tmp_path)
+    run_id = await _queued_t2_run(ctx)
+    control(standin, malformed_rate=1.0)
+
+    assert await execute_run(ctx, run_id, 1) == RunStatus.FAILED
+
+    run = await _run(sessions, run_id)
+    assert run.failure_kind == FailureKind.SERVICE.value
+    assert run.error is not None and "9 of 10 items had judge errors" in run.error
+    results = await _results(sessions, run_id)
+    errors = [r for r in results if r.error is not None]
+    assert len(errors) == 9  # every answered item; the unanswered one scored 0 without a call
+    assert all(r.item_score is None and r.raw_reply for r in errors)  # never a silent 0
+    await ctx.client.aclose()
+
+
+async def test_requeued_run_retries_only_the_items_that_failed(
+    sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
+) -> None:
+    ctx = await _context(sessions, standin, tmp_path)
+    run_id = await _queued_t2_run(ctx)
+    # One call at a time: eight items are judged, the ninth gets a malformed reply on its try
+    # and on its one retry, and becomes a judge error.
+    control(standin, script=["ok"] * 8 + ["malformed"] * 2 + ["ok"] * 100)
+    assert await execute_run(ctx, run_id, 1) == RunStatus.FAILED  # 1 of 10 > 2 % tolerance
+    assert len([r for r in await _results(sessions, run_id) if r.error]) == 1
+    calls_first = requests_seen(standin)
+
+    async with unit_of_work(sessions) as session:
+        attempt = await requeue(session, run_id, RunStatus.FAILED)
+    assert attempt == 2
+    assert await execute_run(ctx, run_id, attempt) == RunStatus.SCORED
+
+    assert requests_seen(standin) == calls_first + 1  # only the failed item was judged again
+    results = await _results(sessions, run_id)
+    assert len(results) == 10 and all(r.error is None for r in results)
+    await ctx.client.aclose()
+
+
+async def test_a_judge_that_is_down_fails_the_run_as_a_service_failure(
+    sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
+) -> None:
+    ctx = await _context(sessions, standin, tmp_path)
+    run_id = await _queued_t2_run(ctx)
+    control(standin, **{**asdict(StandinKnobs()), "script": ["503"] * 100})
+
+    assert await execute_run(ctx, run_id, 1) == RunStatus.FAILED
+
+    run = await _run(sessions, run_id)
+    assert run.failure_kind == FailureKind.SERVICE.value
+    assert run.error is not None and run.error.startswith("judge unavailable")
+    await ctx.client.aclose()
+
+
+async def test_a_superseded_job_does_nothing(
+    sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
+) -> None:
+    ctx = await _context(sessions, standin, tmp_path)
+    run_id = await _queued_t2_run(ctx)
+    assert await execute_run(ctx, run_id, attempt=7) is None  # the run is on attempt 1
+    assert requests_seen(standin) == 0
+    assert (await _run(sessions, run_id)).status == RunStatus.QUEUED.value
+    await ctx.client.aclose()
