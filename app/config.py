@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     bootstrap_resamples: int = Field(default=1000, ge=100)
     bootstrap_seed: int = 20260101
     leaderboard_page_size: int = Field(default=100, ge=10)
+    leaderboard_recheck_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a process trusts its last look for leaderboard changes (0: always).",
+    )
 
     # Rejudging (maintainers)
     rejudge_max_error_share: float = Field(
@@ -102,3 +107,18 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+class ClientSettings(BaseSettings):
+    """What `mmrare submit` and `mmrare status` need to reach a server (MMRARE_* variables)."""
+
+    model_config = SettingsConfigDict(
+        env_file=None, env_prefix="MMRARE_", extra="ignore", case_sensitive=False
+    )
+
+    server: str = Field(
+        default="http://127.0.0.1:8000", description="MMRARE_SERVER: the leaderboard's base URL."
+    )
+    token: str | None = Field(
+        default=None, description="MMRARE_TOKEN: your team's API token (`mmrare token create`)."
+    )

@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 JUDGE_RUN_JOB = "judge_run"
 
+# Runs one arq worker process judges at once (its arq `max_jobs`). Rejudges take at most
+# REJUDGE_JUDGE_SHARE of these slots (app.services.rejudge.rejudge_window), so uploads keep some.
+WORKER_MAX_JOBS = 4
+
 
 def run_job_id(run_id: int, attempt: int) -> str:
     return f"run-{run_id}-attempt-{attempt}"

@@ -8,10 +8,11 @@ from arq import cron, func
 from arq.connections import RedisSettings
 
 from app.config import get_settings
-from app.queue import JUDGE_RUN_JOB, ArqQueue
+from app.queue import JUDGE_RUN_JOB, WORKER_MAX_JOBS, ArqQueue
 from app.runtime import Runtime
-from app.services.judging import execute_run
+from app.services.judging import execute_job
 from app.services.reaper import reap
+from app.services.rejudge import tick
 
 log = logging.getLogger("mmrare.worker")
 
@@ -33,13 +34,19 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def judge_run(ctx: dict[str, Any], run_id: int, attempt: int) -> str | None:
-    status = await execute_run(ctx["runtime"].judging, run_id, attempt)
+    status = await execute_job(ctx["runtime"].judging, ctx["queue"], run_id, attempt)
     return status.value if status else None
 
 
 async def reap_runs(ctx: dict[str, Any]) -> int:
+    """Re-enqueue lost runs, then advance rejudges (a rejudge whose last run finished while no
+    job could follow it up switches here)."""
     runtime: Runtime = ctx["runtime"]
     report = await reap(runtime.sessions, ctx["queue"], runtime.settings)
+    try:
+        await tick(runtime.sessions, ctx["queue"], runtime.settings)
+    except Exception:
+        log.exception("rejudge tick failed")
     return len(report.requeued)
 
 
@@ -67,6 +74,6 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url or "redis://127.0.0.1:6379/0")
-    max_jobs = 4
+    max_jobs = WORKER_MAX_JOBS
     keep_result = 60
     health_check_interval = 10

@@ -21,6 +21,8 @@ from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import create_engine, create_session_factory, unit_of_work
 from app.judge.standin import STANDIN_MODEL
+from app.repositories.accounts import get_team_by_name
+from app.services.accounts import create_team, create_token
 from app.services.configuration import ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
 from app.services.reported import seed_reported
@@ -28,21 +30,28 @@ from app.tracks import Track
 from app.web.app import create_app
 
 SMOKE_TIMEOUT_SECONDS = 300.0
+DEMO_TEAM = "demo"
 
 
 def demo_dir() -> Path:
     return Path(str(resources.files("app.data").joinpath("demo")))
 
 
-async def prepare(settings: Settings) -> None:
+async def prepare(settings: Settings) -> str:
+    """Set up the demo data and the "demo" team; returns a fresh API token of that team."""
     engine = create_engine(settings.database_url)
     try:
         async with unit_of_work(create_session_factory(engine)) as session:
             await ensure_track_configuration(session, settings)
             gold = await import_gold_bundle(session, demo_dir() / "gold.jsonl")
             seeded = await seed_reported(session)
+            if await get_team_by_name(session, DEMO_TEAM) is None:
+                await create_team(session, DEMO_TEAM)
+            token, _ = await create_token(session, DEMO_TEAM, admin=False, actor="demo")
         print(f"demo gold set: {gold.item_count} synthetic items (gold version {gold.version_id})")
         print(f"paper results: {seeded.created} added, {seeded.updated} updated")
+        print(f"team {DEMO_TEAM!r} API token (for /submit and `mmrare submit`): {token}")
+        return token
     finally:
         await engine.dispose()
 
@@ -63,22 +72,27 @@ def start_standin(host: str, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"the reference judge did not answer on port {port} within 20 s")
 
 
-async def smoke(base_url: str) -> int:
-    """Submit each track's sample predictions, wait for scores, print the leaderboard."""
+async def smoke(base_url: str, token: str) -> int:
+    """Submit and publish each track's sample predictions, wait for scores, print the board."""
     samples = demo_dir() / "predictions"
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=headers) as client:
         ids: dict[Track, int] = {}
         for track in Track:
             path = samples / f"{track.value}.jsonl"
             response = await client.post(
                 "/api/v1/submissions",
-                data={"track": track.value, "model": "demo-sample-model", "uploaded_by": "demo"},
+                data={"track": track.value, "model": "demo-sample-model"},
                 files={"file": (path.name, path.read_bytes(), "application/jsonl")},
             )
             if response.status_code not in (200, 201):
                 print(f"upload of {path.name} failed: {response.status_code} {response.text}")
                 return 1
             ids[track] = response.json()["id"]
+            published = await client.post(f"/api/v1/submissions/{ids[track]}/publish")
+            if published.status_code != 200:
+                print(f"publishing {path.name} failed: {published.status_code} {published.text}")
+                return 1
         deadline = time.monotonic() + SMOKE_TIMEOUT_SECONDS
         pending = dict(ids)
         while pending:
@@ -123,7 +137,7 @@ def print_board(entries: list[dict[str, Any]]) -> None:
         )
 
 
-async def serve(settings: Settings, host: str, port: int, smoke_run: bool) -> int:
+async def serve(settings: Settings, host: str, port: int, smoke_run: bool, token: str) -> int:
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")
     )
@@ -140,7 +154,7 @@ async def serve(settings: Settings, host: str, port: int, smoke_run: bool) -> in
         await task
         return 0
     try:
-        return await smoke(url)
+        return await smoke(url, token)
     finally:
         server.should_exit = True
         await task
@@ -155,11 +169,11 @@ def run_demo(settings: Settings, *, host: str, port: int, judge_port: int, smoke
         }
     )
     upgrade(settings.database_url)
-    asyncio.run(prepare(settings))
+    token = asyncio.run(prepare(settings))
     judge = start_standin("127.0.0.1", judge_port)
     print(f"reference judge ({STANDIN_MODEL}, a lexical stand-in) on port {judge_port}")
     try:
-        return asyncio.run(serve(settings, host, port, smoke))
+        return asyncio.run(serve(settings, host, port, smoke, token))
     except KeyboardInterrupt:
         return 0
     finally:

@@ -96,3 +96,23 @@ async def store_verdicts(session: AsyncSession, entries: Mapping[str, Verdict]) 
         for key, verdict in entries.items()
     ]
     await upsert(session, JudgeCacheEntry, rows, key=["key"])
+
+
+async def list_rubric_versions(
+    session: AsyncSession, track: Track | None = None
+) -> list[RubricVersion]:
+    """Registered rubric versions, newest first (optionally of one track)."""
+    query = select(RubricVersion).order_by(RubricVersion.created_at.desc(), RubricVersion.version)
+    if track is not None:
+        query = query.where(RubricVersion.track == track.value)
+    return list(await session.scalars(query))
+
+
+async def rubric_versions_with_prefix(session: AsyncSession, prefix: str) -> list[RubricVersion]:
+    """Versions whose hash starts with `prefix` (at most a few, to report an ambiguity)."""
+    query = select(RubricVersion).where(RubricVersion.version.startswith(prefix, autoescape=True))
+    return list(await session.scalars(query.order_by(RubricVersion.version).limit(5)))
+
+
+async def get_judge_model_by_name(session: AsyncSession, name: str) -> JudgeModel | None:
+    return await session.scalar(select(JudgeModel).where(JudgeModel.name == name))

@@ -1,9 +1,13 @@
 """Leaderboard models and the paper's reported results."""
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.base import utcnow
 from app.db.models import Model, ReportedResult
+from app.repositories.upsert import upsert
 
 
 async def get_by_name(session: AsyncSession, name: str) -> Model | None:
@@ -29,3 +33,30 @@ async def reported_results(session: AsyncSession) -> list[tuple[Model, ReportedR
 
 async def get_reported(session: AsyncSession, model_id: int) -> ReportedResult | None:
     return await session.get(ReportedResult, model_id)
+
+
+async def get_by_name_folded(session: AsyncSession, name: str) -> Model | None:
+    """A model whose name equals `name` ignoring case (names must not differ only in case)."""
+    return await session.scalar(
+        select(Model).where(func.lower(Model.name) == name.lower()).order_by(Model.id).limit(1)
+    )
+
+
+async def add_if_absent(session: AsyncSession, values: dict[str, Any]) -> Model:
+    """Insert a model unless one with its name exists (a concurrent upload may have just
+    registered it); returns the stored row either way."""
+    row = {"created_at": utcnow(), **values}
+    await upsert(session, Model, [row], key=["name"])
+    stored = await get_by_name(session, values["name"])
+    assert stored is not None
+    return stored
+
+
+async def models_of_team(session: AsyncSession, team_id: int) -> list[Model]:
+    return list(
+        await session.scalars(select(Model).where(Model.team_id == team_id).order_by(Model.name))
+    )
+
+
+async def get(session: AsyncSession, model_id: int) -> Model | None:
+    return await session.get(Model, model_id)

@@ -1,9 +1,13 @@
 """Submissions: what was uploaded, by whom, and whether it was valid."""
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
 
-from app.db.models import Submission, SubmissionState
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, not_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from app.db.models import EvaluationRun, Submission, SubmissionState
+from app.runs import FailureKind, RunStatus
 
 
 async def get(session: AsyncSession, submission_id: int) -> Submission | None:
@@ -30,3 +34,62 @@ async def add(session: AsyncSession, submission: Submission) -> Submission:
     session.add(submission)
     await session.flush()
     return submission
+
+
+def _latest_own_run_id(
+    submission_id: int | InstrumentedAttribute[int],
+) -> ScalarSelect[int | None]:
+    """The id of a submission's latest run of its own (not one a maintainer's rejudge made)."""
+    own = aliased(EvaluationRun)
+    return (
+        select(func.max(own.id))
+        .where(own.submission_id == submission_id, own.rejudge_id.is_(None))
+        .correlate_except(own)
+        .scalar_subquery()
+    )
+
+
+async def latest_own_run(session: AsyncSession, submission_id: int) -> EvaluationRun | None:
+    """The run the submitter's actions (cancel, re-queue) and the upload quota refer to."""
+    return await session.scalar(
+        select(EvaluationRun).where(EvaluationRun.id == _latest_own_run_id(submission_id))
+    )
+
+
+def _not_counted() -> ColumnElement[bool]:
+    """Runs whose submission does not use up a slot: failed on the service's side, or
+    cancelled before judging started."""
+    return or_(
+        and_(
+            EvaluationRun.status == RunStatus.FAILED.value,
+            EvaluationRun.failure_kind == FailureKind.SERVICE.value,
+        ),
+        and_(
+            EvaluationRun.status == RunStatus.CANCELLED.value,
+            EvaluationRun.started_at.is_(None),
+        ),
+    )
+
+
+async def counted_since(
+    session: AsyncSession, team_id: int, since: datetime
+) -> list[tuple[str, datetime, int]]:
+    """(track, created_at, submission id) of a team's accepted submissions created after
+    `since` that count against its upload quota (docs/submissions.md), oldest first."""
+    rows = await session.execute(
+        select(Submission.track, Submission.created_at, Submission.id)
+        .outerjoin(EvaluationRun, EvaluationRun.id == _latest_own_run_id(Submission.id))
+        .where(
+            Submission.team_id == team_id,
+            Submission.state == SubmissionState.ACCEPTED.value,
+            Submission.created_at > since,
+            or_(EvaluationRun.id.is_(None), not_(_not_counted())),
+        )
+        .order_by(Submission.created_at, Submission.id)
+    )
+    return [(track, created_at, submission_id) for track, created_at, submission_id in rows]
+
+
+async def set_published(session: AsyncSession, submission: Submission, published: bool) -> None:
+    submission.published = published
+    await session.flush()

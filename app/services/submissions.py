@@ -1,132 +1,192 @@
-"""Submitting predictions: store the raw file first, validate, record, then (after commit) queue."""
+"""Submitting predictions: store the raw file first, then — under the team's upload lock —
+validate, record, check the quota and create the runs. The caller commits, then enqueues.
 
+One upload is one submission per track it holds: a single-track upload names its track; a
+multi-track upload (no track) carries `"track"` on every line and becomes one submission per
+track present, each stored as its own per-track file so the judge reads it like any other.
+"""
+
+import asyncio
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db.models import EvaluationRun, Model, ModelCategory, Submission, SubmissionState
-from app.errors import InvalidInput, NotFound, PayloadTooLarge, ServiceNotReady
+from app.db.models import EvaluationRun, Model, Submission, SubmissionState
+from app.errors import NotFound, PayloadTooLarge, ServiceNotReady
 from app.formats.predictions import (
     PredictionFile,
     PredictionFileTooLarge,
     gunzip_limited,
     parse_predictions,
 )
+from app.repositories import accounts as accounts_repo
 from app.repositories import gold as gold_repo
 from app.repositories import models as models_repo
 from app.repositories import runs as runs_repo
 from app.repositories import submissions as submissions_repo
+from app.services.accounts import Principal
 from app.services.configuration import active_pair
+from app.services.model_registry import ModelFields, resolve_for_upload
+from app.services.quota import check_quota
 from app.storage import FileStore
 from app.tracks import Track
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """What a developer may say about a model when it first appears."""
-
-    name: str
-    organisation: str | None = None
-    open_weights: bool = False
-    medical: bool = False
-    category: ModelCategory = ModelCategory.GENERAL
-
-
-@dataclass(frozen=True)
 class SubmissionRequest:
-    model: ModelSpec
-    track: Track
+    principal: Principal
+    model: str
+    track: Track | None  # None: a multi-track file, every line names its track
     filename: str
     data: bytes
-    uploaded_by: str
+    model_fields: ModelFields = field(default_factory=ModelFields)  # used for a new model only
+
+
+@dataclass
+class TrackOutcome:
+    submission: Submission
+    run: EvaluationRun | None  # None for a rejected file
+    duplicate: bool = False
 
 
 @dataclass
 class SubmitOutcome:
-    submission: Submission
-    run: EvaluationRun | None  # None for a rejected file
-    duplicate: bool = False
+    items: list[TrackOutcome]
+    multi_track: bool
     error_report: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> bool:
-        return self.submission.state == SubmissionState.REJECTED.value
+        return any(i.submission.state == SubmissionState.REJECTED.value for i in self.items)
 
+    @property
+    def created(self) -> bool:
+        return any(not i.duplicate for i in self.items)
 
-async def _resolve_model(session: AsyncSession, spec: ModelSpec) -> Model:
-    name = spec.name.strip()
-    if not name:
-        raise InvalidInput("model name is empty; pass the model's name, e.g. model=MyVLM-7B")
-    model = await models_repo.get_by_name(session, name)
-    if model is not None:
-        return model
-    medical = spec.medical or spec.category != ModelCategory.GENERAL
-    return await models_repo.add(
-        session,
-        Model(
-            name=name,
-            organisation=spec.organisation,
-            open_weights=spec.open_weights,
-            medical=medical,
-            category=spec.category.value,
-        ),
-    )
+    def runs_to_enqueue(self) -> list[tuple[int, int]]:
+        return [
+            (item.run.id, item.run.attempt)
+            for item in self.items
+            if item.run is not None and not item.duplicate
+        ]
 
 
 async def submit(
     session: AsyncSession, store: FileStore, settings: Settings, request: SubmissionRequest
 ) -> SubmitOutcome:
-    file_sha256 = store.put(request.data)  # kept even when the file turns out to be invalid
+    principal = request.principal
+    # Kept even when the file turns out to be invalid (written off the event loop: up to 50 MB).
+    file_sha256 = await asyncio.to_thread(store.put, request.data)
+    # First statement of the unit of work: uploads of one team are serialised from here until
+    # commit, so the quota check and the inserts below cannot interleave with another upload.
+    await accounts_repo.lock_team_uploads(session, principal.team_id)
     gold_version = await gold_repo.current_version(session)
     if gold_version is None:
         raise ServiceNotReady("no gold set has been imported yet; run `mmrare gold import PATH`")
-    model = await _resolve_model(session, request.model)
+    model = await resolve_for_upload(session, principal, request.model, request.model_fields)
 
-    duplicate = await submissions_repo.find_accepted_duplicate(
-        session, model.id, request.track.value, file_sha256
-    )
-    if duplicate is not None:
-        return SubmitOutcome(
-            duplicate, await runs_repo.latest_for_submission(session, duplicate.id), True
+    if request.track is not None:
+        duplicate = await submissions_repo.find_accepted_duplicate(
+            session, model.id, request.track.value, file_sha256
         )
+        if duplicate is not None:
+            run = await submissions_repo.latest_own_run(session, duplicate.id)
+            return SubmitOutcome([TrackOutcome(duplicate, run, True)], multi_track=False)
 
     gold_ids = await gold_repo.item_tracks(session, gold_version.id)
-    total = sum(1 for track in gold_ids.values() if track == request.track)
-    parsed = _parse(request, settings, gold_ids)
-    submission = Submission(
-        model_id=model.id,
-        track=request.track.value,
-        gold_version_id=gold_version.id,
-        file_sha256=file_sha256,
-        filename=request.filename,
-        size_bytes=len(request.data),
-        uploaded_by=request.uploaded_by,
-        total_items=total,
-        published=True,
-    )
-    if not parsed.ok:
-        submission.state = SubmissionState.REJECTED.value
-        submission.errors = [
-            {"line": e.line, "id": e.item_id, "message": e.message} for e in parsed.errors
-        ]
-        submission.error_count = parsed.error_count
-        await submissions_repo.add(session, submission)
-        return SubmitOutcome(submission, None, error_report=parsed.report().splitlines())
+    totals = {track: 0 for track in Track}
+    for track in gold_ids.values():
+        totals[track] += 1
+    parsed = await asyncio.to_thread(_parse, request, settings, gold_ids)
 
-    submission.answered = len(parsed.predictions.get(request.track, {}))
-    await submissions_repo.add(session, submission)
-    pair = await active_pair(session, request.track)
-    run = await runs_repo.add(
+    def new_submission(track: Track, sha256: str, filename: str, size: int) -> Submission:
+        return Submission(
+            model_id=model.id,
+            track=track.value,
+            gold_version_id=gold_version.id,
+            file_sha256=sha256,
+            filename=filename,
+            size_bytes=size,
+            uploaded_by=principal.label,
+            team_id=model.team_id if model.team_id is not None else principal.team_id,
+            total_items=totals[track],
+            published=False,  # private until its team publishes it
+        )
+
+    multi = request.track is None
+    if not parsed.ok:
+        errors = [{"line": e.line, "id": e.item_id, "message": e.message} for e in parsed.errors]
+        items = []
+        for track in _rejected_tracks(request.track, parsed):
+            submission = new_submission(track, file_sha256, request.filename, len(request.data))
+            submission.state = SubmissionState.REJECTED.value
+            submission.errors = errors
+            submission.error_count = parsed.error_count
+            submission.answered = parsed.answered(track)
+            items.append(TrackOutcome(await submissions_repo.add(session, submission), None))
+        return SubmitOutcome(items, multi, error_report=parsed.report().splitlines())
+
+    # Per track: the bytes the judge will read, and whether they were submitted before.
+    planned: list[tuple[Track, str, str, int]] = []
+    items = []
+    for track in sorted(parsed.predictions):
+        if multi:
+            content = _track_file(track, parsed.predictions[track])
+            sha256, filename = store.put(content), f"{request.filename} [{track.value}]"
+            size = len(content)
+        else:
+            sha256, filename, size = file_sha256, request.filename, len(request.data)
+        duplicate = await submissions_repo.find_accepted_duplicate(
+            session, model.id, track.value, sha256
+        )
+        if duplicate is not None:
+            run = await submissions_repo.latest_own_run(session, duplicate.id)
+            items.append(TrackOutcome(duplicate, run, True))
+        else:
+            planned.append((track, sha256, filename, size))
+
+    await check_quota(
+        session, principal, [track for track, *_ in planned], settings.submissions_per_day
+    )
+    for track, sha256, filename, size in planned:
+        submission = new_submission(track, sha256, filename, size)
+        submission.answered = parsed.answered(track)
+        await submissions_repo.add(session, submission)
+        items.append(TrackOutcome(submission, await _first_run(session, submission, track)))
+    items.sort(key=lambda item: item.submission.track)
+    return SubmitOutcome(items, multi)
+
+
+async def _first_run(session: AsyncSession, submission: Submission, track: Track) -> EvaluationRun:
+    pair = await active_pair(session, track)
+    return await runs_repo.add(
         session,
         EvaluationRun(
             submission_id=submission.id,
             rubric_version=pair.rubric_version,
             judge_model_id=pair.judge_model_id,
-            items_total=total,
+            items_total=submission.total_items,
         ),
     )
-    return SubmitOutcome(submission, run)
+
+
+def _rejected_tracks(track: Track | None, parsed: PredictionFile) -> list[Track]:
+    """Where a rejected upload is recorded: its track; for a multi-track file, each track its
+    valid lines name (every track when none does)."""
+    if track is not None:
+        return [track]
+    return sorted(parsed.predictions) or list(Track)
+
+
+def _track_file(track: Track, predictions: dict[str, str]) -> bytes:
+    """One track's predictions from a multi-track upload, as the JSONL the judge reads."""
+    lines = (
+        json.dumps({"id": item_id, "track": track.value, "prediction": text}, ensure_ascii=False)
+        for item_id, text in predictions.items()
+    )
+    return ("\n".join(lines) + "\n").encode()
 
 
 def _parse(
@@ -137,7 +197,7 @@ def _parse(
     except PredictionFileTooLarge:
         raise PayloadTooLarge(
             f"the file decompresses to more than the {settings.max_upload_bytes:,}-byte limit; "
-            "split it into several uploads"
+            "split it into several uploads (one per track)"
         ) from None
     return parse_predictions(
         data,
@@ -153,3 +213,9 @@ async def get_submission(session: AsyncSession, submission_id: int) -> Submissio
     if submission is None:
         raise NotFound(f"submission {submission_id} does not exist")
     return submission
+
+
+async def get_model_of(session: AsyncSession, submission: Submission) -> Model:
+    model = await models_repo.get(session, submission.model_id)
+    assert model is not None  # enforced by the foreign key
+    return model

@@ -5,16 +5,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from arq import create_pool
 from arq.connections import RedisSettings
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
 from app.queue import ArqQueue, InProcessQueue, JobQueue
 from app.runtime import Runtime
-from app.services.judging import execute_run
+from app.services.judging import execute_job
 from app.services.reaper import reap
+from app.services.rejudge import tick as tick_rejudges
 from app.web.api import admin as admin_api
 from app.web.api import analysis as analysis_api
 from app.web.api import leaderboard as leaderboard_api
@@ -30,12 +33,15 @@ from app.web.state import AppState
 
 log = logging.getLogger(__name__)
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
 
 async def _reap_forever(runtime: Runtime, queue: JobQueue) -> None:
     while True:
         await asyncio.sleep(runtime.settings.reaper_interval_seconds)
         try:
             await reap(runtime.sessions, queue, runtime.settings)
+            await tick_rejudges(runtime.sessions, queue, runtime.settings)
         except Exception:
             log.exception("reaper pass failed")
 
@@ -52,12 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             queue: JobQueue = ArqQueue(redis)
         else:
             inprocess = InProcessQueue(
-                lambda run_id, attempt: execute_run(runtime.judging, run_id, attempt),
+                lambda run_id, attempt: execute_job(runtime.judging, inprocess, run_id, attempt),
                 settings.inprocess_max_runs,
             )
             queue = inprocess
             # No job of an earlier process can survive it: pick its runs up at once.
             await reap(runtime.sessions, queue, settings, orphaned=True)
+            await tick_rejudges(runtime.sessions, queue, settings)
             reaper = asyncio.create_task(_reap_forever(runtime, queue))
         app.state.mmrare = AppState(runtime=runtime, queue=queue)
         try:
@@ -93,4 +100,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_pages.router,
     ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

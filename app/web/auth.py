@@ -37,5 +37,18 @@ async def admin_principal(
     return principal
 
 
+async def optional_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """For reads that show more to a token holder (a team's private submissions). No token:
+    None; a token that is unknown or revoked is still refused (401), not silently ignored."""
+    if credentials is None or not credentials.credentials:
+        return None
+    return await current_principal(request, session, credentials)
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

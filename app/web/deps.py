@@ -12,7 +12,9 @@ from app.storage import FileStore
 from app.web.state import AppState
 
 
-def get_state(request: Request) -> AppState:
+# The helpers below are `async def` although they only read: FastAPI runs a plain `def`
+# dependency in a worker thread, which costs more than the whole request on a cached page.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.mmrare
     return state
 
@@ -30,15 +32,15 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
             raise
 
 
-def get_settings_dep(state: StateDep) -> Settings:
+async def get_settings_dep(state: StateDep) -> Settings:
     return state.runtime.settings
 
 
-def get_queue(state: StateDep) -> JobQueue:
+async def get_queue(state: StateDep) -> JobQueue:
     return state.queue
 
 
-def get_store(state: StateDep) -> FileStore:
+async def get_store(state: StateDep) -> FileStore:
     return state.runtime.store
 
 

@@ -53,6 +53,10 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, PayloadTooLarge):
+        # The rest of the upload is not read: closing the connection stops the client sending
+        # it (otherwise the server would have to read and discard it to keep the connection).
+        headers["Connection"] = "close"
     if request.url.path.startswith("/api/"):
         return JSONResponse(error_body(exc), status_code=status, headers=headers)
     return templates.TemplateResponse(

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from fastapi.templating import Jinja2Templates
 
@@ -20,3 +21,41 @@ def _when(value: datetime | None) -> str:
 
 templates.env.filters["score"] = _score
 templates.env.filters["when"] = _when
+
+
+def _signed(value: float | None, digits: int = 1) -> str:
+    """+6.1 / −6.1 (a true minus sign) / 0.0; "–" when there is no value."""
+    if value is None:
+        return "–"
+    rounded = round(value, digits)
+    if rounded == 0:
+        return f"{0:.{digits}f}"
+    sign = "+" if rounded > 0 else "−"
+    return f"{sign}{abs(rounded):.{digits}f}"
+
+
+def _percent(share: float | None) -> str:
+    return "–" if share is None else f"{100 * share:.0f}%"
+
+
+def _day(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d")
+
+
+def _path_segment(value: str) -> str:
+    """A model name as one URL path segment (slashes and all escaped)."""
+    return quote(value, safe="")
+
+
+def _web_url(value: str | None) -> str | None:
+    """Only http(s) links become hrefs: a submitter's `javascript:` URL stays text."""
+    if not value:
+        return None
+    return value if urlsplit(value).scheme in ("http", "https") else None
+
+
+templates.env.filters["signed"] = _signed
+templates.env.filters["percent"] = _percent
+templates.env.filters["day"] = _day
+templates.env.filters["path_segment"] = _path_segment
+templates.env.filters["web_url"] = _web_url

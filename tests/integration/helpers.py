@@ -1,20 +1,27 @@
-"""Helpers shared by the end-to-end tests: preparing a database, serving the app on loopback."""
+"""Helpers shared by the end-to-end and web tests: preparing a database, teams and tokens,
+serving the app on loopback or in-process, uploading."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.session import create_engine, create_session_factory, unit_of_work
 from app.demo.run import demo_dir
+from app.repositories.accounts import get_team_by_name
+from app.services.accounts import create_team, create_token
 from app.services.configuration import ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
 from app.tracks import Track
@@ -60,11 +67,119 @@ def serve(settings: Settings) -> Iterator[str]:
 def upload(
     client: httpx.Client, track: Track, data: bytes, *, model: str = "demo-model", **form: Any
 ) -> httpx.Response:
+    """POST a prediction file; the client carries the team's token (see `auth`)."""
     return client.post(
         "/api/v1/submissions",
         data={"track": track.value, "model": model, **form},
         files={"file": (f"{track.value}.jsonl", data, "application/jsonl")},
     )
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def make_team_token(
+    sessions: async_sessionmaker[AsyncSession], team: str, *, admin: bool = False
+) -> str:
+    """A new token of `team` (created when missing), committed."""
+    async with unit_of_work(sessions) as session:
+        if await get_team_by_name(session, team) is None:
+            await create_team(session, team)
+        token, _ = await create_token(session, team, admin=admin, actor="test")
+    return token
+
+
+def team_token(database_url: str, team: str, *, admin: bool = False) -> str:
+    """`make_team_token` for synchronous tests: opens its own engine."""
+
+    async def run() -> str:
+        engine = create_engine(database_url)
+        try:
+            return await make_team_token(create_session_factory(engine), team, admin=admin)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def publish(client: httpx.Client, submission_id: int) -> None:
+    response = client.post(f"/api/v1/submissions/{submission_id}/publish")
+    assert response.status_code == 200, response.text
+
+
+def multi_track_file(*tracks: Track) -> bytes:
+    """The demo sample predictions of `tracks` in one file, each line naming its track."""
+    lines = [
+        json.dumps({**json.loads(line), "track": track.value})
+        for track in tracks
+        for line in demo_predictions(track).decode().splitlines()
+        if line.strip()
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+class RecordingQueue:
+    """A job queue that only records what was enqueued (web tests judge nothing)."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[int, int]] = []
+
+    async def enqueue_run(self, run_id: int, attempt: int) -> None:
+        self.jobs.append((run_id, attempt))
+
+    async def job_alive(self, run_id: int, attempt: int) -> bool:
+        return (run_id, attempt) in self.jobs
+
+
+class InProcessApp:
+    """The app with its lifespan running in this event loop and a recording queue."""
+
+    def __init__(self, app: FastAPI, client: httpx.AsyncClient, queue: RecordingQueue) -> None:
+        self.app = app
+        self.client = client
+        self.queue = queue
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        sessions: async_sessionmaker[AsyncSession] = self.app.state.mmrare.runtime.sessions
+        return sessions
+
+    async def token(self, team: str, *, admin: bool = False) -> str:
+        return await make_team_token(self.sessions, team, admin=admin)
+
+    async def upload(
+        self,
+        token: str | None,
+        data: bytes,
+        *,
+        track: Track | str | None = Track.T1,
+        model: str = "demo-model",
+        filename: str = "predictions.jsonl",
+        **form: str,
+    ) -> httpx.Response:
+        fields = {"model": model, **form}
+        if track is not None:
+            fields["track"] = track.value if isinstance(track, Track) else track
+        return await self.client.post(
+            "/api/v1/submissions",
+            data=fields,
+            files={"file": (filename, data, "application/octet-stream")},
+            headers=auth(token) if token else {},
+        )
+
+
+@asynccontextmanager
+async def in_process_app(settings: Settings) -> AsyncIterator[InProcessApp]:
+    """Run the app's lifespan here and talk to it through httpx's ASGI transport (the request
+    body still arrives in chunks); jobs go to a RecordingQueue instead of a judge."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        queue = RecordingQueue()
+        app.state.mmrare.queue = queue
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield InProcessApp(app, client, queue)
 
 
 def demo_predictions(track: Track) -> bytes:
@@ -85,3 +200,44 @@ def wait_for_status(
         reached, timeout, message=lambda: f"submission {submission_id} in {statuses}: {latest}"
     )
     return latest
+
+
+def sqlite_template(directory: Path) -> Path:
+    """A migrated SQLite file with the rubrics, judge and demo gold set: build it once per
+    module, then `copy_database` it per test (migrating costs most of a test's set-up)."""
+    from app.db.migrate import upgrade
+
+    path = directory / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    prepare_database(Settings(database_url=url, storage_dir=directory / "uploads"))
+    return path
+
+
+def copy_database(template: Path, directory: Path) -> str:
+    target = directory / "mmrare.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+def web_settings(template: Path, directory: Path, **overrides: Any) -> Settings:
+    """Settings for in-process web tests on a copy of `template`; nothing is judged."""
+    values: dict[str, Any] = {
+        "database_url": copy_database(template, directory),
+        "storage_dir": directory / "uploads",
+        "secret_key": "test-secret",
+        "judge_base_url": "http://127.0.0.1:9/v1",
+        "judge_concurrency": 1,  # one HTTP transport: a faster start-up
+        **overrides,
+    }
+    return Settings(**values)
+
+
+def assert_no_gold(text: str, bundle: Path = DEMO_GOLD) -> None:
+    """`text` (a page, a JSON body) names no gold item and quotes no reference answer."""
+    for row in map(json.loads, bundle.read_text().splitlines()):
+        assert row["id"] not in text, row["id"]
+        assert row["answer"] not in text, row["id"]
+        for alias in row.get("aliases") or []:
+            if len(alias) > 4:  # 'DKC', 'NF1' … could be any three letters
+                assert alias not in text, alias

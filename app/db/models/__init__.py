@@ -3,6 +3,7 @@
 from app.db.models.accounts import ApiToken, Team
 from app.db.models.gold import GoldItem, GoldVersion
 from app.db.models.judging import JudgeCacheEntry, JudgeModel, RubricVersion, TrackConfig
+from app.db.models.leaderboard import PairedGap
 from app.db.models.maintenance import AuditEvent, HumanLabel, Rejudge
 from app.db.models.models import Model, ModelCategory, ReportedResult
 from app.db.models.runs import EvaluationRun, ItemResult, RunAggregate
@@ -20,6 +21,7 @@ __all__ = [
     "JudgeModel",
     "Model",
     "ModelCategory",
+    "PairedGap",
     "Rejudge",
     "ReportedResult",
     "RubricVersion",

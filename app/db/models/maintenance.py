@@ -26,6 +26,12 @@ class Rejudge(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The pair the board showed when the rejudge started: what its diff compares against.
+    from_rubric_version: Mapped[str | None] = mapped_column(ForeignKey("rubric_versions.version"))
+    from_judge_model_id: Mapped[int | None] = mapped_column(ForeignKey("judge_models.id"))
+    # Named submissions only (None: every scored submission of the track, new ones included).
+    submission_ids: Mapped[list[int] | None] = mapped_column(JSONValue, nullable=True)
+    diff: Mapped[dict[str, Any] | None] = mapped_column(JSONValue, nullable=True)  # summary
 
 
 class HumanLabel(Base):

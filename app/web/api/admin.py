@@ -1,5 +1,399 @@
-"""JSON API: admin."""
+"""JSON API for maintainers: rubric versions, rejudges and their diffs, human labels,
+judge reliability, the audit log. Every endpoint needs an admin token.
 
-from fastapi import APIRouter
+Changes need `Authorization: Bearer <admin token>`. Reads also accept the HttpOnly cookie that
+the maintainer pages' sign-in form sets (`mmrare_admin`); a cookie never authorises a change
+through this API (the pages' own forms carry a CSRF token for that).
+"""
 
-router = APIRouter(prefix="/api/v1", tags=["admin"])
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from app.config import Settings
+from app.errors import Forbidden, InvalidInput, Unauthorized
+from app.repositories import audit as audit_repo
+from app.services.accounts import Principal, authenticate
+from app.services.diffs import RejudgeDiff
+from app.services.rejudge import (
+    RejudgeRequest,
+    RejudgeView,
+    cancel_rejudge,
+    enqueue,
+    list_rejudges,
+    rejudge_diff,
+    rejudge_view,
+    resume_rejudge,
+    start_rejudge,
+)
+from app.services.reliability import TrackReliability, import_labels, reliability_report
+from app.services.rubrics import RubricInfo, activate_rubric, list_rubrics, load_rubric
+from app.tracks import Track
+from app.web.auth import AdminPrincipal
+from app.web.deps import QueueDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+ADMIN_COOKIE = "mmrare_admin"
+MAX_LABEL_FILE_BYTES = 20 * 1024 * 1024
+_bearer = HTTPBearer(auto_error=False, description="An admin token (`mmrare token create --admin`)")
+
+
+# --- who is asking -------------------------------------------------------------------------
+
+
+async def principal_from_token(session: SessionDep, token: str | None) -> Principal:
+    if not token:
+        raise Unauthorized(
+            "maintainer pages need an admin token: send 'Authorization: Bearer <token>' or sign "
+            "in at /admin/login"
+        )
+    principal = await authenticate(session, token)
+    if principal is None:
+        raise Unauthorized("the admin token is unknown or revoked; sign in again at /admin/login")
+    if not principal.is_admin:
+        raise Forbidden("this is for maintainers: the token is not an admin token")
+    return principal
+
+
+async def admin_reader(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """An admin, by bearer token or by the pages' sign-in cookie: for reads only."""
+    token = credentials.credentials if credentials else request.cookies.get(ADMIN_COOKIE)
+    principal = await principal_from_token(session, token)
+    request.state.principal = principal
+    return principal
+
+
+AdminReader = Annotated[Principal, Depends(admin_reader)]
+
+
+def csrf_token(settings: Settings, token: str) -> str:
+    """The pages' CSRF token: bound to the signed-in token, unguessable without SECRET_KEY."""
+    return hmac.new(
+        settings.judge_secret(), b"csrf\x00" + token.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+# --- schemas -------------------------------------------------------------------------------
+
+
+class RubricOut(BaseModel):
+    version: str
+    track: str
+    title: str
+    created_at: datetime
+    active: bool
+    scored_runs: int
+
+
+class RubricIn(BaseModel):
+    source: str = Field(description="The rubric file's text (TOML); its sha256 is the version")
+    filename: str = Field("rubric.toml", description="Named in error messages and the audit log")
+
+
+class ActivateIn(BaseModel):
+    track: Track
+    force: bool = Field(False, description="Activate although some board entries lack scores")
+
+
+class ActivationOut(BaseModel):
+    track: str
+    version: str
+    previous: str
+    changed: bool
+    unscored_submissions: int
+
+
+class RejudgeIn(BaseModel):
+    track: Track
+    rubric_version: str | None = Field(None, description="Version or unique prefix")
+    judge_model: str | None = None
+    submission_ids: list[int] = Field(default_factory=list)
+    max_error_share: float | None = Field(None, ge=0, le=1)
+
+
+class ProgressOut(BaseModel):
+    submissions_total: int
+    submissions_done: int
+    submissions_scored: int
+    submissions_failed: int
+    runs_active: int
+    items_total: int
+    items_done: int
+    judge_errors: int
+    cache_hits: int
+    judge_calls: int
+
+
+class RunOut(BaseModel):
+    run_id: int
+    submission_id: int
+    status: str
+    attempt: int
+    items_done: int
+    items_total: int
+    judge_errors: int
+    cache_hits: int
+    judge_calls: int
+    error: str | None
+
+
+class RejudgeOut(BaseModel):
+    id: int
+    track: str
+    status: str = Field(description="running, cancelled, completed or failed")
+    switched: bool
+    error: str | None = Field(description="Why a finished rejudge did not switch")
+    rubric_version: str
+    judge_model: str
+    from_rubric_version: str | None
+    from_judge_model: str | None
+    submission_ids: list[int] | None
+    max_error_share: float
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    progress: ProgressOut
+    runs: list[RunOut]
+
+
+class LabelImportOut(BaseModel):
+    labels: int
+    created: int
+    updated: int
+    lines: int
+    submissions: int
+    raters: list[str]
+    tracks: list[str]
+
+
+class AuditOut(BaseModel):
+    id: int
+    actor: str
+    action: str
+    target: str | None
+    details: dict[str, object]
+    created_at: datetime
+
+
+def rubric_payload(info: RubricInfo) -> RubricOut:
+    return RubricOut(
+        version=info.version,
+        track=info.track.value,
+        title=info.title,
+        created_at=info.created_at,
+        active=info.active,
+        scored_runs=info.scored_runs,
+    )
+
+
+def rejudge_payload(view: RejudgeView) -> RejudgeOut:
+    r, p = view.rejudge, view.progress
+    return RejudgeOut(
+        id=r.id,
+        track=r.track,
+        status=r.status,
+        switched=r.switched,
+        error=r.error,
+        rubric_version=r.rubric_version,
+        judge_model=view.judge_model,
+        from_rubric_version=r.from_rubric_version,
+        from_judge_model=view.from_judge_model,
+        submission_ids=r.submission_ids,
+        max_error_share=r.max_error_share,
+        created_by=r.created_by,
+        created_at=r.created_at,
+        finished_at=r.finished_at,
+        progress=ProgressOut(
+            submissions_total=p.submissions_total,
+            submissions_done=p.submissions_done,
+            submissions_scored=p.submissions_scored,
+            submissions_failed=p.submissions_failed,
+            runs_active=p.runs_active,
+            items_total=p.items_total,
+            items_done=p.items_done,
+            judge_errors=p.judge_errors,
+            cache_hits=p.cache_hits,
+            judge_calls=p.judge_calls,
+        ),
+        runs=[
+            RunOut(
+                run_id=run.id,
+                submission_id=run.submission_id,
+                status=run.status,
+                attempt=run.attempt,
+                items_done=run.items_done,
+                items_total=run.items_total,
+                judge_errors=run.judge_errors,
+                cache_hits=run.cache_hits,
+                judge_calls=run.judge_calls,
+                error=run.error,
+            )
+            for run in view.runs
+        ],
+    )
+
+
+# --- rubric versions -----------------------------------------------------------------------
+
+
+@router.get("/rubrics", response_model=list[RubricOut])
+async def get_rubrics(
+    session: SessionDep, _: AdminReader, track: Track | None = None
+) -> list[RubricOut]:
+    return [rubric_payload(info) for info in await list_rubrics(session, track)]
+
+
+@router.post(
+    "/rubrics",
+    response_model=RubricOut,
+    status_code=201,
+    responses={200: {"description": "The same content was already registered: nothing changed"}},
+)
+async def post_rubric(body: RubricIn, session: SessionDep, admin: AdminPrincipal) -> JSONResponse:
+    loaded = await load_rubric(session, body.source, origin=body.filename, actor=admin.label)
+    await session.commit()
+    info = next(i for i in await list_rubrics(session) if i.version == loaded.rubric.version)
+    return JSONResponse(
+        rubric_payload(info).model_dump(mode="json"), status_code=201 if loaded.created else 200
+    )
+
+
+@router.post("/rubrics/{version}/activate", response_model=ActivationOut)
+async def post_activate(
+    version: str, body: ActivateIn, session: SessionDep, admin: AdminPrincipal
+) -> ActivationOut:
+    result = await activate_rubric(
+        session, body.track, version, actor=admin.label, force=body.force
+    )
+    await session.commit()
+    return ActivationOut(
+        track=result.track.value,
+        version=result.version,
+        previous=result.previous,
+        changed=result.changed,
+        unscored_submissions=result.unscored,
+    )
+
+
+# --- rejudges ------------------------------------------------------------------------------
+
+
+@router.get("/rejudges", response_model=list[RejudgeOut])
+async def get_rejudges(
+    session: SessionDep, _: AdminReader, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[RejudgeOut]:
+    return [rejudge_payload(view) for view in await list_rejudges(session, limit)]
+
+
+@router.post("/rejudges", response_model=RejudgeOut, status_code=201)
+async def post_rejudge(
+    body: RejudgeIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    admin: AdminPrincipal,
+) -> RejudgeOut:
+    request = RejudgeRequest(
+        track=body.track,
+        rubric=body.rubric_version,
+        judge_model=body.judge_model,
+        submission_ids=tuple(body.submission_ids),
+        max_error_share=body.max_error_share,
+    )
+    started = await start_rejudge(session, settings, request, actor=admin.label)
+    await session.commit()
+    await enqueue(queue, started.jobs)  # only after the commit
+    return rejudge_payload(await rejudge_view(session, started.rejudge.id))
+
+
+@router.get("/rejudges/{rejudge_id}", response_model=RejudgeOut)
+async def get_rejudge(rejudge_id: int, session: SessionDep, _: AdminReader) -> RejudgeOut:
+    return rejudge_payload(await rejudge_view(session, rejudge_id))
+
+
+@router.post("/rejudges/{rejudge_id}/cancel", response_model=RejudgeOut)
+async def post_cancel(rejudge_id: int, session: SessionDep, admin: AdminPrincipal) -> RejudgeOut:
+    await cancel_rejudge(session, rejudge_id, actor=admin.label)
+    await session.commit()
+    return rejudge_payload(await rejudge_view(session, rejudge_id))
+
+
+@router.post("/rejudges/{rejudge_id}/resume", response_model=RejudgeOut)
+async def post_resume(
+    rejudge_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    admin: AdminPrincipal,
+) -> RejudgeOut:
+    started = await resume_rejudge(session, settings, rejudge_id, actor=admin.label)
+    await session.commit()
+    await enqueue(queue, started.jobs)
+    return rejudge_payload(await rejudge_view(session, rejudge_id))
+
+
+@router.get("/rejudges/{rejudge_id}/diff", response_model=RejudgeDiff)
+async def get_diff(rejudge_id: int, session: SessionDep, _: AdminReader) -> RejudgeDiff:
+    return await rejudge_diff(session, rejudge_id)
+
+
+# --- human labels, reliability, audit -------------------------------------------------------
+
+
+@router.post("/human-labels", response_model=LabelImportOut, status_code=201)
+async def post_labels(
+    session: SessionDep,
+    admin: AdminPrincipal,
+    file: Annotated[UploadFile, File(description="JSONL labels (docs/maintainers.md)")],
+) -> LabelImportOut:
+    data = await file.read(MAX_LABEL_FILE_BYTES + 1)
+    if len(data) > MAX_LABEL_FILE_BYTES:
+        raise InvalidInput(f"the label file is larger than {MAX_LABEL_FILE_BYTES:,} bytes")
+    report = await import_labels(
+        session, data, filename=file.filename or "labels.jsonl", actor=admin.label
+    )
+    await session.commit()
+    return LabelImportOut(
+        labels=report.labels,
+        created=report.created,
+        updated=report.updated,
+        lines=report.lines,
+        submissions=report.submissions,
+        raters=report.raters,
+        tracks=report.tracks,
+    )
+
+
+@router.get("/reliability", response_model=list[TrackReliability])
+async def get_reliability(
+    session: SessionDep, _: AdminReader, track: Track | None = None
+) -> list[TrackReliability]:
+    return await reliability_report(session, track)
+
+
+@router.get("/audit", response_model=list[AuditOut])
+async def get_audit(
+    session: SessionDep, _: AdminReader, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> list[AuditOut]:
+    return [
+        AuditOut(
+            id=e.id,
+            actor=e.actor,
+            action=e.action,
+            target=e.target,
+            details=dict(e.details or {}),
+            created_at=e.created_at,
+        )
+        for e in await audit_repo.recent(session, limit)
+    ]

@@ -1,8 +1,9 @@
 """Response models of the JSON API. They expose aggregates only: never gold or per-item data."""
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Progress(BaseModel):
@@ -11,6 +12,9 @@ class Progress(BaseModel):
     judge_errors: int
     cache_hits: int
     queue_position: int | None = Field(None, description="1-based, while queued")
+    eta_seconds: float | None = Field(
+        None, description="While judging: estimated seconds left, from the pace so far"
+    )
 
 
 class Coverage(BaseModel):
@@ -31,7 +35,12 @@ class RunResult(BaseModel):
 class SubmissionStatus(BaseModel):
     id: int
     model: str
+    team: str | None = None
     track: str
+    published: bool = Field(False, description="Shown on the leaderboard (once scored)")
+    status_url: str | None = Field(
+        None, description="The HTML status page; for the submitting team, with its view key"
+    )
     filename: str
     file_sha256: str
     state: str = Field(description="accepted or rejected")
@@ -49,32 +58,405 @@ class SubmissionStatus(BaseModel):
     error_count: int = 0
 
 
+# --- Leaderboards and analyses (visitors). Aggregates only: never per-item data. -------------
+
+
+class ViewParams(BaseModel):
+    """Query parameters shared by every leaderboard and analysis view: each view is a permalink.
+
+    Empty values (as an HTML form sends them) mean "not set".
+    """
+
+    domain: Literal["general", "medical"] | None = Field(
+        default=None,
+        description="general: not medical; medical: medical-domain and medical unified",
+    )
+    access: Literal["open", "closed"] | None = Field(
+        default=None, description="open or closed weights"
+    )
+    kind: Literal["judged", "reported"] | None = Field(
+        default=None, description="judged here, or reported in the paper"
+    )
+    q: str = Field(
+        default="", max_length=200, description="Case-insensitive part of the model name"
+    )
+    sort: str = Field(default="rank", max_length=80, description="Column key to sort by")
+    dir: Literal["asc", "desc"] | None = Field(
+        default=None,
+        description="Sort direction; default: descending for scores, ascending otherwise",
+    )
+    page: int = Field(default=1, ge=1, le=100_000)
+    all: bool = Field(default=False, description="Every matching row on one page")
+    rubric: list[str] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Older rubric version(s) to show, by id or a unique prefix (one per track)",
+    )
+    judge: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Judge model for the rubric versions given by rubric=",
+    )
+    format: Literal["json", "csv"] = Field(default="json", description="csv: the table as CSV")
+    table: str | None = Field(
+        default=None, max_length=40, description="Which table to export, where a page has several"
+    )
+
+    @field_validator("domain", "access", "kind", "dir", "judge", "table", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("rubric", mode="before")
+    @classmethod
+    def _drop_empty_rubrics(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [v for v in value if v != ""]
+        return [] if value == "" else value
+
+    def cache_key(self) -> tuple[object, ...]:
+        return tuple(
+            (name, tuple(value) if isinstance(value, list) else value)
+            for name, value in sorted(self.model_dump().items())
+        )
+
+    def query_items(self, **overrides: object) -> list[tuple[str, str]]:
+        """The parameters that differ from the defaults, with `overrides` applied."""
+        values = {**self.model_dump(), **overrides}
+        defaults = ViewParams().model_dump()
+        items: list[tuple[str, str]] = []
+        for name in ("domain", "access", "kind", "q", "sort", "dir", "page", "all", "judge"):
+            value = values[name]
+            if value is None or value == defaults[name]:
+                continue
+            items.append((name, str(value).lower() if isinstance(value, bool) else str(value)))
+        items += [("rubric", version) for version in values["rubric"]]
+        for name in ("format", "table"):
+            if values[name] is not None and values[name] != defaults[name]:
+                items.append((name, str(values[name])))
+        return items
+
+
+class Dimension(BaseModel):
+    id: str
+    name: str
+
+
+class BoardPair(BaseModel):
+    track: str
+    rubric_version: str
+    judge_model: str
+    judge_is_reference: bool = Field(
+        description="True for the reference stand-in judge: its scores are not a real judge's"
+    )
+    active: bool = Field(description="False when an older rubric version was asked for")
+    dimensions: list[Dimension]
+
+
+class ViewFilters(BaseModel):
+    domain: str | None
+    access: str | None
+    kind: str | None
+    q: str
+
+
 class TrackEntry(BaseModel):
-    score: float
-    f1: float | None = None
-    ci_low: float | None = None
+    score: float = Field(description="Track score, 0–100")
+    f1: float | None = Field(None, description="T1 only: SQuAD token F1, 0–100")
+    ci_low: float | None = Field(None, description="95% bootstrap interval (judged entries)")
     ci_high: float | None = None
-    coverage: float | None = None
+    coverage: float | None = Field(None, description="Answered share of the gold items, 0–1")
+    item_count: int | None = None
+    answered_count: int | None = None
     judge_errors: int = 0
+    dimension_means: dict[str, float] = Field(default_factory=dict)
     submission_id: int | None = None
+    submitted_at: datetime | None = None
+    pinned: bool = False
     rubric_version: str | None = None
     judge_model: str | None = None
     judge_is_reference: bool = False
 
 
 class LeaderboardEntry(BaseModel):
-    rank: int | None
+    rank: int | None = Field(description="By the mean, among the rows matching the filters")
+    rank_best: int | None = Field(None, description="Best rank compatible with the intervals")
+    rank_worst: int | None = Field(None, description="Worst rank compatible with the intervals")
     model: str
     organisation: str | None
     open_weights: bool
     medical: bool
     category: str
+    group: str = Field(description="closed, open_general, medical or medical_unified")
     kind: str = Field(description="judged, or reported (as printed in the paper)")
-    source: str | None
+    source: str | None = Field(description="Reported entries: the paper's table")
     mean: float | None = Field(description="Mean of the four track scores, when all four exist")
+    mean_ci_low: float | None = None
+    mean_ci_high: float | None = None
+    best: list[str] = Field(default_factory=list, description="Columns where this is the best")
+    second: list[str] = Field(default_factory=list, description="Columns where it is second")
     tracks: dict[str, TrackEntry]
 
 
-class Leaderboard(BaseModel):
-    entries: list[LeaderboardEntry]
+class TablePage(BaseModel):
+    matched: int = Field(description="Rows matching the filters (N)")
+    total: int = Field(description="Rows on the board (M)")
+    page: int
+    pages: int
+    page_size: int
+    all: bool
+    sort: str
+    direction: str
+    filters: ViewFilters
+    pairs: list[BoardPair]
+    last_updated: datetime | None
     generated_at: datetime
+
+
+class Leaderboard(TablePage):
+    entries: list[LeaderboardEntry]
+
+
+class TrackBoardEntry(BaseModel):
+    rank: int | None
+    rank_best: int | None = None
+    rank_worst: int | None = None
+    model: str
+    kind: str
+    source: str | None
+    group: str
+    open_weights: bool
+    medical: bool
+    score: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    f1: float | None = None
+    dimension_means: dict[str, float] = Field(default_factory=dict)
+    item_count: int | None = None
+    answered_count: int | None = None
+    coverage: float | None = None
+    judge_errors: int = 0
+    submission_id: int | None = None
+    submitted_at: datetime | None = None
+    best: list[str] = Field(default_factory=list)
+    second: list[str] = Field(default_factory=list)
+
+
+class TrackBoard(TablePage):
+    track: str
+    title: str
+    pair: BoardPair | None
+    entries: list[TrackBoardEntry]
+
+
+class ModelInfoOut(BaseModel):
+    name: str
+    organisation: str | None
+    open_weights: bool
+    medical: bool
+    category: str
+    group: str
+    parameter_count: int | None
+    url: str | None
+    paper_url: str | None
+    description: str | None
+
+
+class ModelTrackScore(BaseModel):
+    track: str
+    kind: str
+    source: str | None = None
+    score: float
+    f1: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    coverage: float | None = None
+    item_count: int | None = None
+    answered_count: int | None = None
+    judge_errors: int = 0
+    dimension_means: dict[str, float] = Field(default_factory=dict)
+    submission_id: int | None = None
+    submitted_at: datetime | None = None
+    pinned: bool = False
+    rubric_version: str | None = None
+    judge_model: str | None = None
+    judge_is_reference: bool = False
+    rank: int | None = Field(None, description="Judged: rank among judged entries on the track")
+    ranked: int | None = Field(None, description="Judged entries on the track")
+
+
+class SubmissionHistoryEntry(BaseModel):
+    submission_id: int
+    track: str
+    created_at: datetime
+    filename: str
+    pinned: bool
+    answered: int
+    total_items: int
+    score: float | None = Field(description="Under the board's rubric and judge, when scored")
+    f1: float | None
+    shown: bool = Field(description="This submission's score is the one on the leaderboard")
+
+
+class ModelPage(BaseModel):
+    model: ModelInfoOut
+    scores: list[ModelTrackScore]
+    reported_protocol: str | None
+    history: list[SubmissionHistoryEntry]
+    pairs: list[BoardPair]
+    generated_at: datetime
+
+
+class GapSide(BaseModel):
+    model: str
+    kind: str
+    score: float | None
+
+
+class PairedGapOut(BaseModel):
+    gap: float = Field(description="Over the items both runs scored")
+    ci_low: float
+    ci_high: float
+    items: int
+
+
+class GapComparison(BaseModel):
+    against: str = Field(description="open general-purpose, or closed")
+    medical: GapSide | None
+    other: GapSide | None
+    gap: float | None = Field(description="other − best medical: positive means medical trails")
+    paired: PairedGapOut | None = Field(
+        description="Paired bootstrap 95% interval, when both are judged on the same items"
+    )
+
+
+class Distribution(BaseModel):
+    group: str
+    scores: list[GapSide]
+    minimum: float | None
+    q1: float | None
+    median: float | None
+    q3: float | None
+    maximum: float | None
+
+
+class TrackGapOut(BaseModel):
+    track: str
+    title: str
+    peak_general: GapSide | None
+    peak_medical: GapSide | None
+    vs_open: GapComparison
+    vs_closed: GapComparison
+    finding: str
+    general: Distribution
+    medical: Distribution
+
+
+class DomainGap(BaseModel):
+    tracks: list[TrackGapOut]
+    capacity_dilution: float | None = Field(
+        description="Gap vs the best open general-purpose model on T3 minus the same on T1"
+    )
+    entries: int
+    filters: ViewFilters
+    pairs: list[BoardPair]
+    generated_at: datetime
+
+
+class CorrelationOut(BaseModel):
+    a: str
+    b: str
+    rho: float | None = Field(description="Spearman's ρ; null when undefined")
+    n: int = Field(description="Entries with a score on both tracks")
+
+
+class FirstPlacesOut(BaseModel):
+    model: str
+    kind: str
+    count: int
+    tracks: list[str]
+
+
+class Consistency(BaseModel):
+    correlations: list[CorrelationOut]
+    firsts: list[FirstPlacesOut]
+    leaders: dict[str, list[str]]
+    max_firsts: int = Field(description="Most tracks any one entry ranks first on")
+    entries: int
+    filters: ViewFilters
+    pairs: list[BoardPair]
+    generated_at: datetime
+
+
+# --- Submissions for model developers: uploads, quota, models (issue 4) ---------------------
+
+
+class MultiTrackUpload(BaseModel):
+    """The answer to a multi-track upload: one submission per track the file holds."""
+
+    submissions: list[SubmissionStatus]
+
+
+class TrackQuotaStatus(BaseModel):
+    used: int = Field(description="Submissions counted in the last 24 hours")
+    limit: int
+    remaining: int
+    next_slot_at: datetime | None = Field(
+        None, description="When the oldest counted submission leaves the 24-hour window"
+    )
+
+
+class QuotaStatus(BaseModel):
+    team: str
+    exempt: bool = Field(description="Maintainer (admin) tokens are not limited")
+    limit: int = Field(description="Accepted submissions per track in any rolling 24 hours")
+    window_hours: int = 24
+    tracks: dict[str, TrackQuotaStatus]
+
+
+class ModelWrite(BaseModel):
+    """The writable metadata of a model: exactly these fields, nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: str | None = Field(None, max_length=200)
+    open_weights: bool = False
+    medical: bool = Field(False, description="Medical-domain model")
+    category: Literal["general", "medical", "medical_unified"] = "general"
+    parameter_count: int | None = Field(None, ge=1)
+    url: str | None = Field(None, max_length=500, description="http(s) address of the model")
+    paper_url: str | None = Field(None, max_length=500)
+    description: str | None = Field(None, max_length=1000)
+
+
+class ModelCreate(ModelWrite):
+    name: str = Field(min_length=1, max_length=200, description="Unique; shown on the board")
+
+
+class ModelUpdate(BaseModel):
+    """A partial update: only the fields sent are changed. The name cannot change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: str | None = Field(None, max_length=200)
+    open_weights: bool | None = None
+    medical: bool | None = None
+    category: Literal["general", "medical", "medical_unified"] | None = None
+    parameter_count: int | None = Field(None, ge=1)
+    url: str | None = Field(None, max_length=500)
+    paper_url: str | None = Field(None, max_length=500)
+    description: str | None = Field(None, max_length=1000)
+
+
+class ModelInfo(BaseModel):
+    name: str
+    team: str | None = Field(None, description="The owning team; none for the paper's entries")
+    organisation: str | None
+    open_weights: bool
+    medical: bool
+    category: str
+    parameter_count: int | None
+    url: str | None
+    paper_url: str | None
+    description: str | None
+    created_at: datetime

@@ -1,36 +1,63 @@
-"""Upload predictions and follow their scoring."""
+"""Upload predictions, follow their scoring, publish them; the team's upload quota."""
 
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ModelCategory
-from app.errors import InvalidInput, PayloadTooLarge
-from app.services.status import SubmissionView, submission_view
-from app.services.submissions import ModelSpec, SubmissionRequest, submit
-from app.tracks import Track
-from app.web.api.schemas import Coverage, Progress, RunResult, SubmissionStatus
+from app.services.accounts import Principal
+from app.services.quota import Quota, team_quota
+from app.services.status import SubmissionView, submission_view, view_of
+from app.services.submission_actions import cancel, requeue, set_published
+from app.services.submissions import SubmitOutcome, submit
+from app.web.api.schemas import (
+    Coverage,
+    MultiTrackUpload,
+    Progress,
+    QuotaStatus,
+    RunResult,
+    SubmissionStatus,
+    TrackQuotaStatus,
+)
+from app.web.auth import CurrentPrincipal, OptionalPrincipal
 from app.web.deps import QueueDep, SessionDep, SettingsDep, StoreDep
+from app.web.uploads import read_upload_form, submission_request
 
-router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
+router = APIRouter(prefix="/api/v1", tags=["submissions"])
+
+_UPLOAD_FORM_SCHEMA = {
+    "type": "object",
+    "required": ["model", "file"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "JSONL or a JSON array of {id, prediction}; .gz accepted",
+        },
+        "track": {
+            "type": "string",
+            "description": "T1, T2, T3 or T4; leave out (or 'multi') when every line has "
+            '"track": one submission per track present',
+        },
+        "model": {"type": "string", "description": "Model name as shown on the leaderboard"},
+        "organisation": {"type": "string", "description": "For a new model only"},
+        "open_weights": {"type": "boolean", "description": "For a new model only"},
+        "medical": {"type": "boolean", "description": "For a new model only"},
+        "category": {"type": "string", "enum": ["general", "medical", "medical_unified"]},
+        "parameter_count": {"type": "integer"},
+        "url": {"type": "string"},
+        "paper_url": {"type": "string"},
+        "description": {"type": "string"},
+    },
+}
 
 
-def _track(value: str) -> Track:
-    try:
-        return Track(value.strip().upper())
-    except ValueError:
-        raise InvalidInput(
-            f"track {value!r} is not a track; use one of {', '.join(t.value for t in Track)}"
-        ) from None
-
-
-def _category(value: str) -> ModelCategory:
-    try:
-        return ModelCategory(value)
-    except ValueError:
-        choices = ", ".join(c.value for c in ModelCategory)
-        raise InvalidInput(f"category {value!r} is not one of {choices}") from None
+def status_url(view: SubmissionView) -> str | None:
+    path = f"/submissions/{view.submission.id}"
+    if view.view_key:
+        return f"{path}?key={view.view_key}"
+    return path if view.submission.published else None
 
 
 def status_payload(view: SubmissionView, *, duplicate: bool = False) -> SubmissionStatus:
@@ -38,7 +65,10 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
     return SubmissionStatus(
         id=sub.id,
         model=view.model.name,
+        team=view.team,
         track=sub.track,
+        published=sub.published,
+        status_url=status_url(view),
         filename=sub.filename,
         file_sha256=sub.file_sha256,
         state=sub.state,
@@ -51,6 +81,7 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
             judge_errors=run.judge_errors,
             cache_hits=run.cache_hits,
             queue_position=view.queue_position,
+            eta_seconds=view.eta_seconds,
         )
         if run
         else None,
@@ -76,66 +107,164 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
 
 
 @router.post(
-    "",
-    response_model=SubmissionStatus,
+    "/submissions",
+    response_model=SubmissionStatus | MultiTrackUpload,
     status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": _UPLOAD_FORM_SCHEMA}},
+        }
+    },
     responses={
         200: {"description": "The same file was already submitted for this model and track"},
-        413: {"description": "File larger than MAX_UPLOAD_BYTES"},
+        401: {"description": "No token, or an unknown or revoked one"},
+        403: {"description": "The model belongs to another team"},
+        413: {"description": "File larger than MAX_UPLOAD_BYTES (compressed or not)"},
         422: {"description": "Invalid file: recorded as rejected, with line-numbered errors"},
+        429: {"description": "Upload quota used up; see Retry-After"},
     },
 )
 async def create_submission(
+    request: Request,
+    principal: CurrentPrincipal,
     session: SessionDep,
     settings: SettingsDep,
     store: StoreDep,
     queue: QueueDep,
-    file: Annotated[UploadFile, File(description="JSONL of {id, prediction}; .gz accepted")],
-    track: Annotated[str, Form(description="T1, T2, T3 or T4")],
-    model: Annotated[str, Form(description="Model name as shown on the leaderboard")],
-    uploaded_by: Annotated[str, Form()] = "anonymous",
-    organisation: Annotated[str | None, Form()] = None,
-    open_weights: Annotated[bool, Form()] = False,
-    medical: Annotated[bool, Form()] = False,
-    category: Annotated[str, Form()] = ModelCategory.GENERAL.value,
 ) -> JSONResponse:
-    data = await file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
-        raise PayloadTooLarge(
-            f"file is larger than the {settings.max_upload_bytes:,}-byte limit; "
-            "split it by track or compress it with gzip"
-        )
-    request = SubmissionRequest(
-        model=ModelSpec(
-            name=model,
-            organisation=organisation,
-            open_weights=open_weights,
-            medical=medical,
-            category=_category(category),
-        ),
-        track=_track(track),
-        filename=file.filename or "predictions.jsonl",
-        data=data,
-        uploaded_by=uploaded_by,
-    )
-    outcome = await submit(session, store, settings, request)
+    """Upload a prediction file (multipart form: `file`, `model`, `track`, …).
+
+    A single-track upload answers with the submission's status; a multi-track upload (no
+    `track`) with `{"submissions": [...]}`, one per track in the file."""
+    # End the token's bookkeeping transaction before the body streams in: no database lock or
+    # connection is held while a large file arrives. The upload is then one unit of work.
     await session.commit()
-    if outcome.run is not None and not outcome.duplicate:
-        await queue.enqueue_run(outcome.run.id, outcome.run.attempt)  # only after the commit
-    view = await submission_view(session, outcome.submission.id)
-    body = status_payload(view, duplicate=outcome.duplicate).model_dump(mode="json")
+    form = await read_upload_form(request, max_file_bytes=settings.max_upload_bytes)
+    outcome = await submit(session, store, settings, submission_request(form, principal))
+    await session.commit()
+    for run_id, attempt in outcome.runs_to_enqueue():
+        await queue.enqueue_run(run_id, attempt)  # only after the commit
+    body = await upload_body(session, outcome, principal, settings.judge_secret())
     if outcome.rejected:
+        return JSONResponse(body, status_code=422)
+    return JSONResponse(body, status_code=201 if outcome.created else 200)
+
+
+async def upload_body(
+    session: AsyncSession, outcome: SubmitOutcome, principal: Principal, secret: bytes
+) -> dict[str, Any]:
+    statuses = [
+        status_payload(
+            await view_of(session, item.submission, principal, secret=secret),
+            duplicate=item.duplicate,
+        )
+        for item in outcome.items
+    ]
+    body: dict[str, Any]
+    if outcome.multi_track:
+        body = MultiTrackUpload(submissions=statuses).model_dump(mode="json")
+    else:
+        body = statuses[0].model_dump(mode="json")
+    if outcome.rejected:
+        count = outcome.items[0].submission.error_count
         body["error"] = {
             "type": "InvalidInput",
-            "message": (
-                f"the file has {outcome.submission.error_count} error(s); nothing was queued"
-            ),
+            "message": f"the file has {count:,} error(s) and was not accepted; nothing was "
+            "queued. Fix every listed line and upload it again",
             "details": outcome.error_report,
         }
-        return JSONResponse(body, status_code=422)
-    return JSONResponse(body, status_code=200 if outcome.duplicate else 201)
+    return body
 
 
-@router.get("/{submission_id}", response_model=SubmissionStatus)
-async def get_submission_status(session: SessionDep, submission_id: int) -> SubmissionStatus:
-    return status_payload(await submission_view(session, submission_id))
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmissionStatus,
+    responses={404: {"description": "No such submission, or a private one of another team"}},
+)
+async def get_submission_status(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: OptionalPrincipal,
+    submission_id: int,
+    key: str | None = None,
+) -> SubmissionStatus:
+    """A published submission is public; a private one needs its team's token (or `key`)."""
+    view = await submission_view(
+        session, submission_id, principal, key=key, secret=settings.judge_secret()
+    )
+    return status_payload(view)
+
+
+async def _status_after(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+) -> SubmissionStatus:
+    view = await submission_view(session, submission_id, principal, secret=settings.judge_secret())
+    return status_payload(view)
+
+
+@router.post("/submissions/{submission_id}/publish", response_model=SubmissionStatus)
+async def publish_submission(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+) -> SubmissionStatus:
+    """Show the submission on the leaderboard once it is scored (its team only)."""
+    await set_published(session, principal, submission_id, True)
+    await session.commit()
+    return await _status_after(session, settings, principal, submission_id)
+
+
+@router.post("/submissions/{submission_id}/unpublish", response_model=SubmissionStatus)
+async def unpublish_submission(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+) -> SubmissionStatus:
+    """Take the submission off the leaderboard again (its team only)."""
+    await set_published(session, principal, submission_id, False)
+    await session.commit()
+    return await _status_after(session, settings, principal, submission_id)
+
+
+@router.post("/submissions/{submission_id}/cancel", response_model=SubmissionStatus)
+async def cancel_submission(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+) -> SubmissionStatus:
+    """Stop a queued or judging submission; a worker stops at its next batch."""
+    await cancel(session, principal, submission_id)
+    await session.commit()
+    return await _status_after(session, settings, principal, submission_id)
+
+
+@router.post("/submissions/{submission_id}/requeue", response_model=SubmissionStatus)
+async def requeue_submission(
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    principal: CurrentPrincipal,
+    submission_id: int,
+) -> SubmissionStatus:
+    """Queue a failed or cancelled submission again, without re-uploading it."""
+    run_id, attempt = await requeue(session, principal, submission_id, settings.submissions_per_day)
+    await session.commit()
+    await queue.enqueue_run(run_id, attempt)  # only after the commit
+    return await _status_after(session, settings, principal, submission_id)
+
+
+@router.get("/quota", response_model=QuotaStatus)
+async def get_quota(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+) -> QuotaStatus:
+    """The calling team's upload quota per track (accepted submissions, rolling 24 hours)."""
+    return quota_payload(await team_quota(session, principal, settings.submissions_per_day))
+
+
+def quota_payload(quota: Quota) -> QuotaStatus:
+    return QuotaStatus(
+        team=quota.team,
+        exempt=quota.exempt,
+        limit=quota.limit,
+        tracks={
+            track.value: TrackQuotaStatus(
+                used=q.used, limit=q.limit, remaining=q.remaining, next_slot_at=q.next_slot_at
+            )
+            for track, q in quota.tracks.items()
+        },
+    )

@@ -1,5 +1,261 @@
-"""HTML pages: admin."""
+"""HTML pages for maintainers: tracks and rubric versions, rejudges (start, follow, cancel,
+resume, diff), judge reliability and the audit log.
 
-from fastapi import APIRouter
+A browser signs in once with an admin token (`/admin/login`), kept in an HttpOnly, SameSite=Strict
+cookie. Pages read with that cookie (or a bearer header); forms that change something also carry
+a CSRF token derived from the signed-in token, so another site cannot post them.
+"""
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.errors import DomainError, Forbidden, InvalidInput
+from app.repositories import audit as audit_repo
+from app.services.accounts import Principal
+from app.services.rejudge import (
+    RejudgeRequest,
+    cancel_rejudge,
+    enqueue,
+    list_rejudges,
+    rejudge_diff,
+    rejudge_view,
+    resume_rejudge,
+    start_rejudge,
+)
+from app.services.reliability import reliability_report
+from app.services.rubrics import list_rubrics
+from app.tracks import Track
+from app.web.api.admin import ADMIN_COOKIE, AdminReader, csrf_token, principal_from_token
+from app.web.deps import QueueDep, SessionDep, SettingsDep
+from app.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
+
+_bearer = HTTPBearer(auto_error=False)
+COOKIE_MAX_AGE = 12 * 3600
+
+
+def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials else request.cookies.get(ADMIN_COOKIE)
+
+
+async def admin_form(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    csrf: Annotated[str, Form()] = "",
+) -> Principal:
+    """An admin posting a page form: a bearer header, or the cookie plus its CSRF token."""
+    if credentials is not None:
+        return await principal_from_token(session, credentials.credentials)
+    token = request.cookies.get(ADMIN_COOKIE)
+    principal = await principal_from_token(session, token)
+    assert token is not None
+    if not hmac.compare_digest(csrf, csrf_token(settings, token)):
+        raise Forbidden("the form's CSRF token is missing or stale; reload the page and try again")
+    return principal
+
+
+AdminForm = Annotated[Principal, Depends(admin_form)]
+
+
+def _context(
+    request: Request, settings: SettingsDep, principal: Principal, **values: Any
+) -> dict[str, Any]:
+    token = request.cookies.get(ADMIN_COOKIE)
+    return {
+        "principal": principal,
+        "csrf": csrf_token(settings, token) if token else "",
+        "tracks": list(Track),
+        **values,
+    }
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+# --- signing in ----------------------------------------------------------------------------
+
+
+@router.get("/admin/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    return _page(request, "admin/login.html", {"error": None})
+
+
+@router.post("/admin/login", response_model=None)
+async def login(
+    request: Request, session: SessionDep, token: Annotated[str, Form()] = ""
+) -> Response:
+    try:
+        await principal_from_token(session, token.strip())
+    except DomainError as exc:
+        return _page(request, "admin/login.html", {"error": exc.message}, status=401)
+    await session.commit()  # the token's last use
+    response = RedirectResponse("/admin", status_code=303)
+    response.set_cookie(
+        ADMIN_COOKIE,
+        token.strip(),
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/admin/logout")
+async def logout(_: AdminForm) -> RedirectResponse:
+    response = RedirectResponse("/admin/login", status_code=303)
+    response.delete_cookie(ADMIN_COOKIE)
+    return response
+
+
+# --- overview and rejudges -----------------------------------------------------------------
+
+
+@router.get("/admin", response_class=HTMLResponse, response_model=None)
+async def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or (
+        request.cookies.get(ADMIN_COOKIE)
+    )
+    if not token:
+        return RedirectResponse("/admin/login", status_code=303)
+    principal = await principal_from_token(session, token)
+    rubrics = await list_rubrics(session)
+    active = {info.track: info for info in rubrics if info.active}
+    context = _context(
+        request,
+        settings,
+        principal,
+        rubrics=rubrics,
+        active=active,
+        rejudges=await list_rejudges(session, 20),
+    )
+    return _page(request, "admin/index.html", context)
+
+
+def _ids(text: str) -> tuple[int, ...]:
+    parts = text.replace(",", " ").split()
+    try:
+        return tuple(int(part) for part in parts)
+    except ValueError:
+        raise InvalidInput("submission ids must be whole numbers separated by spaces") from None
+
+
+@router.post("/admin/rejudges")
+async def start(
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    admin: AdminForm,
+    track: Annotated[str, Form()],
+    rubric: Annotated[str, Form()] = "",
+    judge_model: Annotated[str, Form()] = "",
+    submission_ids: Annotated[str, Form()] = "",
+    max_error_share: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    try:
+        share = float(max_error_share) if max_error_share.strip() else None
+        chosen = Track(track.strip().upper())
+    except ValueError:
+        raise InvalidInput(
+            "pick a track, and give the error share as a number, e.g. 0.02"
+        ) from None
+    request = RejudgeRequest(
+        track=chosen,
+        rubric=rubric.strip() or None,
+        judge_model=judge_model.strip() or None,
+        submission_ids=_ids(submission_ids),
+        max_error_share=share,
+    )
+    started = await start_rejudge(session, settings, request, actor=admin.label)
+    await session.commit()
+    await enqueue(queue, started.jobs)
+    return RedirectResponse(f"/admin/rejudges/{started.rejudge.id}", status_code=303)
+
+
+@router.get("/admin/rejudges/{rejudge_id}", response_class=HTMLResponse)
+async def rejudge_page(
+    request: Request,
+    rejudge_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminReader,
+) -> HTMLResponse:
+    view = await rejudge_view(session, rejudge_id)
+    diff = await rejudge_diff(session, rejudge_id) if view.finished else None
+    return _page(
+        request, "admin/rejudge.html", _context(request, settings, admin, view=view, diff=diff)
+    )
+
+
+@router.post("/admin/rejudges/{rejudge_id}/cancel")
+async def cancel(rejudge_id: int, session: SessionDep, admin: AdminForm) -> RedirectResponse:
+    await cancel_rejudge(session, rejudge_id, actor=admin.label)
+    await session.commit()
+    return RedirectResponse(f"/admin/rejudges/{rejudge_id}", status_code=303)
+
+
+@router.post("/admin/rejudges/{rejudge_id}/resume")
+async def resume(
+    rejudge_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    admin: AdminForm,
+) -> RedirectResponse:
+    started = await resume_rejudge(session, settings, rejudge_id, actor=admin.label)
+    await session.commit()
+    await enqueue(queue, started.jobs)
+    return RedirectResponse(f"/admin/rejudges/{rejudge_id}", status_code=303)
+
+
+@router.get("/admin/rejudges/{rejudge_id}/diff", response_class=HTMLResponse)
+async def diff_page(
+    request: Request,
+    rejudge_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminReader,
+) -> HTMLResponse:
+    view = await rejudge_view(session, rejudge_id)
+    diff = await rejudge_diff(session, rejudge_id)
+    movers = [diff.entry(sid) for sid in diff.largest_movers]
+    context = _context(request, settings, admin, view=view, diff=diff, movers=movers)
+    return _page(request, "admin/diff.html", context)
+
+
+# --- reliability and audit -----------------------------------------------------------------
+
+
+@router.get("/admin/reliability", response_class=HTMLResponse)
+async def reliability_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminReader,
+    track: str | None = None,
+) -> HTMLResponse:
+    chosen = None
+    if track:
+        try:
+            chosen = Track(track.strip().upper())
+        except ValueError:
+            raise InvalidInput(f"{track!r} is not a track") from None
+    reports = await reliability_report(session, chosen)
+    context = _context(request, settings, admin, reports=reports, chosen=chosen)
+    return _page(request, "admin/reliability.html", context)
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+async def audit_page(
+    request: Request, session: SessionDep, settings: SettingsDep, admin: AdminReader
+) -> HTMLResponse:
+    events = await audit_repo.recent(session, 500)
+    return _page(request, "admin/audit.html", _context(request, settings, admin, events=events))

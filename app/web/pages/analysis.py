@@ -1,5 +1,181 @@
-"""HTML pages: analysis."""
+"""HTML: the domain-specialisation gap (`/analysis/domain-gap`) and cross-track consistency
+(`/analysis/consistency`), with server-rendered SVG charts."""
 
-from fastapi import APIRouter
+from collections.abc import Hashable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from app.services.analysis import (
+    Comparison,
+    ConsistencyView,
+    DomainGapView,
+    consistency_view,
+    domain_gap_view,
+)
+from app.services.leaderboard import JUDGED, Board
+from app.tracks import Track
+from app.web import charts
+from app.web.api import analysis as api
+from app.web.api.leaderboard import ParamsDep, cached_response, filters_of, load_board
+from app.web.api.schemas import ViewParams
+from app.web.deps import SessionDep, SettingsDep
+from app.web.http_cache import Body, ViewCacheDep
+from app.web.pages.leaderboard import common_context, link, render
 
 router = APIRouter(include_in_schema=False)
+
+SERIES = (
+    charts.BarSeries("best closed", charts.BLUE),
+    charts.BarSeries("best open general-purpose", charts.CYAN),
+    charts.BarSeries("best medical", charts.RED),
+)
+
+
+def peak_chart(view: DomainGapView) -> Markup:
+    """Fig. 3a: per track, the best closed, best open general-purpose and best medical score."""
+
+    def value(group: str, series: str) -> charts.BarValue:
+        track_view = view.track(Track(group))
+        entry = {
+            "best closed": track_view.vs_closed.other,
+            "best open general-purpose": track_view.vs_open.other,
+            "best medical": track_view.peak_medical,
+        }[series]
+        if entry is None:
+            return charts.BarValue(None, None)
+        return charts.BarValue(entry.score(Track(group)), entry.name)
+
+    return charts.grouped_bar_chart(
+        "peak-chart",
+        title="Peak general-purpose vs peak medical score per track",
+        groups=[t.value for t in Track],
+        group_labels=[f"{t.value} {t.label}" for t in Track],
+        series=SERIES,
+        values=value,
+    )
+
+
+def distribution_chart(view: DomainGapView) -> Markup:
+    """Fig. 3b: every entry's score as a point over its group's box, per track."""
+    groups = []
+    for t in view.tracks:
+        for scores, colour in ((t.general, charts.BLUE), (t.medical, charts.RED)):
+            groups.append(
+                charts.BoxGroup(
+                    category=t.track.value,
+                    group=scores.group,
+                    colour=colour,
+                    points=scores.points,
+                    box=scores.box,
+                )
+            )
+    return charts.box_points_chart(
+        "distribution-chart",
+        title="Score distributions of general-purpose and medical models per track",
+        categories=[t.value for t in Track],
+        category_labels=[f"{t.value} {t.label}" for t in Track],
+        groups=groups,
+        legend=[("general-purpose", charts.BLUE), ("medical", charts.RED)],
+    )
+
+
+def unpaired_reason(comparison: Comparison, track: Track) -> str | None:
+    """Why a gap has no paired interval (None when it has one or there is no gap)."""
+    if comparison.paired is not None or comparison.gap is None:
+        return None
+    medical, other = comparison.medical, comparison.other
+    if medical is None or other is None:
+        return None
+    if medical.kind != JUDGED or other.kind != JUDGED:
+        return "reported scores have no per-item results to pair"
+    a, b = medical.cells.get(track), other.cells.get(track)
+    if a is not None and b is not None and a.gold_version_id != b.gold_version_id:
+        return "scored on different gold versions"
+    return "no shared scored items"
+
+
+def domain_gap_context(board: Board, view: DomainGapView, params: ViewParams) -> dict[str, Any]:
+    context = common_context(
+        board, params, "/analysis/domain-gap", "/api/v1/analysis/domain-gap", "Domain gap"
+    )
+    t1, t3 = view.track(Track.T1), view.track(Track.T3)
+    context.update(
+        view=view,
+        peak_chart=peak_chart(view),
+        distribution_chart=distribution_chart(view),
+        unpaired=lambda comparison, track: unpaired_reason(comparison, track),
+        t1_gap=t1.vs_open.gap,
+        t3_gap=t3.vs_open.gap,
+        scores_csv_url=link(
+            "/api/v1/analysis/domain-gap", params, format="csv", table="scores", page=1
+        ),
+    )
+    return context
+
+
+def consistency_context(board: Board, view: ConsistencyView, params: ViewParams) -> dict[str, Any]:
+    context = common_context(
+        board, params, "/analysis/consistency", "/api/v1/analysis/consistency", "Consistency"
+    )
+    tracks = list(Track)
+    grid = charts.correlation_grid(
+        "correlation-chart",
+        title="Spearman rank correlation between tracks",
+        labels=[t.value for t in tracks],
+        value=lambda i, j: view.rho(tracks[i], tracks[j]),
+    )
+    firsts = [f for f in view.firsts if f.tracks]
+    context.update(
+        view=view,
+        grid=grid,
+        firsts=firsts,
+        others=view.entries - len(firsts),
+        firsts_csv_url=link(
+            "/api/v1/analysis/consistency", params, format="csv", table="firsts", page=1
+        ),
+    )
+    return context
+
+
+@router.get("/analysis/domain-gap", response_class=HTMLResponse)
+async def domain_gap_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: ViewCacheDep,
+    params: ParamsDep,
+) -> Response:
+    if params.format == "csv":
+        return await api.get_domain_gap(request, session, settings, cache, params)
+
+    async def render_page(stamp: Hashable) -> Body:
+        board = await load_board(session, cache, params, stamp)
+        view = await domain_gap_view(
+            session,
+            board,
+            filters_of(params),
+            resamples=settings.bootstrap_resamples,
+            seed=settings.bootstrap_seed,
+        )
+        await session.commit()  # paired intervals computed for the first time are kept
+        return render("analysis/domain_gap.html", domain_gap_context(board, view, params))
+
+    return await cached_response(request, session, cache, "page:domain-gap", params, render_page)
+
+
+@router.get("/analysis/consistency", response_class=HTMLResponse)
+async def consistency_page(
+    request: Request, session: SessionDep, cache: ViewCacheDep, params: ParamsDep
+) -> Response:
+    if params.format == "csv":
+        return await api.get_consistency(request, session, cache, params)
+
+    async def render_page(stamp: Hashable) -> Body:
+        board = await load_board(session, cache, params, stamp)
+        view = consistency_view(board, filters_of(params))
+        return render("analysis/consistency.html", consistency_context(board, view, params))
+
+    return await cached_response(request, session, cache, "page:consistency", params, render_page)

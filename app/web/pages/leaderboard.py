@@ -1,31 +1,273 @@
-"""HTML leaderboard pages."""
+"""HTML leaderboards: the overview (`/`) and one page per track (`/tracks/T1` … `/tracks/T4`).
 
+Handlers build a context dict from a cached board (`*_context` functions, which tests call
+directly) and render it once per (parameters, change stamp). Every view is a permalink: sort,
+filters, search, page and rubric version are query parameters.
+"""
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from app.services.leaderboard import build_leaderboard
+from app.services import leaderboard as service
+from app.services.leaderboard import (
+    COVERAGE,
+    DIMENSION_PREFIX,
+    F1,
+    ITEMS,
+    MEAN,
+    MODEL,
+    RANK,
+    SCORE,
+    Board,
+    TableView,
+)
 from app.tracks import Track
-from app.web.deps import SessionDep
+from app.web.api import leaderboard as api
+from app.web.api.leaderboard import ParamsDep, cached_response, load_board, query_of
+from app.web.api.schemas import ViewParams
+from app.web.deps import SessionDep, SettingsDep
+from app.web.http_cache import Body, ViewCacheDep
 from app.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
+HTML = "text/html; charset=utf-8"
 
-def overview_context(rows: list[Any]) -> dict[str, Any]:
-    judges = sorted(
-        {
-            (cell.judge_model, cell.judge_is_reference)
-            for row in rows
-            for cell in row.cells.values()
-            if cell.judge_model
-        }
+RANK_RANGE_NOTE = (
+    "Rank range: the ranks compatible with the 95% intervals. Best = 1 + the number of rows whose "
+    "interval lies entirely above this row's; worst = N − the number whose interval lies entirely "
+    "below it, with N the ranked rows shown. Overlapping intervals widen the range: a rank is "
+    "only claimed where the intervals separate."
+)
+
+
+@dataclass(frozen=True)
+class Head:
+    """A sortable column header: label, tooltip (its definition) and the link that sorts by it."""
+
+    key: str
+    label: str
+    tooltip: str
+    numeric: bool
+    url: str
+    current: str | None  # "asc" / "desc" when the table is sorted by it
+
+
+def link(path: str, params: ViewParams, **overrides: object) -> str:
+    """A permalink to `path` with the current parameters and `overrides` (None drops one)."""
+    items = params.query_items(**overrides)
+    return path + ("?" + urlencode(items) if items else "")
+
+
+def heads(
+    path: str, params: ViewParams, table: TableView, columns: list[tuple[str, str, str]]
+) -> list[Head]:
+    result = []
+    for key, label, tooltip in columns:
+        current = table.direction if table.sort == key else None
+        # Not sorted by it yet: the column's natural direction; sorted by it: the other one.
+        direction = None if current is None else ("asc" if current == "desc" else "desc")
+        result.append(
+            Head(
+                key=key,
+                label=label,
+                tooltip=tooltip,
+                numeric=key not in (MODEL,),
+                url=link(path, params, sort=key, dir=direction, page=1),
+                current=current,
+            )
+        )
+    return result
+
+
+def pager(path: str, params: ViewParams, table: TableView) -> dict[str, str | None]:
+    return {
+        "previous": link(path, params, page=table.page - 1) if table.page > 1 else None,
+        "next": link(path, params, page=table.page + 1) if table.page < table.pages else None,
+        "all": None if table.show_all else link(path, params, all=True, page=1),
+        "paged": link(path, params, all=False, page=1) if table.show_all else None,
+    }
+
+
+def common_context(
+    board: Board, params: ViewParams, path: str, api_path: str, title: str
+) -> dict[str, Any]:
+    """What every leaderboard and analysis page shows around its table."""
+    return {
+        "title": title,
+        "board": board,
+        "params": params,
+        "path": path,
+        "pairs": list(board.pairs.values()),
+        "choices": board.choices,
+        "is_current": board.is_current,
+        "current_url": link(path, params, rubric=[], judge=None, page=1),
+        "csv_url": link(api_path, params, format="csv", page=1, all=False),
+        "json_url": link(api_path, params, page=params.page),
+        "tracks": list(Track),
+        "clear_url": link(path, params, domain=None, access=None, kind=None, q="", page=1),
+        "link": lambda **overrides: link(path, params, **overrides),
+    }
+
+
+OVERVIEW_COLUMNS: list[tuple[str, str, str]] = [
+    (
+        RANK,
+        "#",
+        "Rank by the mean of the four track scores among the rows shown (filters apply); ties go "
+        "to the earlier submission. Below it, the range of ranks compatible with the intervals.",
+    ),
+    (MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
+    (
+        "T1",
+        "T1 Score",
+        "T1 diagnosis: rubric score from the LLM judge, 0–100. Judged entries show their 95% "
+        "bootstrap interval as +above / −below the score.",
+    ),
+    (
+        "T1_F1",
+        "T1 F1",
+        "T1 diagnosis: SQuAD token F1 against the gold answer and its aliases, 0–100",
+    ),
+    ("T2", "T2", "T2 treatment planning: rubric score from the LLM judge, 0–100"),
+    ("T3", "T3", "T3 cross-image evidence alignment: rubric score from the LLM judge, 0–100"),
+    ("T4", "T4", "T4 examination suggestion: rubric score from the LLM judge, 0–100"),
+    (
+        MEAN,
+        "Mean",
+        "Mean of the four track scores (T1 Score, T2, T3, T4), only when all four exist; rows "
+        "without it sort below complete ones",
+    ),
+]
+
+
+def overview_context(board: Board, table: TableView, params: ViewParams) -> dict[str, Any]:
+    context = common_context(board, params, "/", "/api/v1/leaderboard", "Overview")
+    context.update(
+        table=table,
+        heads=heads("/", params, table, OVERVIEW_COLUMNS),
+        pager=pager("/", params, table),
+        rank_note=RANK_RANGE_NOTE
+        + " The overview ranks by the mean; its interval is the mean of the four tracks' lower "
+        "and upper bounds (wider than the mean's own interval, so never overconfident).",
     )
-    return {"rows": rows, "tracks": list(Track), "judges": judges}
+    return context
+
+
+def track_column_heads(board: Board, track: Track) -> list[tuple[str, str, str]]:
+    pair = board.pairs.get(track)
+    columns: list[tuple[str, str, str]] = [
+        (
+            RANK,
+            "#",
+            f"Rank by the {track} score among the rows shown; ties go to the earlier submission. "
+            "Below it, the range of ranks compatible with the intervals.",
+        ),
+        (MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
+        (
+            SCORE,
+            "Score",
+            f"{track} {track.label.lower()}: rubric score from the LLM judge, 0–100, with its 95% "
+            "bootstrap interval for judged entries",
+        ),
+    ]
+    if track == Track.T1:
+        columns.append((F1, "F1", "SQuAD token F1 against the gold answer and its aliases, 0–100"))
+    for dimension in pair.dimensions if pair else ():
+        columns.append(
+            (
+                f"{DIMENSION_PREFIX}{dimension.id}",
+                dimension.name,
+                f"Rubric dimension “{dimension.name}” ({dimension.id}): mean rating over the "
+                "rated items as a share of its maximum, 0–100",
+            )
+        )
+    columns.append((ITEMS, "Items", "Gold items of the track the run was scored on"))
+    columns.append((COVERAGE, "Coverage", "Items with a prediction / gold items"))
+    return columns
+
+
+def track_context(
+    board: Board, track: Track, table: TableView, params: ViewParams
+) -> dict[str, Any]:
+    path = f"/tracks/{track.value}"
+    context = common_context(
+        board, params, path, f"/api/v1/tracks/{track.value}", f"{track} {track.label}"
+    )
+    pair = board.pairs.get(track)
+    context.update(
+        track=track,
+        pair=pair,
+        table=table,
+        heads=heads(path, params, table, track_column_heads(board, track)),
+        dimensions=list(pair.dimensions) if pair else [],
+        pager=pager(path, params, table),
+        rank_note=RANK_RANGE_NOTE,
+        track_links=[(t, link(f"/tracks/{t.value}", params, sort=None, dir=None)) for t in Track],
+    )
+    return context
+
+
+def render(template: str, context: dict[str, Any]) -> Body:
+    return Body.of(templates.get_template(template).render(context), HTML)
+
+
+def page_renderer(
+    session: SessionDep,
+    cache: ViewCacheDep,
+    params: ViewParams,
+    template: str,
+    build: Callable[[Board], dict[str, Any]],
+) -> Callable[[Hashable], Any]:
+    async def render_page(stamp: Hashable) -> Body:
+        board = await load_board(session, cache, params, stamp)
+        return render(template, build(board))
+
+    return render_page
 
 
 @router.get("/", response_class=HTMLResponse)
-async def overview(request: Request, session: SessionDep) -> HTMLResponse:
-    rows = await build_leaderboard(session)
-    return templates.TemplateResponse(request, "leaderboard/overview.html", overview_context(rows))
+async def overview(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: ViewCacheDep,
+    params: ParamsDep,
+) -> Response:
+    if params.format == "csv":
+        return await api.get_leaderboard(request, session, settings, cache, params)
+
+    def build(board: Board) -> dict[str, Any]:
+        table = service.overview_table(board, query_of(params), settings.leaderboard_page_size)
+        return overview_context(board, table, params)
+
+    renderer = page_renderer(session, cache, params, "leaderboard/overview.html", build)
+    return await cached_response(request, session, cache, "page:overview", params, renderer)
+
+
+@router.get("/tracks/{track}", response_class=HTMLResponse)
+async def track_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: ViewCacheDep,
+    track: str,
+    params: ParamsDep,
+) -> Response:
+    if params.format == "csv":
+        return await api.get_track(request, session, settings, cache, track, params)
+    which = api.parse_track(track)
+
+    def build(board: Board) -> dict[str, Any]:
+        table = service.track_table(board, which, query_of(params), settings.leaderboard_page_size)
+        return track_context(board, which, table, params)
+
+    renderer = page_renderer(session, cache, params, "leaderboard/track.html", build)
+    return await cached_response(
+        request, session, cache, f"page:track:{which.value}", params, renderer
+    )

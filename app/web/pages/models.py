@@ -1,5 +1,63 @@
-"""HTML pages: models."""
+"""HTML: a model's page — metadata, scores with intervals, dimensions, published submissions."""
 
-from fastapi import APIRouter
+from collections.abc import Hashable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.services import leaderboard as service
+from app.services.leaderboard import Board, ModelView
+from app.tracks import Track
+from app.web.api import leaderboard as api
+from app.web.api.leaderboard import ParamsDep, cached_response, load_board
+from app.web.api.schemas import ViewParams
+from app.web.deps import SessionDep
+from app.web.http_cache import Body, ViewCacheDep
+from app.web.pages.leaderboard import link, render
 
 router = APIRouter(include_in_schema=False)
+
+
+def model_context(board: Board, view: ModelView, params: ViewParams) -> dict[str, Any]:
+    name = view.info.name
+    api_path = f"/api/v1/leaderboard/models/{api.quote_name(name)}"
+    shown = {
+        cell.submission_id
+        for cell in (view.judged.cells.values() if view.judged else [])
+        if cell.submission_id is not None
+    }
+    return {
+        "title": name,
+        "view": view,
+        "info": view.info,
+        "badges": service.badges_of(view.info),
+        "board": board,
+        "params": params,
+        "pairs": list(board.pairs.values()),
+        "tracks": list(Track),
+        "judged": view.judged,
+        "reported": view.reported,
+        "history": view.history,
+        "shown": shown,
+        "reference": board.by_reference_judge(view.judged) if view.judged else False,
+        "csv_url": link(api_path, params, format="csv", table="scores"),
+        "dimensions_csv_url": link(api_path, params, format="csv", table="dimensions"),
+        "history_csv_url": link(api_path, params, format="csv", table="history"),
+        "json_url": link(api_path, params),
+    }
+
+
+@router.get("/models/{name:path}", response_class=HTMLResponse)
+async def model_page(
+    request: Request, session: SessionDep, cache: ViewCacheDep, name: str, params: ParamsDep
+) -> Response:
+    if params.format == "csv":
+        return await api.get_model(request, session, cache, name, params)
+
+    async def render_page(stamp: Hashable) -> Body:
+        board = await load_board(session, cache, params, stamp)
+        view = await service.model_view(session, board, name)
+        return render("models/model.html", model_context(board, view, params))
+
+    return await cached_response(request, session, cache, f"page:model:{name}", params, render_page)

@@ -1,0 +1,66 @@
+"""Human reliability labels, and the judge's ratings on the items they cover."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import HumanLabel, ItemResult
+from app.repositories.upsert import upsert
+from app.tracks import Track
+
+LabelKey = tuple[int, str, str, str]  # (submission id, item id, dimension, rater)
+
+
+async def existing_keys(session: AsyncSession, submission_ids: Sequence[int]) -> set[LabelKey]:
+    if not submission_ids:
+        return set()
+    rows = await session.execute(
+        select(
+            HumanLabel.submission_id, HumanLabel.item_id, HumanLabel.dimension, HumanLabel.rater
+        ).where(HumanLabel.submission_id.in_(list(submission_ids)))
+    )
+    return {(sid, item, dim, rater) for sid, item, dim, rater in rows}
+
+
+async def upsert_labels(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert labels; a label given again (same submission, item, dimension, rater) is
+    replaced."""
+    for start in range(0, len(rows), 500):
+        await upsert(
+            session,
+            HumanLabel,
+            rows[start : start + 500],
+            key=["submission_id", "item_id", "dimension", "rater"],
+            update=["value", "track", "created_at"],
+        )
+
+
+async def labels_for_track(session: AsyncSession, track: Track) -> list[HumanLabel]:
+    query = select(HumanLabel).where(HumanLabel.track == track.value)
+    return list(
+        await session.scalars(
+            query.order_by(HumanLabel.submission_id, HumanLabel.item_id, HumanLabel.rater)
+        )
+    )
+
+
+async def judged_ratings(
+    session: AsyncSession, run_ids: Sequence[int]
+) -> dict[int, dict[str, dict[str, int]]]:
+    """Per run, per item: the judge's ratings (items without a usable rating are left out)."""
+    ratings: dict[int, dict[str, dict[str, int]]] = {run_id: {} for run_id in run_ids}
+    if not run_ids:
+        return ratings
+    rows = await session.execute(
+        select(ItemResult.run_id, ItemResult.item_id, ItemResult.ratings).where(
+            ItemResult.run_id.in_(list(run_ids)),
+            ItemResult.error.is_(None),
+            ItemResult.missing.is_(False),
+        )
+    )
+    for run_id, item_id, values in rows:
+        if values is not None:
+            ratings[run_id][item_id] = dict(values)
+    return ratings

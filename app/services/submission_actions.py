@@ -1,0 +1,133 @@
+"""What a team may do with its own submissions: publish, unpublish, cancel, re-queue.
+
+Each acts on the submission's latest run of its own (a maintainer's rejudge run is not the
+team's to cancel). Status changes are compare-and-set through `runs_repo.transition`; a
+re-queue returns the (run, attempt) to enqueue after the caller commits.
+"""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.db.models import EvaluationRun, Submission, SubmissionState
+from app.errors import Conflict, Forbidden
+from app.repositories import accounts as accounts_repo
+from app.repositories import runs as runs_repo
+from app.repositories import submissions as submissions_repo
+from app.runs import ACTIVE, RunStatus
+from app.services import reaper
+from app.services.accounts import Principal
+from app.services.audit import record_event
+from app.services.quota import WINDOW, check_quota, run_counts
+from app.services.status import is_owner, not_found
+from app.tracks import Track
+
+CANCEL_ATTEMPTS = 3  # a run may move on between our read and our compare-and-set
+
+
+async def owned_submission(
+    session: AsyncSession, principal: Principal, submission_id: int
+) -> Submission:
+    """The submission, if `principal` is its team or a maintainer. Another team's private
+    submission does not exist for the caller (404); a published one is not theirs (403)."""
+    submission = await submissions_repo.get(session, submission_id)
+    if submission is None or not (submission.published or is_owner(submission, principal)):
+        raise not_found(submission_id)
+    if not is_owner(submission, principal):
+        raise Forbidden(
+            f"submission {submission_id} belongs to another team; only its team can change it"
+        )
+    return submission
+
+
+async def _own_run(session: AsyncSession, submission: Submission) -> EvaluationRun:
+    if submission.state == SubmissionState.REJECTED.value:
+        raise Conflict(
+            f"submission {submission.id} was rejected (invalid file) and has no run; "
+            "fix the file and upload it again"
+        )
+    run = await submissions_repo.latest_own_run(session, submission.id)
+    assert run is not None  # an accepted submission is created with its first run
+    return run
+
+
+async def set_published(
+    session: AsyncSession, principal: Principal, submission_id: int, published: bool
+) -> Submission:
+    """Show the submission on the leaderboard (once scored), or hide it again. Idempotent."""
+    submission = await owned_submission(session, principal, submission_id)
+    if published and submission.state == SubmissionState.REJECTED.value:
+        raise Conflict(
+            f"submission {submission_id} was rejected (invalid file); only accepted "
+            "submissions can be published"
+        )
+    if submission.published != published:
+        await submissions_repo.set_published(session, submission, published)
+        await record_event(
+            session,
+            actor=principal.label,
+            action="submission.publish" if published else "submission.unpublish",
+            target=f"submission:{submission_id}",
+        )
+    return submission
+
+
+async def cancel(session: AsyncSession, principal: Principal, submission_id: int) -> EvaluationRun:
+    """Stop a queued or judging submission. A judging worker notices at its next batch (its
+    fenced progress update fails) and stops; items stored so far are kept."""
+    submission = await owned_submission(session, principal, submission_id)
+    for _ in range(CANCEL_ATTEMPTS):
+        run = await _own_run(session, submission)
+        await session.refresh(run)
+        status = RunStatus(run.status)
+        if status not in ACTIVE:
+            raise Conflict(
+                f"submission {submission_id} is {status.value}; only a queued or judging "
+                "submission can be cancelled"
+            )
+        if await runs_repo.transition(
+            session, run.id, status, RunStatus.CANCELLED, finished_at=utcnow()
+        ):
+            await session.refresh(run)
+            await record_event(
+                session,
+                actor=principal.label,
+                action="submission.cancel",
+                target=f"submission:{submission_id}",
+                details={"run_id": run.id, "was": status.value},
+            )
+            return run
+    raise Conflict(f"submission {submission_id} kept changing status; try again")
+
+
+async def requeue(
+    session: AsyncSession, principal: Principal, submission_id: int, limit: int
+) -> tuple[int, int]:
+    """Put a failed (or cancelled) submission back in the queue without re-uploading; items
+    already stored are kept. Returns (run id, attempt) to enqueue after commit.
+
+    A run that did not use up a quota slot (failed on the service's side, cancelled before
+    judging) takes one again, so it needs a free slot like a new upload."""
+    # First statement: the quota check below must not race the team's uploads.
+    await accounts_repo.lock_team_uploads(session, principal.team_id)
+    submission = await owned_submission(session, principal, submission_id)
+    run = await _own_run(session, submission)
+    status = RunStatus(run.status)
+    if status not in (RunStatus.FAILED, RunStatus.CANCELLED):
+        raise Conflict(
+            f"submission {submission_id} is {status.value}; only a failed or cancelled "
+            "submission can be re-queued"
+        )
+    in_window = submission.created_at > utcnow() - WINDOW
+    if in_window and not run_counts(run):
+        await check_quota(session, principal, [Track(submission.track)], limit)
+    attempt = await reaper.requeue(session, run.id, status)
+    if attempt is None:
+        raise Conflict(f"submission {submission_id} changed status meanwhile; try again")
+    await record_event(
+        session,
+        actor=principal.label,
+        action="submission.requeue",
+        target=f"submission:{submission_id}",
+        details={"run_id": run.id, "was": status.value, "attempt": attempt},
+    )
+    return run.id, attempt
