@@ -24,7 +24,8 @@ The reply is a normal `chat.completion` whose content is that JSON object, with 
 
 Knobs (constructor, CLI flags, or `POST /_standin/control` with a JSON object at runtime)
 --------------------------------------------------------------------------------------------
-latency_ms       added latency before every chat reply (asyncio.sleep)
+latency_ms       time from a chat request's arrival to its reply (the stand-in's own work
+                 happens inside it, as a real model server's does)
 max_concurrency  chat requests in flight beyond this get 429 + Retry-After (0 = unlimited)
 retry_after      the Retry-After seconds sent with a 429
 error_500_rate   fraction of chat requests answered with HTTP 500
@@ -214,19 +215,20 @@ class StandinJudge:
         await _send_json(send, 200, {"knobs": asdict(self.knobs)})
 
     async def _chat(self, receive: Receive, send: Send) -> None:
+        arrived = time.perf_counter()
         self.stats.requests += 1
         body = await _read_body(receive)
         stats = self.stats  # after the await: a control call may have reset the stats meanwhile
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
-            status = await self._chat_reply(body, receive, send)
+            status = await self._chat_reply(body, receive, send, arrived)
         finally:
             self.stats.in_flight -= 1
         key = str(status)
         self.stats.status_counts[key] = self.stats.status_counts.get(key, 0) + 1
 
-    async def _chat_reply(self, body: bytes, receive: Receive, send: Send) -> int:
+    async def _chat_reply(self, body: bytes, receive: Receive, send: Send, arrived: float) -> int:
         knobs = self.knobs
         if knobs.max_concurrency and self.stats.in_flight > knobs.max_concurrency:
             self.stats.rejected_429 += 1
@@ -253,18 +255,29 @@ class StandinJudge:
 
         outcome = self._next_outcome()
         self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
+        completion = (
+            None if outcome.isdigit() else self._completion(request, dimensions, user_text, outcome)
+        )
         if outcome == "timeout":
             if await _wait_for_disconnect(receive, knobs.hang_seconds):
                 return 499  # the client gave up; nothing to send
         elif knobs.latency_ms > 0:
-            await asyncio.sleep(knobs.latency_ms / 1000)
+            # The latency is the time from arrival to reply, as with a real model server: the
+            # stand-in's own work happens inside it instead of adding to it.
+            remaining = knobs.latency_ms / 1000 - (time.perf_counter() - arrived)
+            await asyncio.sleep(max(remaining, 0.0))
 
-        if outcome.isdigit():
+        if completion is None:
             code = int(outcome)
             headers = [(b"retry-after", _seconds(knobs.retry_after))] if code == 429 else []
             await _send_error(send, code, f"scripted HTTP {code}", "standin_fault", headers)
             return code
+        await _send_json(send, 200, completion)
+        return 200
 
+    def _completion(
+        self, request: dict[str, Any], dimensions: Any, user_text: str, outcome: str
+    ) -> dict[str, Any]:
         ratings = rate(dimensions, *_blocks(user_text))
         content: str | None = json.dumps(ratings)
         if outcome == "malformed":
@@ -274,7 +287,7 @@ class StandinJudge:
         elif outcome == "prose":
             content = f"Here is my assessment.\n```json\n{content}\n```\nThat is all."
         self._completions += 1
-        completion = {
+        return {
             "id": f"chatcmpl-standin-{self._completions}",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -288,8 +301,6 @@ class StandinJudge:
             ],
             "usage": _usage(request, content),
         }
-        await _send_json(send, 200, completion)
-        return 200
 
     def _next_outcome(self) -> str:
         if self.knobs.script:
@@ -502,7 +513,7 @@ def add_standin_arguments(parser: argparse.ArgumentParser) -> None:
         "--latency-ms",
         type=float,
         default=d.latency_ms,
-        help="added latency before every chat reply, in ms (default %(default)s)",
+        help="time from a chat request's arrival to its reply, in ms (default %(default)s)",
     )
     parser.add_argument(
         "--max-concurrency",
