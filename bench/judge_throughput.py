@@ -2,9 +2,9 @@
 
 1,756 synthetic items (the benchmark's size: T1 560, T2 420, T3 376, T4 400), rendered with the
 bundled rubrics, go through `JudgeClient.judge_many` (no cache) against the stand-in started as a
-separate process with added latency. With concurrency c and latency L the ideal rate is c / L;
-we print the achieved rate, the ratio (target ≥ 0.9) and the client's CPU time per item
-(target < 2 ms).
+separate process with a fixed latency (arrival to reply). With concurrency c and latency L the
+ideal rate is c / L; we print the achieved rate, the ratio (target ≥ 0.9) and the client's CPU
+time per item (target < 2 ms).
 
     .venv/bin/python bench/judge_throughput.py [--items 1756] [--latency-ms 100] [--concurrency 32]
         [--baseline]
@@ -274,7 +274,7 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=1756, help="items to judge (default 1756)")
-    parser.add_argument("--latency-ms", type=float, default=100.0, help="stand-in added latency")
+    parser.add_argument("--latency-ms", type=float, default=100.0, help="stand-in latency (ms)")
     parser.add_argument("--concurrency", type=int, default=32, help="client concurrency")
     parser.add_argument(
         "--baseline",
