@@ -94,6 +94,27 @@ class _Stopped(Exception):
     """The run was cancelled or handed to a newer job: stop quietly."""
 
 
+INTERNAL_FAILURE = (
+    "an internal error stopped judging; the maintainers can see it in the service log — "
+    "re-queue the submission to try again"
+)
+
+
+def judge_failure_message(exc: JudgeUnavailable | JudgeConfigError) -> str:
+    """What a submitter may read about a judge failure. Never the judge's own words: a server
+    may echo the request, and the request holds the hidden reference answer."""
+    if isinstance(exc, JudgeConfigError):
+        return (
+            f"the judge rejected the request (HTTP {exc.status_code}); the judge configuration "
+            "needs a maintainer — re-queue the submission once it is fixed"
+        )
+    kind = exc.last_error.split(" (", 1)[0]  # "timeout", "connection error", "HTTP 503", …
+    return (
+        f"the judge was unavailable ({kind}, {exc.attempts} attempts); "
+        "re-queue the submission to try again"
+    )
+
+
 async def execute_run(ctx: JudgingContext, run_id: int, attempt: int) -> RunStatus | None:
     """Judge every pending item of a run and finish it. Returns the final status, or None when
     this job had nothing to do (run finished, cancelled, or superseded)."""
@@ -108,7 +129,12 @@ async def execute_run(ctx: JudgingContext, run_id: int, attempt: int) -> RunStat
         log.info("run %s attempt %s stopped: cancelled or superseded", run_id, attempt)
         return None
     except (JudgeUnavailable, JudgeConfigError) as exc:
-        await _fail(ctx, run_id, attempt, f"judge unavailable: {exc}", FailureKind.SERVICE)
+        await _fail(ctx, run_id, attempt, judge_failure_message(exc), FailureKind.SERVICE)
+        return RunStatus.FAILED
+    except Exception:
+        # Anything else would otherwise leave the run judging, to be re-enqueued forever.
+        log.exception("run %s attempt %s stopped by an internal error", run_id, attempt)
+        await _fail(ctx, run_id, attempt, INTERNAL_FAILURE, FailureKind.SERVICE)
         return RunStatus.FAILED
     finally:
         heartbeat.cancel()
@@ -154,18 +180,22 @@ async def _claim(ctx: JudgingContext, run_id: int, attempt: int) -> _Plan | None
         try:
             return await _plan(ctx, session, run)
         except ValueError as exc:
-            # The stored file or gold no longer parses (e.g. limits tightened since upload).
-            await runs_repo.transition(
-                session,
-                run_id,
-                RunStatus.JUDGING,
-                RunStatus.FAILED,
-                attempt=attempt,
-                error=f"cannot judge this submission: {exc}",
-                failure_kind=FailureKind.INPUT.value,
-                finished_at=utcnow(),
-            )
-            return None
+            # The stored file no longer parses (e.g. limits tightened since upload).
+            error, kind = f"cannot judge this submission: {exc}", FailureKind.INPUT
+        except Exception:
+            log.exception("run %s attempt %s could not be planned", run_id, attempt)
+            error, kind = INTERNAL_FAILURE, FailureKind.SERVICE
+        await runs_repo.transition(
+            session,
+            run_id,
+            RunStatus.JUDGING,
+            RunStatus.FAILED,
+            attempt=attempt,
+            error=error,
+            failure_kind=kind.value,
+            finished_at=utcnow(),
+        )
+        return None
 
 
 async def _plan(ctx: JudgingContext, session: AsyncSession, run: EvaluationRun) -> _Plan:

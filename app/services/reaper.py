@@ -72,6 +72,8 @@ async def requeue(session: AsyncSession, run_id: int, expected: RunStatus) -> in
         error=None,
         failure_kind=None,
         finished_at=None,
+        started_at=None,  # judging has not started for this new attempt
+        judge_errors=0,  # items that failed are retried and counted again if they fail again
     )
     if not moved:
         return None

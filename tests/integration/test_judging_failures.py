@@ -3,13 +3,17 @@ the run as the service's fault, and a re-queued run retries only what is missing
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +32,7 @@ from app.services.judging import JudgingContext, execute_run
 from app.services.reaper import requeue
 from app.storage import FileStore
 from app.tracks import Track
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -183,7 +188,9 @@ async def test_a_judge_that_is_down_fails_the_run_as_a_service_failure(
 
     run = await _run(sessions, run_id)
     assert run.failure_kind == FailureKind.SERVICE.value
-    assert run.error is not None and run.error.startswith("judge unavailable")
+    assert run.error == (
+        "the judge was unavailable (HTTP 503, 2 attempts); re-queue the submission to try again"
+    )
     await ctx.client.aclose()
 
 
@@ -196,3 +203,61 @@ async def test_a_superseded_job_does_nothing(
     assert requests_seen(standin) == 0
     assert (await _run(sessions, run_id)).status == RunStatus.QUEUED.value
     await ctx.client.aclose()
+
+
+async def echo_judge(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A judge that rejects every request with a 400 quoting the request back, JSON-escaped,
+    as several real servers do."""
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    reply = json.dumps({"error": {"message": f"invalid request: {body.decode()}"}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": reply})
+
+
+async def test_a_judge_echoing_the_request_leaks_nothing_into_the_run(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(echo_judge, host="127.0.0.1", port=port, log_level="error")
+    )
+    task = asyncio.create_task(server.serve())
+    await wait_for(lambda: _started(server), 10, message="the echo judge to start")
+    fake = SimpleNamespace(base_url=f"http://127.0.0.1:{port}/v1")
+    ctx = await _context(sessions, fake, tmp_path)  # type: ignore[arg-type]
+    run_id = await _queued_t2_run(ctx)
+    try:
+        assert await execute_run(ctx, run_id, 1) == RunStatus.FAILED
+    finally:
+        server.should_exit = True
+        await task
+        await ctx.client.aclose()
+    run = await _run(sessions, run_id)
+    assert run.error is not None and "HTTP 400" in run.error
+    async with sessions() as session:
+        gold = await gold_repo.items_for_track(
+            session,
+            (await gold_repo.current_version(session)).id,
+            Track.T2,  # type: ignore[union-attr]
+        )
+    for item in gold:
+        for fragment in (item.answer, item.answer[:20], item.question[:20]):
+            assert fragment not in run.error
+    assert "127.0.0.1" not in run.error  # nor where the judge lives
+
+
+async def _started(server: uvicorn.Server) -> bool:
+    return server.started

@@ -10,7 +10,6 @@ class Progress(BaseModel):
     items_done: int
     items_total: int
     judge_errors: int
-    cache_hits: int
     queue_position: int | None = Field(None, description="1-based, while queued")
     eta_seconds: float | None = Field(
         None, description="While judging: estimated seconds left, from the pace so far"

@@ -79,7 +79,6 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
             items_done=run.items_done,
             items_total=run.items_total,
             judge_errors=run.judge_errors,
-            cache_hits=run.cache_hits,
             queue_position=view.queue_position,
             eta_seconds=view.eta_seconds,
         )
