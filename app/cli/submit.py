@@ -17,7 +17,7 @@ from app.config import ClientSettings, Settings
 from app.formats.predictions import PredictionFileTooLarge, parse_predictions
 from app.tracks import Track
 
-ACTIONS = ("publish", "unpublish", "cancel", "requeue")
+ACTIONS = ("publish", "unpublish", "pin", "unpin", "cancel", "requeue")
 
 
 def _client(args: argparse.Namespace) -> LeaderboardClient:
@@ -234,7 +234,8 @@ def register(subparsers: Subparsers) -> None:
     status.set_defaults(handler=cmd_status)
 
     submission = subparsers.add_parser(
-        "submission", help="publish, unpublish, cancel or re-queue one of your submissions"
+        "submission",
+        help="publish, unpublish, pin, unpin, cancel or re-queue one of your submissions",
     )
     submission.add_argument("action", choices=ACTIONS)
     submission.add_argument("id", type=int, help="submission id")

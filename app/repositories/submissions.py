@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -88,6 +88,23 @@ async def counted_since(
         .order_by(Submission.created_at, Submission.id)
     )
     return [(track, created_at, submission_id) for track, created_at, submission_id in rows]
+
+
+async def set_pinned(session: AsyncSession, submission: Submission, pinned: bool) -> None:
+    """Pin one submission of its model and track (unpinning any other), or unpin it."""
+    if pinned:
+        await session.execute(
+            update(Submission)
+            .where(
+                Submission.model_id == submission.model_id,
+                Submission.track == submission.track,
+                Submission.id != submission.id,
+            )
+            .values(pinned=False)
+            .execution_options(synchronize_session=False)
+        )
+    submission.pinned = pinned
+    await session.flush()
 
 
 async def set_published(session: AsyncSession, submission: Submission, published: bool) -> None:

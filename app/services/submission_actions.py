@@ -71,6 +71,28 @@ async def set_published(
     return submission
 
 
+async def set_pinned(
+    session: AsyncSession, principal: Principal, submission_id: int, pinned: bool
+) -> Submission:
+    """Show this submission on its model's row instead of the latest one (one pin per model
+    and track: pinning moves the pin), or go back to the latest. Idempotent."""
+    submission = await owned_submission(session, principal, submission_id)
+    if pinned and submission.state == SubmissionState.REJECTED.value:
+        raise Conflict(
+            f"submission {submission_id} was rejected (invalid file); only accepted "
+            "submissions can be pinned"
+        )
+    if submission.pinned != pinned:
+        await submissions_repo.set_pinned(session, submission, pinned)
+        await record_event(
+            session,
+            actor=principal.label,
+            action="submission.pin" if pinned else "submission.unpin",
+            target=f"submission:{submission_id}",
+        )
+    return submission
+
+
 async def cancel(session: AsyncSession, principal: Principal, submission_id: int) -> EvaluationRun:
     """Stop a queued or judging submission. A judging worker notices at its next batch (its
     fenced progress update fails) and stops; items stored so far are kept."""

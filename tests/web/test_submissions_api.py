@@ -410,3 +410,28 @@ async def test_a_judging_submission_can_be_cancelled(env: InProcessApp) -> None:
     # A worker still judging it is fenced off: its next progress update matches nothing.
     async with env.sessions() as session:
         assert not await runs_repo.record_progress(session, run.id, run.attempt, items_done=1)
+
+
+async def test_pinning_moves_the_pin_within_a_model_and_track(env: InProcessApp) -> None:
+    alpha, beta = await env.token("alpha"), await env.token("beta")
+    first = (await env.upload(alpha, demo_predictions(Track.T1))).json()
+    changed = demo_predictions(Track.T1).replace(b'"prediction": "', b'"prediction": "x ', 1)
+    second = (await env.upload(alpha, changed)).json()
+    assert first["id"] != second["id"]
+
+    pin = await env.client.post(f"/api/v1/submissions/{first['id']}/pin", headers=auth(alpha))
+    assert pin.status_code == 200 and pin.json()["pinned"] is True
+    moved = await env.client.post(f"/api/v1/submissions/{second['id']}/pin", headers=auth(alpha))
+    assert moved.json()["pinned"] is True
+    async with env.sessions() as session:
+        rows = await session.execute(select(Submission.id, Submission.pinned))
+        pins = {submission_id: pinned for submission_id, pinned in rows}
+    assert pins == {first["id"]: False, second["id"]: True}  # one pin per model and track
+
+    foreign = await env.client.post(f"/api/v1/submissions/{second['id']}/unpin", headers=auth(beta))
+    assert foreign.status_code == 404  # private: another team cannot see it
+    unpin = await env.client.post(f"/api/v1/submissions/{second['id']}/unpin", headers=auth(alpha))
+    assert unpin.json()["pinned"] is False
+    async with env.sessions() as session:
+        actions = list(await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions[-3:] == ["submission.pin", "submission.pin", "submission.unpin"]

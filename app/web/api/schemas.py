@@ -37,6 +37,9 @@ class SubmissionStatus(BaseModel):
     team: str | None = None
     track: str
     published: bool = Field(False, description="Shown on the leaderboard (once scored)")
+    pinned: bool = Field(
+        False, description="Shown on its model's row instead of the latest submission"
+    )
     status_url: str | None = Field(
         None, description="The HTML status page; for the submitting team, with its view key"
     )

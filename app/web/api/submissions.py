@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
 from app.services.status import SubmissionView, submission_view, view_of
-from app.services.submission_actions import cancel, requeue, set_published
+from app.services.submission_actions import cancel, requeue, set_pinned, set_published
 from app.services.submissions import SubmitOutcome, submit
 from app.web.api.schemas import (
     Coverage,
@@ -68,6 +68,7 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         team=view.team,
         track=sub.track,
         published=sub.published,
+        pinned=sub.pinned,
         status_url=status_url(view),
         filename=sub.filename,
         file_sha256=sub.file_sha256,
@@ -218,6 +219,26 @@ async def unpublish_submission(
 ) -> SubmissionStatus:
     """Take the submission off the leaderboard again (its team only)."""
     await set_published(session, principal, submission_id, False)
+    await session.commit()
+    return await _status_after(session, settings, principal, submission_id)
+
+
+@router.post("/submissions/{submission_id}/pin", response_model=SubmissionStatus)
+async def pin_submission(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+) -> SubmissionStatus:
+    """Show this submission on its model's leaderboard row instead of the latest one."""
+    await set_pinned(session, principal, submission_id, True)
+    await session.commit()
+    return await _status_after(session, settings, principal, submission_id)
+
+
+@router.post("/submissions/{submission_id}/unpin", response_model=SubmissionStatus)
+async def unpin_submission(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+) -> SubmissionStatus:
+    """Go back to showing the model's latest published scored submission."""
+    await set_pinned(session, principal, submission_id, False)
     await session.commit()
     return await _status_after(session, settings, principal, submission_id)
 
