@@ -114,3 +114,25 @@ async def test_no_mutating_route_lets_another_team_touch_a_teams_resources(
     assert cancel.status_code == 403
     status = await env.client.get("/api/v1/submissions/1")
     assert status.json()["status"] == "queued"  # nothing was changed by the attempts
+
+
+async def test_every_maintainer_route_refuses_a_team_token(env: InProcessApp) -> None:
+    """Maintainer routes — every route under /api/v1/admin and every mutating /admin page —
+    answer 403 to a valid non-admin token, whatever the body (the check comes first)."""
+    team = await env.token("alpha")
+    routes = [
+        (method, path)
+        for method, path in mutating_routes(env.app)
+        if path.startswith(("/api/v1/admin", "/admin")) and path != "/admin/login"
+    ]
+    routes += [
+        ("GET", route.path)
+        for route in iter_route_contexts(env.app.routes)
+        if route.path and route.path.startswith("/api/v1/admin") and "GET" in (route.methods or ())
+    ]
+    assert ("POST", "/api/v1/admin/rejudges") in routes  # the table is really read from the app
+    answered = {}
+    for method, path in routes:
+        response = await env.client.request(method, fill(path, {}), json={}, headers=auth(team))
+        answered[(method, path)] = response.status_code
+    assert answered == {route: 403 for route in answered}
