@@ -1,54 +1,107 @@
-"""Bearer-token authentication for mutating endpoints, declared once as typed dependencies."""
+"""Who is asking, declared once as typed dependencies.
 
+API routes take a bearer token. Maintainer pages may instead use the sign-in cookie that
+/admin/login sets: for reads as is, for page forms only with the form's CSRF token.
+"""
+
+import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import Forbidden, Unauthorized
 from app.services.accounts import Principal, authenticate
-from app.web.deps import SessionDep
+from app.web import csrf
+from app.web.deps import SessionDep, SettingsDep
+
+ADMIN_COOKIE = "mmrare_admin"
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `mmrare token create`")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def current_principal(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None or not credentials.credentials:
-        raise Unauthorized(
-            "this endpoint needs an API token: send 'Authorization: Bearer <token>' "
-            "(create one with `mmrare token create --team NAME`)"
-        )
-    principal = await authenticate(session, credentials.credentials)
+def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials and credentials.credentials else None
+
+
+async def _authenticated(request: Request, session: SessionDep, token: str) -> Principal:
+    principal = await authenticate(session, token)
     if principal is None:
         raise Unauthorized("the API token is unknown or revoked; ask your team for a new one")
     request.state.principal = principal
     return principal
 
 
-async def admin_principal(
-    principal: Annotated[Principal, Depends(current_principal)],
-) -> Principal:
+def _require_admin(principal: Principal) -> Principal:
     if not principal.is_admin:
-        raise Forbidden("this endpoint is for maintainers: it needs an admin token")
+        raise Forbidden("this is for maintainers: the token is not an admin token")
     return principal
 
 
+async def current_principal(request: Request, session: SessionDep, bearer: Bearer) -> Principal:
+    token = _bearer_token(bearer)
+    if token is None:
+        raise Unauthorized(
+            "this endpoint needs an API token: send 'Authorization: Bearer <token>' "
+            "(create one with `mmrare token create --team NAME`)"
+        )
+    return await _authenticated(request, session, token)
+
+
+async def admin_principal(
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> Principal:
+    return _require_admin(principal)
+
+
 async def optional_principal(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, session: SessionDep, bearer: Bearer
 ) -> Principal | None:
     """For reads that show more to a token holder (a team's private submissions). No token:
     None; a token that is unknown or revoked is still refused (401), not silently ignored."""
-    if credentials is None or not credentials.credentials:
-        return None
-    return await current_principal(request, session, credentials)
+    token = _bearer_token(bearer)
+    return None if token is None else await _authenticated(request, session, token)
+
+
+async def admin_from_token(request: Request, session: SessionDep, token: str | None) -> Principal:
+    """A maintainer by token, wherever the token came from (header, cookie, sign-in form)."""
+    if not token:
+        raise Unauthorized(
+            "maintainer pages need an admin token: send 'Authorization: Bearer <token>' or sign "
+            "in at /admin/login"
+        )
+    return _require_admin(await _authenticated(request, session, token))
+
+
+async def admin_reader(request: Request, session: SessionDep, bearer: Bearer) -> Principal:
+    """A maintainer by bearer token or by the sign-in cookie: for reads only."""
+    token = _bearer_token(bearer) or request.cookies.get(ADMIN_COOKIE)
+    return await admin_from_token(request, session, token)
+
+
+async def admin_form(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    bearer: Bearer,
+    csrf_field: Annotated[str, Form(alias="csrf")] = "",
+) -> Principal:
+    """A maintainer posting a page form: a bearer header, or the cookie plus its CSRF token."""
+    token = _bearer_token(bearer)
+    if token is not None:
+        return await admin_from_token(request, session, token)
+    cookie = request.cookies.get(ADMIN_COOKIE)
+    principal = await admin_from_token(request, session, cookie)
+    assert cookie is not None
+    expected = csrf.admin_form_token(settings.judge_secret(), cookie)
+    if not hmac.compare_digest(csrf_field, expected):
+        raise Forbidden("the form's CSRF token is missing or stale; reload the page and try again")
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+AdminReader = Annotated[Principal, Depends(admin_reader)]
+AdminForm = Annotated[Principal, Depends(admin_form)]

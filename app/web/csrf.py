@@ -84,3 +84,9 @@ def verify(request: Request, secret: bytes, submitted: str | None) -> None:
             "the form's security token does not match this browser's cookie (the page may be "
             "stale, or the form came from another site): reload /submit and send it again"
         )
+
+
+def admin_form_token(secret: bytes, admin_token: str) -> str:
+    """The maintainer pages' CSRF token: bound to the signed-in admin token, so it needs no
+    cookie of its own, and unguessable without the service's secret."""
+    return hmac.new(secret, b"csrf\x00" + admin_token.encode(), hashlib.sha256).hexdigest()

@@ -6,20 +6,15 @@ the maintainer pages' sign-in form sets (`mmrare_admin`); a cookie never authori
 through this API (the pages' own forms carry a CSRF token for that).
 """
 
-import hashlib
-import hmac
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from app.config import Settings
-from app.errors import Forbidden, InvalidInput, Unauthorized
+from app.errors import InvalidInput
 from app.repositories import audit as audit_repo
-from app.services.accounts import Principal, authenticate
 from app.services.diffs import RejudgeDiff
 from app.services.rejudge import (
     RejudgeRequest,
@@ -35,53 +30,12 @@ from app.services.rejudge import (
 from app.services.reliability import TrackReliability, import_labels, reliability_report
 from app.services.rubrics import RubricInfo, activate_rubric, list_rubrics, load_rubric
 from app.tracks import Track
-from app.web.auth import AdminPrincipal
+from app.web.auth import AdminPrincipal, AdminReader
 from app.web.deps import QueueDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
-ADMIN_COOKIE = "mmrare_admin"
 MAX_LABEL_FILE_BYTES = 20 * 1024 * 1024
-_bearer = HTTPBearer(auto_error=False, description="An admin token (`mmrare token create --admin`)")
-
-
-# --- who is asking -------------------------------------------------------------------------
-
-
-async def principal_from_token(session: SessionDep, token: str | None) -> Principal:
-    if not token:
-        raise Unauthorized(
-            "maintainer pages need an admin token: send 'Authorization: Bearer <token>' or sign "
-            "in at /admin/login"
-        )
-    principal = await authenticate(session, token)
-    if principal is None:
-        raise Unauthorized("the admin token is unknown or revoked; sign in again at /admin/login")
-    if not principal.is_admin:
-        raise Forbidden("this is for maintainers: the token is not an admin token")
-    return principal
-
-
-async def admin_reader(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """An admin, by bearer token or by the pages' sign-in cookie: for reads only."""
-    token = credentials.credentials if credentials else request.cookies.get(ADMIN_COOKIE)
-    principal = await principal_from_token(session, token)
-    request.state.principal = principal
-    return principal
-
-
-AdminReader = Annotated[Principal, Depends(admin_reader)]
-
-
-def csrf_token(settings: Settings, token: str) -> str:
-    """The pages' CSRF token: bound to the signed-in token, unguessable without SECRET_KEY."""
-    return hmac.new(
-        settings.judge_secret(), b"csrf\x00" + token.encode(), hashlib.sha256
-    ).hexdigest()
 
 
 # --- schemas -------------------------------------------------------------------------------

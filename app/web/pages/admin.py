@@ -6,14 +6,12 @@ cookie. Pages read with that cookie (or a bearer header); forms that change some
 a CSRF token derived from the signed-in token, so another site cannot post them.
 """
 
-import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.errors import DomainError, Forbidden, InvalidInput
+from app.errors import DomainError, InvalidInput
 from app.repositories import audit as audit_repo
 from app.services.accounts import Principal
 from app.services.rejudge import (
@@ -29,39 +27,14 @@ from app.services.rejudge import (
 from app.services.reliability import reliability_report
 from app.services.rubrics import list_rubrics
 from app.tracks import Track
-from app.web.api.admin import ADMIN_COOKIE, AdminReader, csrf_token, principal_from_token
+from app.web.auth import ADMIN_COOKIE, AdminForm, AdminReader, admin_from_token
+from app.web.csrf import admin_form_token
 from app.web.deps import QueueDep, SessionDep, SettingsDep
 from app.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
-_bearer = HTTPBearer(auto_error=False)
 COOKIE_MAX_AGE = 12 * 3600
-
-
-def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    return credentials.credentials if credentials else request.cookies.get(ADMIN_COOKIE)
-
-
-async def admin_form(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    csrf: Annotated[str, Form()] = "",
-) -> Principal:
-    """An admin posting a page form: a bearer header, or the cookie plus its CSRF token."""
-    if credentials is not None:
-        return await principal_from_token(session, credentials.credentials)
-    token = request.cookies.get(ADMIN_COOKIE)
-    principal = await principal_from_token(session, token)
-    assert token is not None
-    if not hmac.compare_digest(csrf, csrf_token(settings, token)):
-        raise Forbidden("the form's CSRF token is missing or stale; reload the page and try again")
-    return principal
-
-
-AdminForm = Annotated[Principal, Depends(admin_form)]
 
 
 def _context(
@@ -70,7 +43,7 @@ def _context(
     token = request.cookies.get(ADMIN_COOKIE)
     return {
         "principal": principal,
-        "csrf": csrf_token(settings, token) if token else "",
+        "csrf": admin_form_token(settings.judge_secret(), token) if token else "",
         "tracks": list(Track),
         **values,
     }
@@ -93,7 +66,7 @@ async def login(
     request: Request, session: SessionDep, token: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        await principal_from_token(session, token.strip())
+        await admin_from_token(request, session, token.strip())
     except DomainError as exc:
         return _page(request, "admin/login.html", {"error": exc.message}, status=401)
     await session.commit()  # the token's last use
@@ -126,7 +99,7 @@ async def overview(request: Request, session: SessionDep, settings: SettingsDep)
     )
     if not token:
         return RedirectResponse("/admin/login", status_code=303)
-    principal = await principal_from_token(session, token)
+    principal = await admin_from_token(request, session, token)
     rubrics = await list_rubrics(session)
     active = {info.track: info for info in rubrics if info.active}
     context = _context(
