@@ -315,24 +315,10 @@ def model_payload(view: ModelView) -> schemas.ModelPage:
             pair = view.pairs.get(track)
             scores.append(
                 schemas.ModelTrackScore(
+                    **dict(track_entry(cell, pair, judged)),
                     track=track.value,
                     kind=entry.kind,
                     source=entry.source,
-                    score=cell.score,
-                    f1=cell.f1,
-                    ci_low=cell.ci_low,
-                    ci_high=cell.ci_high,
-                    coverage=cell.coverage,
-                    item_count=cell.item_count,
-                    answered_count=cell.answered_count,
-                    judge_errors=cell.judge_errors,
-                    dimension_means=dict(cell.dimension_means),
-                    submission_id=cell.submission_id,
-                    submitted_at=cell.submitted_at,
-                    pinned=cell.pinned,
-                    rubric_version=pair.rubric_version if judged and pair else None,
-                    judge_model=pair.judge_model if judged and pair else None,
-                    judge_is_reference=bool(judged and pair and pair.judge_is_reference),
                     rank=view.ranks.get(track) if judged else None,
                     ranked=view.board_size.get(track) if judged else None,
                 )

@@ -264,25 +264,10 @@ class ModelInfoOut(BaseModel):
     description: str | None
 
 
-class ModelTrackScore(BaseModel):
+class ModelTrackScore(TrackEntry):
     track: str
     kind: str
     source: str | None = None
-    score: float
-    f1: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    coverage: float | None = None
-    item_count: int | None = None
-    answered_count: int | None = None
-    judge_errors: int = 0
-    dimension_means: dict[str, float] = Field(default_factory=dict)
-    submission_id: int | None = None
-    submitted_at: datetime | None = None
-    pinned: bool = False
-    rubric_version: str | None = None
-    judge_model: str | None = None
-    judge_is_reference: bool = False
     rank: int | None = Field(None, description="Judged: rank among judged entries on the track")
     ranked: int | None = Field(None, description="Judged entries on the track")
 
