@@ -11,7 +11,6 @@ import logging
 import math
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -185,16 +184,7 @@ async def _claim(ctx: JudgingContext, run_id: int, attempt: int) -> _Plan | None
         except Exception:
             log.exception("run %s attempt %s could not be planned", run_id, attempt)
             error, kind = INTERNAL_FAILURE, FailureKind.SERVICE
-        await runs_repo.transition(
-            session,
-            run_id,
-            RunStatus.JUDGING,
-            RunStatus.FAILED,
-            attempt=attempt,
-            error=error,
-            failure_kind=kind.value,
-            finished_at=utcnow(),
-        )
+        await _mark_failed(session, run_id, attempt, error, kind)
         return None
 
 
@@ -424,19 +414,13 @@ async def _finish(ctx: JudgingContext, plan: _Plan) -> RunStatus | None:
         errors = aggregate["judge_error_count"]
         tolerated = ctx.settings.judge_error_tolerance * max(len(plan.gold), 1)
         if errors > tolerated:
-            moved = await runs_repo.transition(
-                session,
-                plan.run_id,
-                RunStatus.JUDGING,
-                RunStatus.FAILED,
-                attempt=plan.attempt,
-                error=(
-                    f"{errors} of {len(plan.gold)} items had judge errors (the judge's replies "
-                    f"did not parse), above the tolerated {ctx.settings.judge_error_tolerance:.0%};"
-                    " re-queue the run to retry those items"
-                ),
-                failure_kind=FailureKind.SERVICE.value,
-                finished_at=utcnow(),
+            message = (
+                f"{errors} of {len(plan.gold)} items had judge errors (the judge's replies "
+                f"did not parse), above the tolerated {ctx.settings.judge_error_tolerance:.0%};"
+                " re-queue the run to retry those items"
+            )
+            moved = await _mark_failed(
+                session, plan.run_id, plan.attempt, message, FailureKind.SERVICE
             )
             return RunStatus.FAILED if moved else None
         await runs_repo.save_aggregate(session, aggregate)
@@ -457,17 +441,20 @@ async def _fail(
     ctx: JudgingContext, run_id: int, attempt: int, message: str, kind: FailureKind
 ) -> None:
     async with unit_of_work(ctx.sessions) as session:
-        await runs_repo.transition(
-            session,
-            run_id,
-            RunStatus.JUDGING,
-            RunStatus.FAILED,
-            attempt=attempt,
-            error=message,
-            failure_kind=kind.value,
-            finished_at=utcnow(),
-        )
+        await _mark_failed(session, run_id, attempt, message, kind)
 
 
-def stale_cutoff(settings: Settings) -> Any:
-    return utcnow() - timedelta(seconds=settings.run_stale_after_seconds)
+async def _mark_failed(
+    session: AsyncSession, run_id: int, attempt: int, message: str, kind: FailureKind
+) -> bool:
+    """judging → failed for this attempt only (a newer job's run is left alone)."""
+    return await runs_repo.transition(
+        session,
+        run_id,
+        RunStatus.JUDGING,
+        RunStatus.FAILED,
+        attempt=attempt,
+        error=message,
+        failure_kind=kind.value,
+        finished_at=utcnow(),
+    )
