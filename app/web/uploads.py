@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from app.config import Settings
 from app.db.models import ModelCategory
 from app.errors import InvalidInput, PayloadTooLarge
 from app.services.accounts import Principal
 from app.services.model_registry import ModelFields, category
-from app.services.submissions import SubmissionRequest
+from app.services.submissions import SubmissionRequest, SubmitOutcome, submit
+from app.storage import FileStore
 from app.tracks import Track
 
 FILE_FIELD = "file"
@@ -268,3 +272,21 @@ def submission_request(
         data=form.data,
         model_fields=model_fields,
     )
+
+
+async def submit_and_commit(
+    session: AsyncSession, store: FileStore, settings: Settings, request: SubmissionRequest
+) -> SubmitOutcome:
+    """One upload as one unit of work. When a concurrent upload commits the same row first —
+    the same file for the same model and track, or the same new model name — the database's
+    unique constraint refuses ours; the upload is then tried once more and finds that row
+    (a duplicate answers 200; a model now another team's answers 403)."""
+    try:
+        outcome = await submit(session, store, settings, request)
+        await session.commit()
+        return outcome
+    except IntegrityError:
+        await session.rollback()
+    outcome = await submit(session, store, settings, request)
+    await session.commit()
+    return outcome

@@ -18,6 +18,7 @@ from app.db.session import create_engine, create_session_factory
 from app.queue import run_job_id
 from app.tracks import Track
 from tests.integration.helpers import auth, prepare_database, serve, team_token
+from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +132,78 @@ def test_concurrent_uploads_cannot_share_the_last_slots(
         assert sorted(r.status_code for r in crowd) == [201] * 5 + [429] * 7
     assert db_counts(pg_clean) == (10, 10, 10)
     assert len(queued_job_ids(redis_clean)) == 10
+
+
+def test_a_racing_duplicate_is_caught_by_the_database_and_answered_as_a_duplicate(
+    pg_clean: str, tmp_path: Path
+) -> None:
+    """Two uploads of one file for one model and track, by principals whose uploads the team
+    lock does not serialise (the model's team and a maintainer): the second's duplicate check
+    runs before the first commits, so only the unique index stops a second accepted row; the
+    upload is retried and answers with the first submission."""
+    from sqlalchemy import text
+
+    from app.services.accounts import Principal, authenticate
+    from app.services.submissions import SubmissionRequest, submit
+    from app.storage import FileStore
+    from app.web.uploads import submit_and_commit
+
+    settings = Settings(
+        database_url=pg_clean, storage_dir=tmp_path / "uploads", secret_key="test-secret"
+    )
+    prepare_database(settings)
+    team_plain = team_token(pg_clean, "alpha")
+    admin_plain = team_token(pg_clean, "maintainers", admin=True)
+    store = FileStore(settings.storage_dir)
+
+    def request(principal: Principal, n: int) -> SubmissionRequest:
+        return SubmissionRequest(
+            principal, "race-vlm", Track.T1, "T1.jsonl", predictions(n, Track.T1)
+        )
+
+    async def race() -> None:
+        engine = create_engine(pg_clean)
+        sessions = create_session_factory(engine)
+        try:
+            async with sessions() as setup:
+                team = await authenticate(setup, team_plain)
+                admin = await authenticate(setup, admin_plain)
+                await setup.commit()
+            assert team is not None and admin is not None
+            # The team registers its model first, so the maintainer may submit under it.
+            async with sessions() as session:
+                await submit_and_commit(session, store, settings, request(team, 1))
+
+            async with sessions() as first, sessions() as second, sessions() as probe:
+                mine = await submit(first, store, settings, request(team, 2))  # uncommitted
+                racing = asyncio.create_task(
+                    submit_and_commit(second, store, settings, request(admin, 2))
+                )
+
+                async def blocked_on_our_insert() -> bool:
+                    waiting = await probe.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                            "'Lock' AND datname = current_database()"
+                        )
+                    )
+                    await probe.rollback()
+                    return bool(waiting)
+
+                await wait_for(blocked_on_our_insert, 20, message="the racing insert to wait")
+                await first.commit()
+                theirs = await asyncio.wait_for(racing, 30)
+            assert not mine.items[0].duplicate
+            assert theirs.items[0].duplicate
+            assert theirs.items[0].submission.id == mine.items[0].submission.id
+            async with sessions() as check:
+                accepted = await check.scalar(
+                    select(func.count())
+                    .select_from(Submission)
+                    .where(Submission.state == "accepted")
+                )
+            assert accepted == 2  # the first file and the raced one, each once
+        finally:
+            await engine.dispose()
+
+    asyncio.run(race())

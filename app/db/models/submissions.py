@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, JSONValue, UTCDateTime, utcnow
@@ -17,7 +17,20 @@ class SubmissionState(StrEnum):
 
 class Submission(Base):
     __tablename__ = "submissions"
-    __table_args__ = (Index("ix_submissions_model_track", "model_id", "track"),)
+    __table_args__ = (
+        Index("ix_submissions_model_track", "model_id", "track"),
+        # The database's own guard against one file being accepted twice for a model and track
+        # (the service checks first; this holds even when two uploads race past that check).
+        Index(
+            "uq_submissions_accepted_file",
+            "model_id",
+            "track",
+            "file_sha256",
+            unique=True,
+            postgresql_where=text("state = 'accepted'"),
+            sqlite_where=text("state = 'accepted'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))

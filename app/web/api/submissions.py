@@ -10,7 +10,7 @@ from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
 from app.services.status import SubmissionView, submission_view, view_of
 from app.services.submission_actions import cancel, requeue, set_pinned, set_published
-from app.services.submissions import SubmitOutcome, submit
+from app.services.submissions import SubmitOutcome
 from app.web.api.schemas import (
     Coverage,
     MultiTrackUpload,
@@ -22,7 +22,7 @@ from app.web.api.schemas import (
 )
 from app.web.auth import CurrentPrincipal, OptionalPrincipal
 from app.web.deps import QueueDep, SessionDep, SettingsDep, StoreDep
-from app.web.uploads import read_upload_form, submission_request
+from app.web.uploads import read_upload_form, submission_request, submit_and_commit
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 
@@ -141,8 +141,7 @@ async def create_submission(
     # connection is held while a large file arrives. The upload is then one unit of work.
     await session.commit()
     form = await read_upload_form(request, max_file_bytes=settings.max_upload_bytes)
-    outcome = await submit(session, store, settings, submission_request(form, principal))
-    await session.commit()
+    outcome = await submit_and_commit(session, store, settings, submission_request(form, principal))
     for run_id, attempt in outcome.runs_to_enqueue():
         await queue.enqueue_run(run_id, attempt)  # only after the commit
     body = await upload_body(session, outcome, principal, settings.judge_secret())

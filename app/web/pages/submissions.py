@@ -10,14 +10,14 @@ from app.errors import DomainError, QuotaExceeded, Unauthorized
 from app.services.accounts import Principal, authenticate
 from app.services.quota import Quota, team_quota
 from app.services.status import SubmissionView, submission_view, view_of
-from app.services.submissions import SubmitOutcome, submit
+from app.services.submissions import SubmitOutcome
 from app.tracks import Track
 from app.web import csrf
 from app.web.auth import OptionalPrincipal
 from app.web.deps import QueueDep, SessionDep, SettingsDep, StoreDep
 from app.web.errors import status_for
 from app.web.templating import templates
-from app.web.uploads import read_upload_form, submission_request
+from app.web.uploads import read_upload_form, submission_request, submit_and_commit
 
 router = APIRouter(include_in_schema=False)
 
@@ -132,7 +132,9 @@ async def submit_form(
     await session.commit()  # the token's bookkeeping; the upload is its own unit of work
     limit = settings.submissions_per_day
     try:
-        outcome = await submit(session, store, settings, submission_request(form, principal))
+        outcome = await submit_and_commit(
+            session, store, settings, submission_request(form, principal)
+        )
     except DomainError as exc:
         await session.rollback()
         quota = await team_quota(session, principal, limit)
@@ -144,7 +146,6 @@ async def submit_form(
         if isinstance(exc, QuotaExceeded):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    await session.commit()
     for run_id, attempt in outcome.runs_to_enqueue():
         await queue.enqueue_run(run_id, attempt)  # only after the commit
     results = await _results(session, outcome, principal, secret)
