@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.judge import STANDIN_MODEL
+
 DEFAULT_VAR_DIR = Path("var")
 
 
@@ -29,7 +31,7 @@ class Settings(BaseSettings):
     )
 
     judge_base_url: str = "http://127.0.0.1:8090/v1"
-    judge_model: str = "mmrare-reference-judge-v1"
+    judge_model: str = STANDIN_MODEL
     judge_api_key: str | None = None
     judge_concurrency: int = Field(default=16, ge=1, le=1024)
     judge_timeout_seconds: float = Field(default=120.0, gt=0)

@@ -20,7 +20,7 @@ import uvicorn
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import create_engine, create_session_factory, unit_of_work
-from app.judge.standin import STANDIN_MODEL
+from app.judge import STANDIN_MODEL
 from app.repositories.accounts import get_team_by_name
 from app.services.accounts import create_team, create_token
 from app.services.configuration import ensure_track_configuration

@@ -69,9 +69,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from app.judge import STANDIN_MODEL
 from app.scoring.f1 import answer_tokens
 
-STANDIN_MODEL = "mmrare-reference-judge-v1"
 MALFORMED_CONTENT = "I am unable to provide a rating in the requested format for this answer."
 _NAMED_OUTCOMES = frozenset({"ok", "malformed", "timeout", "null_content", "prose"})
 _MAX_BODY = 64 * 1024 * 1024

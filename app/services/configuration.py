@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.errors import ServiceNotReady
-from app.judge.standin import STANDIN_MODEL
+from app.judge import STANDIN_MODEL
 from app.repositories import judging as judging_repo
 from app.rubrics.loader import bundled_rubrics, parse_rubric
 from app.rubrics.model import Rubric

@@ -35,7 +35,7 @@ from app.db.base import utcnow
 from app.db.models import EvaluationRun, Rejudge, Submission, SubmissionState
 from app.db.session import unit_of_work
 from app.errors import Conflict, InvalidInput, NotFound
-from app.judge.standin import STANDIN_MODEL
+from app.judge import STANDIN_MODEL
 from app.queue import WORKER_MAX_JOBS, JobQueue
 from app.repositories import judging as judging_repo
 from app.repositories import rejudge as rejudge_repo
