@@ -82,9 +82,6 @@ class GoldBundle:
         counts = Counter(item.track for item in self.items)
         return {track: counts[track] for track in Track}
 
-    def image_path(self, relative: str) -> Path:
-        return self.root / relative
-
 
 class GoldBundleError(ValueError):
     """The bundle was refused whole. `errors` holds every problem found, in line order."""

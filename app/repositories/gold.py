@@ -1,6 +1,6 @@
 """Gold versions and items. Callers must keep what they read here on the server."""
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import GoldItem, GoldVersion
@@ -34,14 +34,3 @@ async def item_tracks(session: AsyncSession, version_id: int) -> dict[str, Track
         select(GoldItem.item_id, GoldItem.track).where(GoldItem.gold_version_id == version_id)
     )
     return {item_id: Track(track) for item_id, track in rows}
-
-
-async def count_for_track(session: AsyncSession, version_id: int, track: Track) -> int:
-    return (
-        await session.scalar(
-            select(func.count())
-            .select_from(GoldItem)
-            .where(GoldItem.gold_version_id == version_id, GoldItem.track == track.value)
-        )
-        or 0
-    )

@@ -20,17 +20,6 @@ async def add(session: AsyncSession, model: Model) -> Model:
     return model
 
 
-async def all_models(session: AsyncSession) -> list[Model]:
-    return list(await session.scalars(select(Model).order_by(Model.name)))
-
-
-async def reported_results(session: AsyncSession) -> list[tuple[Model, ReportedResult]]:
-    rows = await session.execute(
-        select(Model, ReportedResult).join(ReportedResult, ReportedResult.model_id == Model.id)
-    )
-    return [(model, reported) for model, reported in rows]
-
-
 async def get_reported(session: AsyncSession, model_id: int) -> ReportedResult | None:
     return await session.get(ReportedResult, model_id)
 
@@ -50,12 +39,6 @@ async def add_if_absent(session: AsyncSession, values: dict[str, Any]) -> Model:
     stored = await get_by_name(session, values["name"])
     assert stored is not None
     return stored
-
-
-async def models_of_team(session: AsyncSession, team_id: int) -> list[Model]:
-    return list(
-        await session.scalars(select(Model).where(Model.team_id == team_id).order_by(Model.name))
-    )
 
 
 async def get(session: AsyncSession, model_id: int) -> Model | None:

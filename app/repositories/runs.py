@@ -37,15 +37,6 @@ async def add(session: AsyncSession, run: EvaluationRun) -> EvaluationRun:
     return run
 
 
-async def latest_for_submission(session: AsyncSession, submission_id: int) -> EvaluationRun | None:
-    return await session.scalar(
-        select(EvaluationRun)
-        .where(EvaluationRun.submission_id == submission_id)
-        .order_by(EvaluationRun.id.desc())
-        .limit(1)
-    )
-
-
 async def transition(
     session: AsyncSession,
     run_id: int,

@@ -815,14 +815,6 @@ def track_table(board: Board, track: Track, query: TableQuery, page_size: int) -
     return _page(rows, query, page_size, board.total, columns, direction)
 
 
-async def build_leaderboard(
-    session: AsyncSession, selection: Selection | None = None
-) -> list[RankedEntry]:
-    """Every entry ranked by the mean under the selected (default: active) pairs."""
-    board = await build_board(session, selection)
-    return rank_entries(list(board.entries), marked=OVERVIEW_SCORE_COLUMNS)
-
-
 # --------------------------------------------------------------------------------------------
 # A model's page
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.models import EvaluationRun, Model, Submission, SubmissionState
-from app.errors import NotFound, PayloadTooLarge, ServiceNotReady
+from app.errors import PayloadTooLarge, ServiceNotReady
 from app.formats.predictions import (
     PredictionFile,
     PredictionFileTooLarge,
@@ -206,13 +206,6 @@ def _parse(
         gold_ids=gold_ids,
         max_prediction_chars=settings.max_prediction_chars,
     )
-
-
-async def get_submission(session: AsyncSession, submission_id: int) -> Submission:
-    submission = await submissions_repo.get(session, submission_id)
-    if submission is None:
-        raise NotFound(f"submission {submission_id} does not exist")
-    return submission
 
 
 async def get_model_of(session: AsyncSession, submission: Submission) -> Model:
