@@ -5,6 +5,8 @@ team's to cancel). Status changes are compare-and-set through `runs_repo.transit
 re-queue returns the (run, attempt) to enqueue after the caller commits.
 """
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -22,6 +24,7 @@ from app.services.status import is_owner, not_found
 from app.tracks import Track
 
 CANCEL_ATTEMPTS = 3  # a run may move on between our read and our compare-and-set
+AUDIT_VERBS = {"published": "publish", "pinned": "pin"}  # audited as submission.pin / .unpin
 
 
 async def owned_submission(
@@ -54,21 +57,9 @@ async def set_published(
     session: AsyncSession, principal: Principal, submission_id: int, published: bool
 ) -> Submission:
     """Show the submission on the leaderboard (once scored), or hide it again. Idempotent."""
-    submission = await owned_submission(session, principal, submission_id)
-    if published and submission.state == SubmissionState.REJECTED.value:
-        raise Conflict(
-            f"submission {submission_id} was rejected (invalid file); only accepted "
-            "submissions can be published"
-        )
-    if submission.published != published:
-        await submissions_repo.set_published(session, submission, published)
-        await record_event(
-            session,
-            actor=principal.label,
-            action="submission.publish" if published else "submission.unpublish",
-            target=f"submission:{submission_id}",
-        )
-    return submission
+    return await _set_flag(
+        session, principal, submission_id, "published", published, submissions_repo.set_published
+    )
 
 
 async def set_pinned(
@@ -76,18 +67,34 @@ async def set_pinned(
 ) -> Submission:
     """Show this submission on its model's row instead of the latest one (one pin per model
     and track: pinning moves the pin), or go back to the latest. Idempotent."""
+    return await _set_flag(
+        session, principal, submission_id, "pinned", pinned, submissions_repo.set_pinned
+    )
+
+
+async def _set_flag(
+    session: AsyncSession,
+    principal: Principal,
+    submission_id: int,
+    flag: str,
+    value: bool,
+    write: Callable[[AsyncSession, Submission, bool], Awaitable[None]],
+) -> Submission:
+    """The owner's on/off switches, `flag` being "published" or "pinned": only accepted
+    submissions can be switched on, and only a real change is written and audited."""
     submission = await owned_submission(session, principal, submission_id)
-    if pinned and submission.state == SubmissionState.REJECTED.value:
+    if value and submission.state == SubmissionState.REJECTED.value:
         raise Conflict(
             f"submission {submission_id} was rejected (invalid file); only accepted "
-            "submissions can be pinned"
+            f"submissions can be {flag}"
         )
-    if submission.pinned != pinned:
-        await submissions_repo.set_pinned(session, submission, pinned)
+    if getattr(submission, flag) != value:
+        await write(session, submission, value)
+        verb = AUDIT_VERBS[flag]
         await record_event(
             session,
             actor=principal.label,
-            action="submission.pin" if pinned else "submission.unpin",
+            action=f"submission.{verb}" if value else f"submission.un{verb}",
             target=f"submission:{submission_id}",
         )
     return submission
