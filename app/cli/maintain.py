@@ -1,4 +1,5 @@
-"""Maintainers' commands: rubric versions, rejudges, human labels, reliability, the audit log.
+"""Maintainers' commands: rubric versions, rejudges, human labels, reliability, prompt-injection
+flags, the audit log.
 
 Every change is attributed to the operating-system user (`cli:<user>`) in the audit log. Runs a
 command creates are committed first and enqueued after: to the arq workers when REDIS_URL is set,
@@ -311,6 +312,47 @@ def cmd_reliability(args: argparse.Namespace, settings: Settings) -> None:
             )
 
 
+def cmd_flags_list(args: argparse.Namespace, settings: Settings) -> None:
+    from app.services.screening import flagged_submissions
+
+    entries = _session(settings, lambda s: flagged_submissions(s, args.decision, args.limit))
+    if not entries:
+        print(f"no flagged submissions ({args.decision})")
+        return
+    for entry in entries:
+        s = entry.screening
+        team = f" team {entry.team}" if entry.team else ""
+        decided = f" by {s.decided_by}" if s.decided_by else ""
+        print(
+            f"submission {entry.submission.id}: {entry.model} on {entry.submission.track}{team}"
+            f" · {s.flagged_items} flagged item(s) · {entry.state}{decided}"
+            f" · rules {s.ruleset_version}"
+        )
+        for flag in s.flags[: args.items]:
+            print(f"  {flag['id']}: {', '.join(flag['rules'])}")
+        if len(s.flags) > args.items:
+            print(f"  … {len(s.flags) - args.items} more")
+
+
+def cmd_flags_decide(args: argparse.Namespace, settings: Settings) -> None:
+    from app.db.models import FlagDecision
+    from app.services.audit import cli_actor
+    from app.services.screening import decide
+
+    decision = FlagDecision(args.flags_decision)
+    outcome = _session(
+        settings, lambda s: decide(s, args.id, decision, actor=cli_actor(), note=args.note)
+    )
+    count = outcome.screening.flagged_items
+    if not outcome.changed:
+        print(f"submission {args.id}: flags already {decision.value}; nothing changed")
+    elif decision == FlagDecision.CLEARED:
+        print(f"submission {args.id}: {count} flag(s) cleared; its team may publish it")
+    else:
+        extra = " (unpublished)" if outcome.unpublished else ""
+        print(f"submission {args.id}: {count} flag(s) upheld; it stays off the board{extra}")
+
+
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
     from app.repositories import audit as audit_repo
 
@@ -399,6 +441,33 @@ def register(subparsers: Subparsers) -> None:
     )
     reliability.add_argument("--track", type=_track)
     reliability.set_defaults(handler=cmd_reliability)
+
+    flags = subparsers.add_parser(
+        "flags",
+        help="submissions flagged by prompt-injection screening: list, clear, uphold",
+        description="Flagged submissions cannot be published until a maintainer clears the "
+        "flags (false alarms: the team may publish) or upholds them (the submission stays off "
+        "the leaderboard; a published one is unpublished). Decisions go to the audit log.",
+    )
+    flag_actions = flags.add_subparsers(dest="flags_command", required=True, metavar="ACTION")
+    flag_list = flag_actions.add_parser("list", help="flagged submissions, undecided by default")
+    flag_list.add_argument(
+        "--decision",
+        choices=("pending", "cleared", "upheld", "all"),
+        default="pending",
+        help="which decisions to list (default: pending)",
+    )
+    flag_list.add_argument("--limit", type=int, default=50, help="at most this many submissions")
+    flag_list.add_argument("--items", type=int, default=10, help="flagged items shown per entry")
+    flag_list.set_defaults(handler=cmd_flags_list)
+    for name, decision, help_text in (
+        ("clear", "cleared", "the flags were false alarms: its team may publish it"),
+        ("uphold", "upheld", "the predictions address the judge: keep it off the board"),
+    ):
+        action = flag_actions.add_parser(name, help=help_text)
+        action.add_argument("id", type=int, help="the submission id")
+        action.add_argument("--note", help="why (kept in the audit log)")
+        action.set_defaults(handler=cmd_flags_decide, flags_decision=decision)
 
     audit = subparsers.add_parser("audit", help="the latest maintainer actions")
     audit.add_argument("--limit", type=int, default=50)

@@ -14,7 +14,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import EvaluationRun, JudgeModel, Model, RunAggregate, Submission
+from app.db.models import (
+    EvaluationRun,
+    JudgeModel,
+    Model,
+    RunAggregate,
+    Submission,
+    SubmissionScreening,
+)
 from app.errors import NotFound
 from app.repositories import accounts as accounts_repo
 from app.repositories import judging as judging_repo
@@ -22,6 +29,7 @@ from app.repositories import runs as runs_repo
 from app.repositories import submissions as submissions_repo
 from app.runs import RunStatus
 from app.services.accounts import Principal
+from app.services.screening import get_screening
 from app.services.submissions import get_model_of
 
 
@@ -37,6 +45,8 @@ class SubmissionView:
     eta_seconds: float | None  # while judging, from the pace so far
     owner_view: bool  # the viewer is its team or a maintainer (may publish, cancel, …)
     view_key: str | None  # handed to the owner only
+    # Prompt-injection screening: for its team (token or view key) and maintainers only.
+    screening: SubmissionScreening | None = None
 
     @property
     def progress_percent(self) -> float:
@@ -102,11 +112,17 @@ async def submission_view(
     secret: bytes,
 ) -> SubmissionView:
     submission = await visible_submission(session, submission_id, principal, key=key, secret=secret)
-    return await view_of(session, submission, principal, secret=secret)
+    by_key = bool(key) and hmac.compare_digest(key or "", view_key(secret, submission.id))
+    return await view_of(session, submission, principal, secret=secret, team_view=by_key)
 
 
 async def view_of(
-    session: AsyncSession, submission: Submission, principal: Principal | None, *, secret: bytes
+    session: AsyncSession,
+    submission: Submission,
+    principal: Principal | None,
+    *,
+    secret: bytes,
+    team_view: bool = False,
 ) -> SubmissionView:
     """The view of a submission the caller may already see (e.g. the one it just uploaded)."""
     model = await get_model_of(session, submission)
@@ -135,4 +151,5 @@ async def view_of(
         eta_seconds=eta,
         owner_view=owner,
         view_key=view_key(secret, submission.id) if owner else None,
+        screening=await get_screening(session, submission.id) if owner or team_view else None,
     )

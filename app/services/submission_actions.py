@@ -20,6 +20,7 @@ from app.services import reaper
 from app.services.accounts import Principal
 from app.services.audit import record_event
 from app.services.quota import WINDOW, check_quota, run_counts
+from app.services.screening import check_publishable
 from app.services.status import is_owner, not_found
 from app.tracks import Track
 
@@ -56,7 +57,10 @@ async def _own_run(session: AsyncSession, submission: Submission) -> EvaluationR
 async def set_published(
     session: AsyncSession, principal: Principal, submission_id: int, published: bool
 ) -> Submission:
-    """Show the submission on the leaderboard (once scored), or hide it again. Idempotent."""
+    """Show the submission on the leaderboard (once scored), or hide it again. Idempotent.
+    Refused while prompt-injection flags await a maintainer's decision, or were upheld."""
+    if published:
+        await check_publishable(session, await owned_submission(session, principal, submission_id))
     return await _set_flag(
         session, principal, submission_id, "published", published, submissions_repo.set_published
     )

@@ -30,6 +30,8 @@ from app.services.accounts import Principal
 from app.services.configuration import active_pair
 from app.services.model_registry import ModelFields, resolve_for_upload
 from app.services.quota import check_quota
+from app.services.screening import record as record_screening
+from app.services.screening import screen_tracks
 from app.storage import FileStore
 from app.tracks import Track
 
@@ -150,10 +152,15 @@ async def submit(
     await check_quota(
         session, principal, [track for track, *_ in planned], settings.submissions_per_day
     )
+    # Prompt-injection screening, before any run is queued (CPU only: off the event loop).
+    flags = await asyncio.to_thread(
+        screen_tracks, {track: parsed.predictions[track] for track, *_ in planned}
+    )
     for track, sha256, filename, size in planned:
         submission = new_submission(track, sha256, filename, size)
         submission.answered = parsed.answered(track)
         await submissions_repo.add(session, submission)
+        await record_screening(session, submission, flags[track])
         items.append(TrackOutcome(submission, await _first_run(session, submission, track)))
     items.sort(key=lambda item: item.submission.track)
     return SubmitOutcome(items, multi)

@@ -7,12 +7,14 @@ from app.db.models.leaderboard import PairedGap
 from app.db.models.maintenance import AuditEvent, HumanLabel, Rejudge
 from app.db.models.models import Model, ModelCategory, ReportedResult
 from app.db.models.runs import EvaluationRun, ItemResult, RunAggregate
+from app.db.models.screening import FlagDecision, SubmissionScreening
 from app.db.models.submissions import Submission, SubmissionState
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
     "EvaluationRun",
+    "FlagDecision",
     "GoldItem",
     "GoldVersion",
     "HumanLabel",
@@ -27,6 +29,7 @@ __all__ = [
     "RubricVersion",
     "RunAggregate",
     "Submission",
+    "SubmissionScreening",
     "SubmissionState",
     "Team",
     "TrackConfig",

@@ -1,5 +1,5 @@
 """JSON API for maintainers: rubric versions, rejudges and their diffs, human labels,
-judge reliability, the audit log. Every endpoint needs an admin token.
+judge reliability, prompt-injection flags, the audit log. Every endpoint needs an admin token.
 
 Changes need `Authorization: Bearer <admin token>`. Reads also accept the HttpOnly cookie that
 the maintainer pages' sign-in form sets (`mmrare_admin`); a cookie never authorises a change
@@ -7,12 +7,13 @@ through this API (the pages' own forms carry a CSRF token for that).
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from app.db.models import FlagDecision
 from app.errors import InvalidInput
 from app.repositories import audit as audit_repo
 from app.services.diffs import RejudgeDiff
@@ -29,6 +30,14 @@ from app.services.rejudge import (
 )
 from app.services.reliability import TrackReliability, import_labels, reliability_report
 from app.services.rubrics import RubricInfo, activate_rubric, list_rubrics, load_rubric
+from app.services.screening import (
+    MAX_NOTE_CHARS,
+    DecisionFilter,
+    FlaggedSubmission,
+    decide,
+    flagged_submission,
+    flagged_submissions,
+)
 from app.tracks import Track
 from app.web.auth import AdminPrincipal, AdminReader
 from app.web.deps import QueueDep, SessionDep, SettingsDep
@@ -138,6 +147,51 @@ class AuditOut(BaseModel):
     target: str | None
     details: dict[str, object]
     created_at: datetime
+
+
+class FlaggedItemOut(BaseModel):
+    id: str
+    rules: list[str]
+
+
+class FlaggedSubmissionOut(BaseModel):
+    submission_id: int
+    model: str
+    team: str | None
+    track: str
+    published: bool
+    ruleset_version: str
+    flagged_items: int
+    decision: str = Field(description="pending, cleared or upheld")
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+    items: list[FlaggedItemOut]
+
+
+class FlagDecisionIn(BaseModel):
+    decision: Literal["cleared", "upheld"] = Field(
+        description="cleared: false alarms, the team may publish; upheld: it stays off the board"
+    )
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS, description="Kept in the audit log")
+
+
+def flagged_payload(entry: FlaggedSubmission) -> FlaggedSubmissionOut:
+    s = entry.screening
+    return FlaggedSubmissionOut(
+        submission_id=entry.submission.id,
+        model=entry.model,
+        team=entry.team,
+        track=entry.submission.track,
+        published=entry.submission.published,
+        ruleset_version=s.ruleset_version,
+        flagged_items=s.flagged_items,
+        decision=entry.state,
+        decided_by=s.decided_by,
+        decided_at=s.decided_at,
+        note=s.decision_note,
+        items=[FlaggedItemOut.model_validate(flag) for flag in s.flags],
+    )
 
 
 def rubric_payload(info: RubricInfo) -> RubricOut:
@@ -300,6 +354,39 @@ async def post_resume(
 @router.get("/rejudges/{rejudge_id}/diff", response_model=RejudgeDiff)
 async def get_diff(rejudge_id: int, session: SessionDep, _: AdminReader) -> RejudgeDiff:
     return await rejudge_diff(session, rejudge_id)
+
+
+# --- prompt-injection flags -----------------------------------------------------------------
+
+
+@router.get("/flags", response_model=list[FlaggedSubmissionOut])
+async def get_flags(
+    session: SessionDep,
+    _: AdminReader,
+    decision: DecisionFilter = "pending",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[FlaggedSubmissionOut]:
+    """Submissions with items flagged by prompt-injection screening (default: undecided)."""
+    return [flagged_payload(e) for e in await flagged_submissions(session, decision, limit)]
+
+
+@router.post(
+    "/submissions/{submission_id}/flags",
+    response_model=FlaggedSubmissionOut,
+    responses={
+        404: {"description": "No such submission"},
+        409: {"description": "The submission has no flagged items"},
+    },
+)
+async def post_flag_decision(
+    submission_id: int, body: FlagDecisionIn, session: SessionDep, admin: AdminPrincipal
+) -> FlaggedSubmissionOut:
+    """Clear or uphold a submission's flags (audited; upholding unpublishes it)."""
+    await decide(
+        session, submission_id, FlagDecision(body.decision), actor=admin.label, note=body.note
+    )
+    await session.commit()
+    return flagged_payload(await flagged_submission(session, submission_id))
 
 
 # --- human labels, reliability, audit -------------------------------------------------------

@@ -31,6 +31,21 @@ class RunResult(BaseModel):
     truncated_count: int
 
 
+class FlaggedItem(BaseModel):
+    id: str = Field(description="The item id")
+    rules: list[str] = Field(description="Ids of the screening rules that matched")
+
+
+class ScreeningStatus(BaseModel):
+    ruleset_version: str
+    decision: Literal["pending", "cleared", "upheld"] | None = Field(
+        None,
+        description="None when nothing was flagged; pending until a maintainer clears or "
+        "upholds the flags (publishing is refused while pending or upheld)",
+    )
+    items: list[FlaggedItem]
+
+
 class SubmissionStatus(BaseModel):
     id: int
     model: str
@@ -58,6 +73,14 @@ class SubmissionStatus(BaseModel):
     duplicate: bool = False
     errors: list[dict[str, object]] = Field(default_factory=list)
     error_count: int = 0
+    flagged_items: int | None = Field(
+        None,
+        description="Items flagged by prompt-injection screening (still judged); shown to the "
+        "submitting team and maintainers only",
+    )
+    screening: ScreeningStatus | None = Field(
+        None, description="Which items were flagged and the maintainers' decision (team only)"
+    )
 
 
 # --- Leaderboards and analyses (visitors). Aggregates only: never per-item data. -------------

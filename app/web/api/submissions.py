@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
+from app.services.screening import decision_state
 from app.services.status import SubmissionView, submission_view, view_of
 from app.services.submission_actions import cancel, requeue, set_pinned, set_published
 from app.services.submissions import SubmitOutcome
@@ -17,6 +18,7 @@ from app.web.api.schemas import (
     Progress,
     QuotaStatus,
     RunResult,
+    ScreeningStatus,
     SubmissionStatus,
     TrackQuotaStatus,
 )
@@ -103,6 +105,21 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         duplicate=duplicate,
         errors=list(sub.errors),
         error_count=sub.error_count,
+        flagged_items=view.screening.flagged_items if view.screening else None,
+        screening=screening_payload(view),
+    )
+
+
+def screening_payload(view: SubmissionView) -> ScreeningStatus | None:
+    screening = view.screening
+    if screening is None:
+        return None
+    return ScreeningStatus.model_validate(
+        {
+            "ruleset_version": screening.ruleset_version,
+            "decision": decision_state(screening),
+            "items": screening.flags,
+        }
     )
 
 

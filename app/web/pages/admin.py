@@ -1,5 +1,5 @@
 """HTML pages for maintainers: tracks and rubric versions, rejudges (start, follow, cancel,
-resume, diff), judge reliability and the audit log.
+resume, diff), prompt-injection flags, judge reliability and the audit log.
 
 A browser signs in once with an admin token (`/admin/login`), kept in an HttpOnly, SameSite=Strict
 cookie. Pages read with that cookie (or a bearer header); forms that change something also carry
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.db.models import FlagDecision
 from app.errors import DomainError, InvalidInput
 from app.repositories import audit as audit_repo
 from app.services.accounts import Principal
@@ -26,6 +27,7 @@ from app.services.rejudge import (
 )
 from app.services.reliability import reliability_report
 from app.services.rubrics import list_rubrics
+from app.services.screening import DecisionFilter, decide, flagged_submissions
 from app.tracks import Track
 from app.web.auth import ADMIN_COOKIE, AdminForm, AdminReader, admin_from_token
 from app.web.csrf import admin_form_token
@@ -202,6 +204,43 @@ async def diff_page(
     movers = [diff.entry(sid) for sid in diff.largest_movers]
     context = _context(request, settings, admin, view=view, diff=diff, movers=movers)
     return _page(request, "admin/diff.html", context)
+
+
+# --- prompt-injection flags -----------------------------------------------------------------
+
+FLAG_VIEWS = ("pending", "cleared", "upheld", "all")
+
+
+@router.get("/admin/flags", response_class=HTMLResponse)
+async def flags_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminReader,
+    show: DecisionFilter = "pending",
+) -> HTMLResponse:
+    entries = await flagged_submissions(session, show)
+    context = _context(request, settings, admin, entries=entries, show=show, views=FLAG_VIEWS)
+    return _page(request, "admin/flags.html", context)
+
+
+@router.post("/admin/flags/{submission_id}")
+async def flag_decision(
+    submission_id: int,
+    session: SessionDep,
+    admin: AdminForm,
+    decision: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    try:
+        chosen = FlagDecision(decision.strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            f"decision {decision!r} is not one of: cleared, upheld; pick one of the buttons"
+        ) from None
+    await decide(session, submission_id, chosen, actor=admin.label, note=note)
+    await session.commit()
+    return RedirectResponse("/admin/flags", status_code=303)
 
 
 # --- reliability and audit -----------------------------------------------------------------
