@@ -40,9 +40,25 @@ class Settings(BaseSettings):
     judge_backoff_base_seconds: float = Field(default=0.5, ge=0)
     judge_backoff_cap_seconds: float = Field(default=30.0, ge=0)
     judge_seed: int = 1234
-    judge_max_tokens: int = Field(default=512, ge=16)
+    judge_max_tokens: int = Field(
+        default=512,
+        ge=16,
+        description="Reply budget per judge call; a thinking model needs room for its reasoning "
+        "too (docs/scoring.md).",
+    )
     judge_max_answer_chars: int = Field(default=8000, ge=100)
+    judge_max_context_chars: int = Field(
+        default=16000,
+        ge=100,
+        description="Case narrative shown to the judge; longer ones are cut and flagged.",
+    )
     judge_send_images: bool = False
+    judge_max_image_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1,
+        description="Largest image sent to a vision judge; an item with a larger one is a judge "
+        "error.",
+    )
     judge_error_tolerance: float = Field(
         default=0.02,
         ge=0,

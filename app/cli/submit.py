@@ -86,6 +86,8 @@ def _summary(status: dict[str, Any], client: LeaderboardClient) -> str:
         means = ", ".join(f"{k} {v:.1f}" for k, v in result["dimension_means"].items())
         line += f" · dimensions: {means}"
     line += f" · coverage {coverage['answered']}/{coverage['total']}"
+    if status.get("empty_predictions"):
+        line += f" ({status['empty_predictions']} empty, scored 0)"
     url = client.url(status.get("status_url"))
     if url:
         line += f"\n  status page: {url}"

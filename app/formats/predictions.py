@@ -62,7 +62,12 @@ class PredictionFile:
         return self.error_count == 0
 
     def answered(self, track: Track) -> int:
-        return len(self.predictions.get(track, {}))
+        """Predictions with some text: an empty or whitespace-only one counts as missing."""
+        return sum(1 for text in self.predictions.get(track, {}).values() if text.strip())
+
+    def empty(self, track: Track) -> int:
+        """Empty or whitespace-only predictions: never judged, scored 0 like a missing item."""
+        return sum(1 for text in self.predictions.get(track, {}).values() if not text.strip())
 
     def report(self) -> str:
         """A summary line, then one line per listed error and the count of the rest."""

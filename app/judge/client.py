@@ -9,9 +9,13 @@ Failure handling, per HTTP attempt:
 * connection errors, timeouts, 429 and 5xx are transient: retried up to `max_transport_retries`
   times with exponential backoff and full jitter (a 429's `Retry-After` — seconds or an HTTP
   date — replaces the backoff), then `JudgeUnavailable`;
-* any other 4xx is a configuration problem: `JudgeConfigError` at once, carrying the server's
-  message (redacted of anything copied from our prompt, truncated) and never the request body,
-  which holds hidden gold answers;
+* 401, 403, 404, 405 and 407 say the judge is misconfigured (key, model name, URL) and would
+  answer every item the same way: `JudgeConfigError` at once, carrying the server's message
+  (redacted of anything copied from our prompt, truncated) and never the request body, which
+  holds hidden gold answers; the run fails as a service failure;
+* any other 4xx (400, 413, 422, …) is about this one request — typically a prompt longer than
+  the judge's context window: the item's outcome is a judge error with the status and a fixed
+  reason (never the server's words, which may echo gold), and the run's error tolerance decides;
 * a 2xx whose content does not parse (see app.judge.reply) is re-asked up to `max_parse_retries`
   times (each re-ask with its own transport-retry budget), then returned as a judge error outcome
   with the raw reply kept — never as a score.
@@ -21,7 +25,7 @@ concurrency slot to the final reply (retries and backoff included, queueing for 
 excluded). `JudgeClient.counters` (a CacheCounters) counts for the whole client: `judge_calls`
 (HTTP requests sent), `hits`/`misses` (judge_many's cache look-ups) and, in `extra`,
 `retry_timeout`, `retry_connection`, `retry_429`, `retry_5xx`, `retry_malformed`,
-`malformed_final`, `gave_up` and `config_errors`.
+`malformed_final`, `gave_up`, `config_errors` and `item_rejections`.
 """
 
 import asyncio
@@ -49,7 +53,7 @@ from typing import Any, Self
 
 import httpx
 
-from app.judge.errors import JudgeConfigError, JudgeUnavailable
+from app.judge.errors import JudgeConfigError, JudgeItemRejected, JudgeUnavailable
 from app.judge.prompt import cache_key, normalise_base_url
 from app.judge.reply import MalformedReply, parse_reply
 from app.judge.types import CacheCounters, JudgeCache, JudgeOutcome, JudgeRequest, Verdict
@@ -61,6 +65,8 @@ SERVER_MESSAGE_LIMIT = 500
 RAW_REPLY_LIMIT = 20_000  # what we keep of a malformed reply for maintainers
 _REDACT_WINDOW = 24  # a server message sharing this many characters with our prompt is redacted
 _CACHE_BATCH = 500  # keys per get_many call: keeps SQL IN lists reasonable
+# 4xx answers that mean the judge itself is misconfigured (key, model, URL), not this request.
+RUN_LEVEL_4XX = frozenset({401, 403, 404, 405, 407})
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,17 @@ class JudgeClient:
         attempts = 0
         parse_failures = 0
         while True:
-            reply = await self._post(payload, request, attempts)
+            try:
+                reply = await self._post(payload, request, attempts)
+            except JudgeItemRejected as exc:
+                return JudgeOutcome(
+                    item_id=request.item_id,
+                    verdict=None,
+                    error=exc.reason,
+                    attempts=exc.attempts,
+                    latency_ms=0.0 if started is None else (time.perf_counter() - started) * 1000,
+                    truncated=request.truncated,
+                )
             attempts = reply.attempts
             started = reply.first_sent if started is None else started
             raw: str | None = None
@@ -292,6 +308,9 @@ class JudgeClient:
                         retry_after = parse_retry_after(response.headers.get("retry-after"))
                     elif status >= 500:
                         kind, last_error = "5xx", f"HTTP {status}"
+                    elif status not in RUN_LEVEL_4XX:
+                        self._count("item_rejections")
+                        raise JudgeItemRejected(status, attempts=attempts)
                     else:
                         self._count("config_errors")
                         message = _server_message(response, request)

@@ -26,3 +26,33 @@ class JudgeConfigError(JudgeError):
         super().__init__(message)
         self.status_code = status_code
         self.server_message = server_message
+
+
+class JudgeItemRejected(JudgeError):
+    """The judge refused one request (a 4xx such as 400, 413 or 422) that says nothing about the
+    others: that item becomes a judge error, and the run's error tolerance decides the run.
+
+    Only the status and a fixed reason are kept: the server's own words may echo the request."""
+
+    def __init__(self, status_code: int, *, attempts: int = 1) -> None:
+        self.status_code = status_code
+        self.attempts = attempts
+        self.reason = item_rejection_reason(status_code)
+        super().__init__(self.reason)
+
+
+class ItemInputError(ValueError):
+    """One item's judge request cannot be built (an image too large, missing or of an unknown
+    type). The item becomes a judge error; the message names no gold text or path."""
+
+
+_REJECTION_REASONS = {
+    400: "the judge rejected the request as malformed or too long for its context window",
+    413: "the judge rejected the request as too large",
+    422: "the judge could not process the request",
+}
+
+
+def item_rejection_reason(status_code: int) -> str:
+    reason = _REJECTION_REASONS.get(status_code, "the judge rejected this item's request")
+    return f"{reason} (HTTP {status_code})"

@@ -1,5 +1,10 @@
 """Render one judge request from a rubric and an item, and compute its cache key.
 
+Gold text goes into ONE reference block, `<<<REFERENCE tag>>> … <<<END REFERENCE tag>>>`, made of
+sections that each start with a header line `[field] label`; which fields appear is the rubric's
+declaration (`shows`). The tag is a second nonce, so neither block's delimiters can be forged.
+Inside gold values, a line that would read as a section header is indented by one space.
+
 The candidate answer is untrusted. It is never used as a template: the rubric's template is filled
 in a single `re.sub` pass, so text inserted for one placeholder (say, an answer containing
 "{{reference_answer}}") is never scanned again. The answer sits between delimiters that carry a
@@ -18,12 +23,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.judge.errors import ItemInputError
 from app.judge.types import JudgeInput, JudgeRequest
-from app.rubrics.model import Dimension, DimensionKind, Rubric
+from app.rubrics.model import TEXT_FIELDS, Dimension, DimensionKind, Rubric
 
-REFERENCE_OPEN = "<<<REFERENCE>>>"
+REFERENCE_OPEN = "<<<REFERENCE>>>"  # as written in rubric templates; rendering adds the tag
 REFERENCE_CLOSE = "<<<END REFERENCE>>>"
 NONE_TEXT = "(none)"
+_HEADER_LIKE = re.compile(r"^(?=[ \t]*\[[A-Za-z_]+\])", re.M)
 
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 # ASCII angle brackets plus the look-alikes a judge model would plausibly read as the same thing.
@@ -51,6 +58,17 @@ def candidate_nonce(secret: bytes, item_id: str, answer: str) -> str:
     """16 hex chars of HMAC-SHA256(secret, item_id NUL answer): unguessable, but deterministic."""
     message = f"{item_id}\x00{answer}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:16]
+
+
+def reference_nonce(secret: bytes, item_id: str, answer: str) -> str:
+    """The reference block's tag: like the candidate's, but from a separate HMAC domain."""
+    message = f"reference\x00{item_id}\x00{answer}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:16]
+
+
+def escape_headers(text: str) -> str:
+    """Indent every line that starts like a `[field]` section header, so none is read as one."""
+    return _HEADER_LIKE.sub(" ", text)
 
 
 def candidate_block(nonce: str, answer: str) -> str:
@@ -85,7 +103,9 @@ def response_format(rubric: Rubric) -> dict[str, Any]:
         if dim.kind is DimensionKind.BINARY:
             properties[dim.id] = {"type": "string", "enum": ["YES", "NO"]}
         else:
-            properties[dim.id] = {"type": "integer", "minimum": 0, "maximum": dim.max_value}
+            # An integer enum, not minimum/maximum: strict structured output (vLLM, SGLang)
+            # enforces an enum, and the judge's grammar then allows only the scale's values.
+            properties[dim.id] = {"type": "integer", "enum": list(range(dim.max_value + 1))}
     return {
         "type": "json_schema",
         "json_schema": {
@@ -111,11 +131,14 @@ def render_request(
     seed: int,
     max_tokens: int,
     send_images: bool = False,
+    max_context_chars: int = 16_000,
+    max_image_bytes: int = 5 * 1024 * 1024,
 ) -> JudgeRequest:
+    """Raises ItemInputError when this item's images cannot be sent (too large, missing, type)."""
     if item.track != rubric.track:
         raise ValueError(f"item {item.item_id!r} is {item.track}, rubric is {rubric.track}")
-    if max_answer_chars < 1:
-        raise ValueError("max_answer_chars must be ≥ 1")
+    if max_answer_chars < 1 or max_context_chars < 1:
+        raise ValueError("max_answer_chars and max_context_chars must be ≥ 1")
 
     answer = item.candidate
     truncated = len(answer) > max_answer_chars
@@ -123,25 +146,40 @@ def render_request(
         answer = answer[:max_answer_chars]
     # The nonce covers the full original answer: two answers sharing a prefix get different tags.
     nonce = candidate_nonce(secret, item.item_id, item.candidate)
+    tag = reference_nonce(secret, item.item_id, item.candidate)
 
-    values = {
-        "question": neutralise_delimiters(item.question),
-        "reference_answer": neutralise_delimiters(item.reference_answer),
-        "aliases": neutralise_delimiters(_render_aliases(item.aliases)),
-        "targets": neutralise_delimiters(_render_targets(item.targets)),
-        "criteria": render_criteria(rubric),
-        "output_format": render_output_format(rubric),
-        "candidate": candidate_block(nonce, neutralise_delimiters(answer)),
+    context = item.context or ""
+    context_truncated = len(context) > max_context_chars
+    if context_truncated:
+        context = (
+            context[:max_context_chars]
+            + f"\n(case narrative truncated: first {max_context_chars} of {len(item.context or '')}"
+            " characters shown)"
+        )
+    gold = {
+        "reference_answer": item.reference_answer,
+        "aliases": _render_aliases(item.aliases),
+        "targets": _render_json(item.targets),
+        "context": context.strip() or NONE_TEXT,
+        "category": (item.category or "").strip() or NONE_TEXT,
+        "orpha_code": (item.orpha_code or "").strip() or NONE_TEXT,
+        "evidence": _render_json(item.evidence),
     }
+    assert set(gold) == set(TEXT_FIELDS)
+    values = {name: escape_headers(neutralise_delimiters(text)) for name, text in gold.items()}
+    values.update(
+        question=neutralise_delimiters(item.question),
+        criteria=render_criteria(rubric),
+        output_format=render_output_format(rubric),
+        candidate=candidate_block(nonce, neutralise_delimiters(answer)),
+    )
     system = fill_template(rubric.prompt.system, values)
-    user_text = fill_template(rubric.prompt.user, values)
+    user_text = fill_template(tag_reference_block(rubric.prompt.user, tag), values)
 
     user_content: str | list[dict[str, Any]] = user_text
-    if send_images and item.image_paths:
+    if send_images and "images" in rubric.shows and item.image_paths:
         user_content = [{"type": "text", "text": user_text}]
-        user_content.extend(
-            {"type": "image_url", "image_url": {"url": image_data_url(p)}} for p in item.image_paths
-        )
+        user_content.extend(image_parts(item.image_paths, max_image_bytes))
 
     return JudgeRequest(
         item_id=item.item_id,
@@ -153,7 +191,50 @@ def render_request(
         response_format=response_format(rubric),
         sampling={"temperature": 0, "seed": seed, "max_tokens": max_tokens},
         truncated=truncated,
+        context_truncated=context_truncated,
     )
+
+
+def tag_reference_block(template: str, tag: str) -> str:
+    """Give the template's (trusted) reference delimiter lines their per-request tag."""
+    lines = template.split("\n")
+    for index, line in enumerate(lines):
+        if line.strip() == REFERENCE_OPEN:
+            lines[index] = f"<<<REFERENCE {tag}>>>"
+        elif line.strip() == REFERENCE_CLOSE:
+            lines[index] = f"<<<END REFERENCE {tag}>>>"
+    return "\n".join(lines)
+
+
+def image_parts(paths: tuple[str, ...], max_bytes: int) -> list[dict[str, Any]]:
+    """Each image, in the gold bundle's order, preceded by its label ("Image 1 of 3:").
+
+    An image above `max_bytes` makes the whole item unsendable (ItemInputError): judging the
+    item without an image its rubric relies on would give a verdict on other evidence."""
+    parts: list[dict[str, Any]] = []
+    count = len(paths)
+    for number, path in enumerate(paths, start=1):
+        try:
+            size = Path(path).stat().st_size
+        except OSError:
+            raise ItemInputError(
+                f"image {number} of {count} is missing from the gold bundle"
+            ) from None
+        if size > max_bytes:
+            raise ItemInputError(
+                f"image {number} of {count} is {size} bytes, above JUDGE_MAX_IMAGE_BYTES "
+                f"({max_bytes})"
+            )
+        try:
+            url = image_data_url(path)
+        except ValueError:
+            raise ItemInputError(
+                f"image {number} of {count} has a file type the judge cannot be sent "
+                f"(known: {', '.join(sorted(_IMAGE_MIME))})"
+            ) from None
+        parts.append({"type": "text", "text": f"Image {number} of {count}:"})
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    return parts
 
 
 def fill_template(template: str, values: Mapping[str, str]) -> str:
@@ -214,7 +295,7 @@ def _render_aliases(aliases: tuple[str, ...]) -> str:
     return "\n".join(f"- {a}" for a in cleaned) if cleaned else NONE_TEXT
 
 
-def _render_targets(targets: Any) -> str:
-    if targets is None or targets == "" or targets == [] or targets == {}:
+def _render_json(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == {}:
         return NONE_TEXT
-    return json.dumps(targets, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)

@@ -7,10 +7,12 @@ Rating rule
 -----------
 For each `POST /chat/completions` (or `/v1/chat/completions`) it reads:
 
-* the dimension ids, in order, from `response_format.json_schema.schema.properties`; a property
-  with an `enum` is binary, an `integer` property is ordinal with its `maximum` as top value;
-* the reference text: every block between a line `<<<REFERENCE>>>` and a line
-  `<<<END REFERENCE>>>` in the user message (its text part when content is a list), joined;
+* the dimension ids, in order, from `response_format.json_schema.schema.properties`; an
+  `integer` property is ordinal with the largest of its `enum` (or its `maximum`) as top value,
+  any other `enum` is binary;
+* the reference text: the sections `[reference_answer]`, `[aliases]` and `[targets]` of the
+  block between a line `<<<REFERENCE tag>>>` and a line `<<<END REFERENCE tag>>>` in the user
+  message (its text part when content is a list), joined; other sections are not rated;
 * the candidate text: the block between `<<<CANDIDATE x>>>` and `<<<END CANDIDATE x>>>`.
 
 With R = set(answer_tokens(reference)) and C = set(answer_tokens(candidate)) (SQuAD
@@ -77,8 +79,11 @@ _NAMED_OUTCOMES = frozenset({"ok", "malformed", "timeout", "null_content", "pros
 _MAX_BODY = 64 * 1024 * 1024
 
 _REFERENCE = re.compile(
-    r"^[ \t]*<<<REFERENCE>>>[ \t]*\n(.*?)\n[ \t]*<<<END REFERENCE>>>[ \t]*$", re.M | re.S
+    r"^[ \t]*<<<REFERENCE ([0-9A-Za-z]+)>>>[ \t]*\n(.*?)\n[ \t]*<<<END REFERENCE \1>>>[ \t]*$",
+    re.M | re.S,
 )
+_SECTION = re.compile(r"^\[([a-z_]+)\] [^\n]*\n", re.M)
+_RATED_SECTIONS = frozenset({"reference_answer", "aliases", "targets"})
 _CANDIDATE = re.compile(r"<<<CANDIDATE ([0-9A-Za-z]+)>>>\n(.*?)\n<<<END CANDIDATE \1>>>", re.S)
 
 Scope = MutableMapping[str, Any]
@@ -353,7 +358,11 @@ def _dimensions(request: Any) -> list[tuple[str, int | None]]:
         raise ValueError("response_format schema has no properties")
     dims: list[tuple[str, int | None]] = []
     for dim_id, schema in properties.items():
-        if isinstance(schema, dict) and "enum" in schema:
+        enum = schema.get("enum") if isinstance(schema, dict) else None
+        integers = [v for v in enum if isinstance(v, int)] if isinstance(enum, list) else []
+        if isinstance(schema, dict) and schema.get("type") == "integer" and integers:
+            dims.append((dim_id, max(integers)))
+        elif isinstance(schema, dict) and "enum" in schema:
             dims.append((dim_id, None))
         elif isinstance(schema, dict) and schema.get("type") == "integer":
             maximum = schema.get("maximum", 2)
@@ -382,7 +391,15 @@ def _user_text(request: Mapping[str, Any]) -> str:
 
 
 def _blocks(user_text: str) -> tuple[str, str]:
-    reference = "\n".join(m.group(1) for m in _REFERENCE.finditer(user_text))
+    parts: list[str] = []
+    for block in _REFERENCE.finditer(user_text):
+        body = block.group(2)
+        headers = list(_SECTION.finditer(body))
+        for index, header in enumerate(headers):
+            end = headers[index + 1].start() if index + 1 < len(headers) else len(body)
+            if header.group(1) in _RATED_SECTIONS:
+                parts.append(body[header.end() : end].strip("\n"))
+    reference = "\n".join(parts)
     candidate = _CANDIDATE.search(user_text)
     return reference, candidate.group(2) if candidate else ""
 

@@ -18,7 +18,11 @@ class JudgeInput:
     candidate: str
     aliases: tuple[str, ...] = ()
     targets: Any = None  # T2 plan elements, T3 relation type, T4 key tests (JSON value)
-    image_paths: tuple[str, ...] = ()  # absolute paths; sent only when vision judging is on
+    context: str | None = None  # the case narrative the candidate was shown
+    category: str | None = None  # T1: the reference diagnosis's disease category
+    orpha_code: str | None = None  # T1: the reference diagnosis's ORPHAcode
+    evidence: Any = None  # supporting evidence (JSON value)
+    image_paths: tuple[str, ...] = ()  # absolute paths, in the gold bundle's order
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class JudgeRequest:
     response_format: Mapping[str, Any]
     sampling: Mapping[str, Any]  # temperature, seed, max_tokens — always sent explicitly
     truncated: bool = False  # the candidate was cut to the answer budget
+    context_truncated: bool = False  # the case narrative was cut to the context budget
 
     def body(self) -> dict[str, Any]:
         return {

@@ -17,24 +17,38 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.rubrics.model import Dimension, DimensionKind, Gate, PromptTemplate, Rubric
+from app.rubrics.model import (
+    ALWAYS_SHOWN,
+    SHOWABLE_FIELDS,
+    TEXT_FIELDS,
+    Dimension,
+    DimensionKind,
+    Gate,
+    Implication,
+    PromptTemplate,
+    Rubric,
+)
 from app.tracks import Track
 
 _T = TypeVar("_T")
 
 KNOWN_RULES = frozenset({"weighted_mean"})
-KNOWN_PLACEHOLDERS = frozenset(
-    {"question", "reference_answer", "aliases", "targets", "criteria", "output_format", "candidate"}
-)
+PROMPT_PLACEHOLDERS = frozenset({"question", "criteria", "output_format", "candidate"})
+KNOWN_PLACEHOLDERS = PROMPT_PLACEHOLDERS | frozenset(TEXT_FIELDS)
+# In a template the reference block is untagged; rendering gives it a per-request tag.
 REFERENCE_OPEN = "<<<REFERENCE>>>"
 REFERENCE_CLOSE = "<<<END REFERENCE>>>"
+_SECTION_HEADER = re.compile(r"\[([a-z_]+)\] \S.*")
 
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 # Anything shaped like a placeholder, so a typo such as {{ question }} or {{Question}} is reported
 # instead of being sent to the judge verbatim.
 _PLACEHOLDER_LIKE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
-_TOP_KEYS = frozenset({"track", "title", "rule", "dimensions", "gate", "prompt"})
+_TOP_KEYS = frozenset(
+    {"track", "title", "rule", "shows", "dimensions", "gate", "implies", "prompt"}
+)
+_IMPLIES_KEYS = frozenset({"dimension", "requires"})
 _DIMENSION_KEYS = frozenset({"id", "name", "kind", "weight", "criterion", "max_value", "anchors"})
 _GATE_KEYS = frozenset({"dimension", "cap"})
 _PROMPT_KEYS = frozenset({"system", "user"})
@@ -116,7 +130,9 @@ def _build(data: Mapping[str, Any], *, text: str, origin: str) -> Rubric:
         seen.add(dim.id)
 
     gate = _gate(data.get("gate"), dimensions, origin)
-    prompt = _prompt(data.get("prompt"), origin)
+    shows = _shows(data.get("shows", []), origin)
+    implies = _implies(data.get("implies", []), dimensions, origin)
+    prompt = _prompt(data.get("prompt"), shows, origin)
 
     return Rubric(
         track=track,
@@ -124,6 +140,8 @@ def _build(data: Mapping[str, Any], *, text: str, origin: str) -> Rubric:
         dimensions=dimensions,
         prompt=prompt,
         gate=gate,
+        shows=shows,
+        implies=implies,
         rule=rule,
         version=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         source=text,
@@ -221,60 +239,124 @@ def _gate(raw: Any, dimensions: tuple[Dimension, ...], origin: str) -> Gate | No
     return Gate(dimension=name, cap=float(cap))
 
 
-def _prompt(raw: Any, origin: str) -> PromptTemplate:
+def _shows(raw: Any, origin: str) -> tuple[str, ...]:
+    known = ", ".join(SHOWABLE_FIELDS)
+    if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
+        raise RubricError(f"{origin}: shows: must be a list of gold field names (known: {known})")
+    for name in raw:
+        if name not in SHOWABLE_FIELDS:
+            hint = " (always shown)" if name in ALWAYS_SHOWN else ""
+            raise RubricError(
+                f"{origin}: shows: unknown gold field {name!r}{hint} (known: {known})"
+            )
+    if len(set(raw)) != len(raw):
+        raise RubricError(f"{origin}: shows: a field is listed twice")
+    return tuple(raw)
+
+
+def _implies(raw: Any, dimensions: tuple[Dimension, ...], origin: str) -> tuple[Implication, ...]:
+    if not isinstance(raw, list):
+        raise RubricError(f"{origin}: implies: must be a list of [[implies]] tables")
+    by_id = {d.id: d for d in dimensions}
+    rules: list[Implication] = []
+    for index, entry in enumerate(raw):
+        where = f"implies[{index}]"
+        if not isinstance(entry, dict):
+            raise RubricError(f"{origin}: {where}: must be a table")
+        _reject_unknown(entry, _IMPLIES_KEYS, origin, where)
+        name = _required(entry, "dimension", str, origin, f"{where}: dimension")
+        requires = entry.get("requires")
+        if not isinstance(requires, list) or not requires:
+            raise RubricError(f"{origin}: {where}: requires: must be a non-empty list of ids")
+        for dim_id in (name, *requires):
+            dim = by_id.get(dim_id) if isinstance(dim_id, str) else None
+            if dim is None:
+                raise RubricError(
+                    f"{origin}: {where}: {dim_id!r} is not a dimension of this rubric"
+                )
+            if dim.kind is not DimensionKind.BINARY:
+                raise RubricError(f"{origin}: {where}: dimension {dim_id!r} must be binary")
+        rules.append(Implication(dimension=name, requires=tuple(requires)))
+    return tuple(rules)
+
+
+def _prompt(raw: Any, shows: tuple[str, ...], origin: str) -> PromptTemplate:
     if not isinstance(raw, dict):
         raise RubricError(f"{origin}: prompt: a [prompt] table with system and user is required")
     _reject_unknown(raw, _PROMPT_KEYS, origin, "prompt")
     system = _required(raw, "system", str, origin, "prompt: system")
     user = _required(raw, "user", str, origin, "prompt: user")
 
+    shown = set(ALWAYS_SHOWN) | set(shows)
     for field_name, template in (("system", system), ("user", user)):
         for match in _PLACEHOLDER_LIKE.finditer(template):
-            if match.group(1) not in KNOWN_PLACEHOLDERS:
+            name = match.group(1)
+            if name not in KNOWN_PLACEHOLDERS:
                 known = ", ".join("{{" + p + "}}" for p in sorted(KNOWN_PLACEHOLDERS))
                 raise RubricError(
                     f"{origin}: prompt.{field_name}: unknown placeholder {match.group(0)!r} "
                     f"(known: {known})"
                 )
+            if name in TEXT_FIELDS and name not in shown:
+                raise RubricError(
+                    f"{origin}: prompt.{field_name}: placeholder {match.group(0)!r} names gold "
+                    f"field {name!r}, which this rubric does not declare: add it to shows "
+                    f"(declared: {', '.join(sorted(shown))})"
+                )
     if "{{candidate}}" in system:
         raise RubricError(f"{origin}: prompt.system: {{{{candidate}}}} belongs in prompt.user")
     if user.count("{{candidate}}") != 1:
         raise RubricError(f"{origin}: prompt.user: must contain {{{{candidate}}}} exactly once")
-    _check_reference_blocks(user, origin)
+    for name in TEXT_FIELDS:
+        if "{{" + name + "}}" in system:
+            raise RubricError(
+                f"{origin}: prompt.system: {{{{{name}}}}} is gold and belongs in the reference "
+                "block of prompt.user"
+            )
+    _check_reference_block(user, [f for f in TEXT_FIELDS if f in shown], origin)
     return PromptTemplate(system=system, user=user)
 
 
-def _check_reference_blocks(user: str, origin: str) -> None:
-    """Reference material must sit in well-formed <<<REFERENCE>>> blocks, the candidate outside.
+def _check_reference_block(user: str, fields: list[str], origin: str) -> None:
+    """All gold text sits in ONE reference block of `[field] label` / `{{field}}` sections.
 
-    The judge is told that only these blocks are gold, and the stand-in judge reads them.
+    The judge is told that only this block is gold, the stand-in judge reads its sections, and
+    rendering tags it with a per-request nonce the candidate cannot predict.
     """
-    inside = False
-    saw_block = False
-    reference_inside = False
-    for line in user.splitlines():
-        marker = line.strip()
-        if marker == REFERENCE_OPEN:
-            if inside:
-                raise RubricError(f"{origin}: prompt.user: nested {REFERENCE_OPEN} line")
-            inside, saw_block = True, True
-        elif marker == REFERENCE_CLOSE:
-            if not inside:
-                raise RubricError(f"{origin}: prompt.user: {REFERENCE_CLOSE} without an opening")
-            inside = False
-        elif inside:
-            if "{{candidate}}" in line:
-                raise RubricError(
-                    f"{origin}: prompt.user: {{{{candidate}}}} must not be inside a reference block"
-                )
-            reference_inside = reference_inside or "{{reference_answer}}" in line
-    if inside:
-        raise RubricError(f"{origin}: prompt.user: unclosed {REFERENCE_OPEN} block")
-    if not saw_block or not reference_inside:
+    where = f"{origin}: prompt.user"
+    lines = [line.strip() for line in user.splitlines()]
+    opens = [i for i, line in enumerate(lines) if line == REFERENCE_OPEN]
+    closes = [i for i, line in enumerate(lines) if line == REFERENCE_CLOSE]
+    if len(opens) != 1 or len(closes) != 1 or closes[0] < opens[0]:
         raise RubricError(
-            f"{origin}: prompt.user: {{{{reference_answer}}}} must be inside a "
-            f"{REFERENCE_OPEN} … {REFERENCE_CLOSE} block"
+            f"{where}: needs exactly one {REFERENCE_OPEN} line followed by one "
+            f"{REFERENCE_CLOSE} line, holding every gold field"
         )
+    body = [line for line in lines[opens[0] + 1 : closes[0]] if line]
+    outside = lines[: opens[0]] + lines[closes[0] + 1 :]
+    for name in fields:
+        placeholder = "{{" + name + "}}"
+        if any(placeholder in line for line in outside):
+            raise RubricError(f"{where}: {placeholder} must be inside the reference block")
+        if user.count(placeholder) != 1:
+            raise RubricError(
+                f"{where}: declared gold field {name!r} must appear exactly once as "
+                f"{placeholder} inside the reference block"
+            )
+    if "{{candidate}}" in "\n".join(body):
+        raise RubricError(f"{where}: {{{{candidate}}}} must not be inside the reference block")
+    seen: list[str] = []
+    for index in range(0, len(body), 2):
+        header = _SECTION_HEADER.fullmatch(body[index])
+        value = body[index + 1] if index + 1 < len(body) else ""
+        if header is None or value != "{{" + header.group(1) + "}}":
+            raise RubricError(
+                f"{where}: the reference block must hold sections of a header line "
+                f"'[field] label' followed by a line '{{{{field}}}}'; found {body[index]!r}"
+            )
+        seen.append(header.group(1))
+    if "reference_answer" not in seen:
+        raise RubricError(f"{where}: the reference block must hold a [reference_answer] section")
 
 
 def _required(data: Mapping[str, Any], key: str, kind: type[_T], origin: str, where: str) -> _T:

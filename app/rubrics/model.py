@@ -5,6 +5,21 @@ from enum import StrEnum
 
 from app.tracks import Track
 
+# Gold fields a rubric's prompt may show. The reference answer is always shown; the others are
+# declared per rubric (`shows`), so what the judge sees is part of the rubric's version.
+ALWAYS_SHOWN = ("reference_answer",)
+SHOWABLE_FIELDS = ("aliases", "targets", "context", "category", "orpha_code", "evidence", "images")
+# The fields that appear as text sections of the reference block (images are attached instead).
+TEXT_FIELDS = (
+    "reference_answer",
+    "aliases",
+    "targets",
+    "context",
+    "category",
+    "orpha_code",
+    "evidence",
+)
+
 
 class DimensionKind(StrEnum):
     BINARY = "binary"  # judge answers "YES" / "NO"; stored as 1 / 0
@@ -31,6 +46,18 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class Implication:
+    """A verdict rule: when `dimension` is credited, every dimension in `requires` must be too.
+
+    A reply that breaks it is scored as given (the formula is unchanged) and counted as a judge
+    inconsistency (T1: an exact match of the reference is necessarily in its disease category).
+    """
+
+    dimension: str
+    requires: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PromptTemplate:
     """Placeholders are written {{name}}, filled in one pass of plain replacement."""
 
@@ -45,6 +72,8 @@ class Rubric:
     dimensions: tuple[Dimension, ...]
     prompt: PromptTemplate
     gate: Gate | None = None
+    shows: tuple[str, ...] = ()  # declared gold fields beyond the reference answer
+    implies: tuple[Implication, ...] = ()
     rule: str = "weighted_mean"  # item score = Σ wᵢ·vᵢ/maxᵢ / Σ wᵢ, then the gate's cap
     version: str = ""  # sha256 of the file's bytes: the rubric's identity
     source: str = ""  # the file's text, so a stored version can be reloaded exactly

@@ -68,6 +68,28 @@ def item_score(rubric: Rubric, ratings: Mapping[str, int]) -> float:
     return score
 
 
+def inconsistencies(rubric: Rubric, ratings: Mapping[str, int]) -> list[str]:
+    """The rubric's `implies` rules this verdict breaks, as "a without b" (empty: consistent).
+
+    T1: an exact match of the reference diagnosis is, by definition, in its disease category, so
+    exact_match = YES with disease_category = NO contradicts itself. Such a verdict is still
+    scored by the formula as given (the cap applies only without an exact match); the run counts
+    it, so maintainers can see how often the judge contradicts itself.
+    """
+    broken: list[str] = []
+    for rule in rubric.implies:
+        if ratings.get(rule.dimension, 0) > 0:
+            broken.extend(
+                f"{rule.dimension} without {req}" for req in rule.requires if ratings.get(req) == 0
+            )
+    return broken
+
+
+def count_inconsistent(rubric: Rubric, rated: Iterable[Mapping[str, int]]) -> int:
+    """How many verdicts break at least one of the rubric's `implies` rules."""
+    return sum(1 for ratings in rated if inconsistencies(rubric, ratings))
+
+
 def dimension_means(rubric: Rubric, rated: Sequence[Mapping[str, int]]) -> dict[str, float]:
     """Per-dimension mean of vᵢ/maxᵢ on a 0–100 scale, to show where a model loses its points.
 

@@ -22,7 +22,7 @@ from app.db.models import EvaluationRun, GoldItem, ItemResult
 from app.db.session import unit_of_work
 from app.formats.predictions import gunzip_limited, parse_predictions
 from app.judge.client import JudgeClient
-from app.judge.errors import JudgeConfigError, JudgeUnavailable
+from app.judge.errors import ItemInputError, JudgeConfigError, JudgeUnavailable
 from app.judge.prompt import render_request
 from app.judge.types import JudgeCache, JudgeInput, JudgeOutcome, JudgeRequest
 from app.queue import JobQueue
@@ -32,7 +32,12 @@ from app.repositories import runs as runs_repo
 from app.repositories import submissions as submissions_repo
 from app.rubrics.model import Rubric
 from app.runs import FailureKind, RunStatus
-from app.scoring.aggregation import dimension_means, item_score, track_score
+from app.scoring.aggregation import (
+    count_inconsistent,
+    dimension_means,
+    item_score,
+    track_score,
+)
 from app.scoring.bootstrap import bootstrap_interval
 from app.scoring.f1 import best_token_f1, mean_token_f1
 from app.services.configuration import load_rubric
@@ -241,6 +246,10 @@ def _judge_input(plan: _Plan, gold: GoldItem, candidate: str) -> JudgeInput:
         candidate=candidate,
         aliases=tuple(gold.aliases or ()),
         targets=gold.targets,
+        context=gold.context,
+        category=gold.category,
+        orpha_code=gold.orpha_code,
+        evidence=gold.evidence,
         image_paths=tuple(str(plan.image_root / image) for image in gold.images or ()),
     )
 
@@ -266,6 +275,7 @@ def _row(plan: _Plan, item_id: str, **values: Any) -> dict[str, Any]:
         "f1": None,
         "missing": False,
         "truncated": False,
+        "context_truncated": False,
         "cached": False,
         "attempts": 0,
         "latency_ms": 0.0,
@@ -283,6 +293,7 @@ def _outcome_row(plan: _Plan, outcome: JudgeOutcome, request: JudgeRequest) -> d
     common = {
         "f1": f1,
         "truncated": request.truncated,
+        "context_truncated": request.context_truncated,
         "cached": outcome.cached,
         "attempts": outcome.attempts,
         "latency_ms": outcome.latency_ms,
@@ -332,11 +343,12 @@ async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
     secret = settings.judge_secret()  # read once: it may come from a file
     for item_id in plan.pending:
         candidate = plan.predictions.get(item_id)
-        if candidate is None:
-            batch.append(_missing_row(plan, item_id))  # no prediction: scores 0, no judge call
+        if candidate is None or not candidate.strip():
+            # No prediction, or an empty one: scores 0, no judge call.
+            batch.append(_missing_row(plan, item_id))
             continue
-        requests.append(
-            render_request(
+        try:
+            request = render_request(
                 plan.rubric,
                 _judge_input(plan, plan.gold[item_id], candidate),
                 model=plan.judge_model,
@@ -345,8 +357,14 @@ async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
                 seed=settings.judge_seed,
                 max_tokens=settings.judge_max_tokens,
                 send_images=settings.judge_send_images,
+                max_context_chars=settings.judge_max_context_chars,
+                max_image_bytes=settings.judge_max_image_bytes,
             )
-        )
+        except ItemInputError as exc:
+            # This item cannot be sent (e.g. an oversize image): its judge error, not the run's.
+            batch.append(_row(plan, item_id, error=f"not sent to the judge: {exc}"))
+            continue
+        requests.append(request)
     by_item = {r.item_id: r for r in requests}
     await _write_batch(ctx, plan, batch)
     batch = []
@@ -402,6 +420,9 @@ def _aggregate(plan: _Plan, results: Sequence[ItemResult], settings: Settings) -
         "item_count": total,
         "answered_count": sum(1 for r in results if not r.missing),
         "judge_error_count": errors,
+        "judge_inconsistencies": count_inconsistent(
+            plan.rubric, (r.ratings for r in settled if r.ratings is not None)
+        ),
         "truncated_count": sum(1 for r in results if r.truncated),
         "computed_at": utcnow(),
     }
@@ -411,13 +432,15 @@ async def _finish(ctx: JudgingContext, plan: _Plan) -> RunStatus | None:
     async with unit_of_work(ctx.sessions) as session:
         results = await runs_repo.item_results(session, plan.run_id)
         aggregate = _aggregate(plan, results, ctx.settings)
+        inconsistent = aggregate.pop("judge_inconsistencies")
         errors = aggregate["judge_error_count"]
         tolerated = ctx.settings.judge_error_tolerance * max(len(plan.gold), 1)
         if errors > tolerated:
             message = (
-                f"{errors} of {len(plan.gold)} items had judge errors (the judge's replies "
-                f"did not parse), above the tolerated {ctx.settings.judge_error_tolerance:.0%};"
-                " re-queue the run to retry those items"
+                f"{errors} of {len(plan.gold)} items had judge errors (replies that did not "
+                "parse, requests the judge rejected, or items that could not be sent), above "
+                f"the tolerated {ctx.settings.judge_error_tolerance:.0%}; re-queue the run to "
+                "retry those items"
             )
             moved = await _mark_failed(
                 session, plan.run_id, plan.attempt, message, FailureKind.SERVICE
@@ -431,6 +454,7 @@ async def _finish(ctx: JudgingContext, plan: _Plan) -> RunStatus | None:
             RunStatus.SCORED,
             attempt=plan.attempt,
             finished_at=utcnow(),
+            judge_inconsistencies=inconsistent,
         )
         if not moved:
             raise _Stopped  # rolls the aggregate back with the unit of work

@@ -127,6 +127,7 @@ async def submit(
             submission.errors = errors
             submission.error_count = parsed.error_count
             submission.answered = parsed.answered(track)
+            submission.empty_predictions = parsed.empty(track)
             items.append(TrackOutcome(await submissions_repo.add(session, submission), None))
         return SubmitOutcome(items, multi, error_report=parsed.report().splitlines())
 
@@ -159,6 +160,7 @@ async def submit(
     for track, sha256, filename, size in planned:
         submission = new_submission(track, sha256, filename, size)
         submission.answered = parsed.answered(track)
+        submission.empty_predictions = parsed.empty(track)
         await submissions_repo.add(session, submission)
         await record_screening(session, submission, flags[track])
         items.append(TrackOutcome(submission, await _first_run(session, submission, track)))

@@ -240,17 +240,34 @@ async def test_null_content_is_reported_as_malformed(standin: StandinThread) -> 
     assert outcome.raw_reply is not None and '"content": null' in outcome.raw_reply
 
 
-async def test_4xx_fails_fast_with_the_server_message(standin: StandinThread) -> None:
-    control(standin, {"script": ["400"]})
+async def test_an_auth_error_fails_fast_with_the_server_message(standin: StandinThread) -> None:
+    control(standin, {"script": ["401"]})
     sleeps = Sleeps()
     async with client(standin, sleeps) as judge:
         with pytest.raises(JudgeConfigError) as caught:
             await judge.judge(t1_request(), T1)
-    assert caught.value.status_code == 400
-    assert caught.value.server_message == "scripted HTTP 400"
-    assert str(caught.value) == "judge rejected the request: HTTP 400: scripted HTTP 400"
+    assert caught.value.status_code == 401
+    assert caught.value.server_message == "scripted HTTP 401"
+    assert str(caught.value) == "judge rejected the request: HTTP 401: scripted HTTP 401"
     assert sleeps.delays == []
     assert stats(standin)["requests"] == 1
+
+
+@pytest.mark.parametrize("status", ["400", "413", "422"])
+async def test_a_rejected_request_is_that_items_judge_error(
+    standin: StandinThread, status: str
+) -> None:
+    control(standin, {"script": [status]})
+    sleeps = Sleeps()
+    async with client(standin, sleeps) as judge:
+        rejected = await judge.judge(t1_request(), T1)
+        after = await judge.judge(t1_request(), T1)  # the next item is judged as usual
+    assert rejected.verdict is None and rejected.raw_reply is None
+    assert rejected.error is not None and rejected.error.endswith(f"(HTTP {status})")
+    assert "scripted" not in rejected.error  # a fixed reason, never the server's words
+    assert rejected.attempts == 1 and sleeps.delays == []
+    assert after.verdict is not None
+    assert judge.counters.extra["item_rejections"] == 1
 
 
 async def test_unknown_model_and_unknown_path_fail_fast(standin: StandinThread) -> None:
@@ -271,8 +288,8 @@ async def test_server_messages_never_echo_the_prompt() -> None:
     def echo(req: httpx.Request) -> httpx.Response:
         if req.url.path.startswith("/a"):
             detail = [{"loc": ["body", "messages", 1], "msg": "too long", "input": user}]
-            return httpx.Response(422, json={"detail": detail})
-        return httpx.Response(400, text=f"Bad prompt: {user} (rejected)")
+            return httpx.Response(403, json={"detail": detail})
+        return httpx.Response(401, text=f"Bad prompt: {user} (rejected)")
 
     transport = httpx.MockTransport(echo)
     async with httpx.AsyncClient(transport=transport) as http:
@@ -345,9 +362,11 @@ async def test_standin_ratings_are_deterministic(standin: StandinThread) -> None
 async def test_standin_applies_the_recall_rule(standin: StandinThread) -> None:
     # recall = |{alpha, beta}| / |{alpha, beta, gamma, delta}| = 0.5; T4 thresholds
     # tᵢ = 0.15 + 0.6·i/7: ≥ tᵢ for i ≤ 4 (→ 2), ≥ tᵢ/2 for the rest (→ 1).
+    # Only the reference_answer / aliases / targets sections count; context is not rated.
     user = (
-        "<<<REFERENCE>>>\nAlpha, beta; gamma.\n<<<END REFERENCE>>>\n"
-        "<<<REFERENCE>>>\ndelta\n<<<END REFERENCE>>>\n"
+        "<<<REFERENCE f00d>>>\n[reference_answer] Reference answer:\nAlpha, beta; gamma.\n"
+        "[context] Case narrative:\nzeta eta theta iota kappa\n"
+        "[targets] Targets:\ndelta\n<<<END REFERENCE f00d>>>\n"
         "<<<CANDIDATE ab12>>>\nalpha BETA epsilon\n<<<END CANDIDATE ab12>>>"
     )
     request = JudgeRequest(

@@ -246,7 +246,11 @@ async def test_a_judge_echoing_the_request_leaks_nothing_into_the_run(
         await task
         await ctx.client.aclose()
     run = await _run(sessions, run_id)
-    assert run.error is not None and "HTTP 400" in run.error
+    # A 400 is about one request: every item became its own judge error, too many for the run.
+    assert run.error is not None and "9 of 10 items had judge errors" in run.error
+    item_errors = [r.error or "" for r in await _results(sessions, run_id) if r.error]
+    assert len(item_errors) == 9 and all("(HTTP 400)" in e for e in item_errors)
+    assert all(r.raw_reply is None for r in await _results(sessions, run_id) if r.error)
     async with sessions() as session:
         gold = await gold_repo.items_for_track(
             session,
@@ -256,6 +260,7 @@ async def test_a_judge_echoing_the_request_leaks_nothing_into_the_run(
     for item in gold:
         for fragment in (item.answer, item.answer[:20], item.question[:20]):
             assert fragment not in run.error
+            assert all(fragment not in e for e in item_errors)
     assert "127.0.0.1" not in run.error  # nor where the judge lives
 
 

@@ -1,9 +1,17 @@
 from dataclasses import replace
+from itertools import product
 
 import pytest
 
-from app.rubrics.model import Dimension, DimensionKind, Gate, PromptTemplate, Rubric
-from app.scoring.aggregation import dimension_means, item_score, track_score
+from app.rubrics.loader import bundled_rubric
+from app.rubrics.model import Dimension, DimensionKind, Gate, Implication, PromptTemplate, Rubric
+from app.scoring.aggregation import (
+    count_inconsistent,
+    dimension_means,
+    inconsistencies,
+    item_score,
+    track_score,
+)
 from app.tracks import Track
 
 PROMPT = PromptTemplate("s", "u")
@@ -153,3 +161,53 @@ def test_track_score_without_items() -> None:
 def test_track_score_rejects_more_scores_than_items() -> None:
     with pytest.raises(ValueError, match="3 item scores for only 2 gold items"):
         track_score([1.0, 1.0, 1.0], total_items=2)
+
+
+def test_t1_formula_on_the_bundled_rubric_is_the_papers() -> None:
+    bundled = bundled_rubric(Track.T1)
+    for exact, category, specificity in product((0, 1), repeat=3):
+        raw = (3 * exact + category + specificity) / 5
+        expected = raw if exact else min(raw, 0.2)
+        assert item_score(bundled, t1(exact, category, specificity)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("ratings", "broken"),
+    [
+        (t1(1, 0, 0), ["exact_match without disease_category"]),
+        (t1(1, 0, 1), ["exact_match without disease_category"]),
+        (t1(1, 1, 0), []),
+        (t1(1, 1, 1), []),
+        (t1(0, 0, 1), []),
+        (t1(0, 1, 0), []),
+        (t1(0, 0, 0), []),
+    ],
+)
+def test_t1_exact_match_without_its_category_is_an_inconsistency(
+    ratings: dict[str, int], broken: list[str]
+) -> None:
+    bundled = bundled_rubric(Track.T1)
+    assert inconsistencies(bundled, ratings) == broken
+    # Scored as given: the formula does not change for inconsistent verdicts either.
+    exact, category, specificity = (ratings[k] for k in bundled.dimension_ids)
+    raw = (3 * exact + category + specificity) / 5
+    assert item_score(bundled, ratings) == pytest.approx(raw if exact else min(raw, 0.2))
+
+
+def test_inconsistent_verdicts_are_counted_per_item() -> None:
+    bundled = bundled_rubric(Track.T1)
+    rated = [t1(1, 0, 0), t1(1, 0, 1), t1(1, 1, 1), t1(0, 0, 0)]
+    assert count_inconsistent(bundled, rated) == 2
+    assert count_inconsistent(bundled_rubric(Track.T2), []) == 0
+
+
+def test_a_rubric_without_implications_has_no_inconsistencies() -> None:
+    assert inconsistencies(rubric(Track.T1), t1(1, 0, 0)) == []
+    chained = replace(
+        rubric(Track.T1),
+        implies=(Implication("exact_match", ("disease_category", "diagnostic_specificity")),),
+    )
+    assert inconsistencies(chained, t1(1, 0, 0)) == [
+        "exact_match without disease_category",
+        "exact_match without diagnostic_specificity",
+    ]

@@ -62,7 +62,9 @@ def test_jsonl_is_read_into_predictions_per_track() -> None:
     assert result.errors == [] and result.error_count == 0
     assert result.line_count == 2
     assert result.predictions == {Track.T1: {"t1-0001": "Dyskeratosis congenita", "t1-0002": ""}}
-    assert result.answered(Track.T1) == 2 and result.answered(Track.T2) == 0
+    # An empty prediction is accepted but counts as missing: not answered, counted as empty.
+    assert result.answered(Track.T1) == 1 and result.answered(Track.T2) == 0
+    assert result.empty(Track.T1) == 1 and result.empty(Track.T2) == 0
     assert result.report() == "preds.jsonl: valid — T1: 2"
 
 
@@ -487,3 +489,16 @@ def test_synthetic_quality_controls_overlap_with_the_reference(tmp_path: Path) -
     assert exact_share(1.0) > 0.6  # T1 may name an alias instead of the answer
     with pytest.raises(ValueError, match="quality must be between 0 and 1"):
         write_synthetic_predictions(bundle_path, tmp_path, quality=1.5)
+
+
+def test_whitespace_only_predictions_count_as_empty() -> None:
+    result = parse(
+        jsonl(
+            {"id": "t1-0001", "prediction": " \n\t "},
+            {"id": "t1-0002", "prediction": "\u00a0"},
+            {"id": "t1-0003", "prediction": " x "},
+        )
+    )
+    assert result.ok
+    assert result.answered(Track.T1) == 1
+    assert result.empty(Track.T1) == 2

@@ -132,6 +132,7 @@ VALID = '''
 track = "T4"
 title = "Examination suggestion"
 rule = "weighted_mean"
+shows = ["targets"]
 
 [gate]
 dimension = "coverage"
@@ -161,7 +162,9 @@ criterion = "Names tests specifically."
 system = "Default to NO. Reply with one JSON object."
 user = """Question: {{question}}
 <<<REFERENCE>>>
+[reference_answer] Reference answer:
 {{reference_answer}}
+[targets] Key tests:
 {{targets}}
 <<<END REFERENCE>>>
 {{criteria}}
@@ -177,9 +180,9 @@ def test_the_minimal_valid_rubric_parses() -> None:
     assert rubric.gate is not None and rubric.gate.cap == 0.5
 
 
-def _replace(old: str, new: str) -> str:
+def _replace(old: str, new: str, count: int = 1) -> str:
     assert old in VALID, old
-    return VALID.replace(old, new, 1)
+    return VALID.replace(old, new, count)
 
 
 ERROR_CASES = [
@@ -354,32 +357,90 @@ ERROR_CASES = [
     ),
     (
         "reference outside block",
-        _replace(
-            "<<<REFERENCE>>>\n{{reference_answer}}\n", "{{reference_answer}}\n<<<REFERENCE>>>\n"
+        _replace("[reference_answer] Reference answer:\n{{reference_answer}}\n", "").replace(
+            "Question: {{question}}", "Question: {{question}} {{reference_answer}}"
         ),
-        "prompt.user: {{reference_answer}} must be inside a <<<REFERENCE>>>",
+        "prompt.user: {{reference_answer}} must be inside the reference block",
     ),
     (
         "candidate inside block",
-        _replace("{{targets}}", "{{targets}} {{candidate}}").replace(
+        _replace("{{targets}}\n", "{{targets}}\n{{candidate}}\n").replace(
             "{{criteria}}\n{{candidate}}", "{{criteria}}"
         ),
-        "prompt.user: {{candidate}} must not be inside a reference block",
+        "prompt.user: {{candidate}} must not be inside the reference block",
     ),
     (
         "unclosed block",
         _replace('{{output_format}}"""', '{{output_format}}\n<<<REFERENCE>>>"""'),
-        "prompt.user: unclosed <<<REFERENCE>>> block",
+        "prompt.user: needs exactly one <<<REFERENCE>>> line followed by one",
     ),
     (
-        "nested block",
-        _replace("{{targets}}", "<<<REFERENCE>>>\n{{targets}}"),
-        "prompt.user: nested <<<REFERENCE>>> line",
+        "two blocks",
+        _replace("{{criteria}}", "<<<REFERENCE>>>\n<<<END REFERENCE>>>\n{{criteria}}"),
+        "prompt.user: needs exactly one <<<REFERENCE>>> line",
     ),
     (
         "close without open",
         _replace("{{criteria}}", "<<<END REFERENCE>>>\n{{criteria}}"),
-        "prompt.user: <<<END REFERENCE>>> without an opening",
+        "prompt.user: needs exactly one <<<REFERENCE>>> line",
+    ),
+    (
+        "undeclared gold field",
+        _replace("[targets] Key tests:", "[context] Case:\n{{context}}\n[targets] Key tests:"),
+        "prompt.user: placeholder '{{context}}' names gold field 'context', which this rubric "
+        "does not declare: add it to shows (declared: reference_answer, targets)",
+    ),
+    (
+        "unknown gold field",
+        _replace("{{targets}}", "{{case_text}}"),
+        "prompt.user: unknown placeholder '{{case_text}}' (known: {{aliases}}, {{candidate}}, "
+        "{{category}}, {{context}}, {{criteria}}, {{evidence}}, {{orpha_code}}, "
+        "{{output_format}}, {{question}}, {{reference_answer}}, {{targets}})",
+    ),
+    (
+        "declared but not shown",
+        _replace('shows = ["targets"]', 'shows = ["targets", "category"]'),
+        "prompt.user: declared gold field 'category' must appear exactly once as {{category}}",
+    ),
+    (
+        "unknown declared field",
+        _replace('shows = ["targets"]', 'shows = ["targets", "diagnosis"]'),
+        "shows: unknown gold field 'diagnosis' (known: aliases, targets, context, category, "
+        "orpha_code, evidence, images)",
+    ),
+    (
+        "section without header",
+        _replace("[targets] Key tests:\n", ""),
+        "prompt.user: the reference block must hold sections of a header line '[field] label' "
+        "followed by a line '{{field}}'",
+    ),
+    (
+        "header names another field",
+        _replace("[targets] Key tests:", "[aliases] Key tests:"),
+        "prompt.user: the reference block must hold sections",
+    ),
+    (
+        "gold in system",
+        _replace("Default to NO.", "Default to NO {{targets}}."),
+        "prompt.system: {{targets}} is gold and belongs in the reference block",
+    ),
+    (
+        "implies unknown dimension",
+        _replace(
+            "[[dimensions]]",
+            '[[implies]]\ndimension = "coverage"\nrequires = ["nope"]\n\n[[dimensions]]',
+            1,
+        ),
+        "implies[0]: 'nope' is not a dimension of this rubric",
+    ),
+    (
+        "implies ordinal dimension",
+        _replace(
+            "[[dimensions]]",
+            '[[implies]]\ndimension = "coverage"\nrequires = ["specificity"]\n\n[[dimensions]]',
+            1,
+        ),
+        "implies[0]: dimension 'specificity' must be binary",
     ),
 ]
 
@@ -406,3 +467,20 @@ def test_load_rubric_file_names_the_file(tmp_path: Path) -> None:
     path.write_text(_replace('rule = "weighted_mean"', 'rule = "sum"'), encoding="utf-8")
     with pytest.raises(RubricError, match=r"^custom.toml: rule: unknown rule 'sum'"):
         load_rubric_file(path)
+
+
+def test_bundled_rubrics_declare_the_gold_fields_their_criteria_need() -> None:
+    rubrics = bundled_rubrics()
+    assert {"category", "orpha_code", "aliases"} <= set(rubrics[Track.T1].shows)
+    assert "context" not in rubrics[Track.T1].shows
+    for track in (Track.T2, Track.T3, Track.T4):
+        assert {"context", "targets"} <= set(rubrics[track].shows)
+    for rubric in rubrics.values():
+        assert "paper §" not in rubric.source and "§3.4" not in rubric.source
+        assert "Source:" in rubric.source  # which parts are the paper's, which this project's
+
+
+def test_t1_declares_that_an_exact_match_implies_the_category() -> None:
+    (rule,) = bundled_rubric(Track.T1).implies
+    assert (rule.dimension, rule.requires) == ("exact_match", ("disease_category",))
+    assert all(not bundled_rubric(t).implies for t in (Track.T2, Track.T3, Track.T4))

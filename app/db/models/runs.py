@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +27,9 @@ class EvaluationRun(Base):
     judge_errors: Mapped[int] = mapped_column(Integer, default=0)
     cache_hits: Mapped[int] = mapped_column(Integer, default=0)
     judge_calls: Mapped[int] = mapped_column(Integer, default=0)
+    # Items whose verdicts contradict the rubric's `implies` rules (T1: exact match without the
+    # disease category); scored as given, counted for maintainers.
+    judge_inconsistencies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     failure_kind: Mapped[str | None] = mapped_column(String(10))
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -48,6 +52,9 @@ class ItemResult(Base):
     f1: Mapped[float | None] = mapped_column(Float)  # T1 only
     missing: Mapped[bool] = mapped_column(Boolean, default=False)  # no prediction: scores 0
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    context_truncated: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa.false()
+    )
     cached: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)

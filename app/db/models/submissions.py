@@ -42,7 +42,9 @@ class Submission(Base):
     state: Mapped[str] = mapped_column(String(10), default=SubmissionState.ACCEPTED.value)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue, default=list)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
-    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)  # non-empty predictions
+    # Empty or whitespace-only predictions: counted as missing, never sent to the judge.
+    empty_predictions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     total_items: Mapped[int] = mapped_column(Integer, default=0)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     uploaded_by: Mapped[str] = mapped_column(String(200))

@@ -106,6 +106,9 @@ class RunOut(BaseModel):
     items_done: int
     items_total: int
     judge_errors: int
+    judge_inconsistencies: int = Field(
+        description="Items whose verdicts contradict each other (T1: exact match, no category)"
+    )
     cache_hits: int
     judge_calls: int
     error: str | None
@@ -243,6 +246,7 @@ def rejudge_payload(view: RejudgeView) -> RejudgeOut:
                 items_done=run.items_done,
                 items_total=run.items_total,
                 judge_errors=run.judge_errors,
+                judge_inconsistencies=run.judge_inconsistencies,
                 cache_hits=run.cache_hits,
                 judge_calls=run.judge_calls,
                 error=run.error,

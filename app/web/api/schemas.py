@@ -29,6 +29,9 @@ class RunResult(BaseModel):
     dimension_means: dict[str, float] = Field(description="Per rubric dimension, 0–100")
     judge_error_count: int
     truncated_count: int
+    judge_inconsistencies: int = Field(
+        0, description="Items whose verdicts contradict each other (T1: exact match, no category)"
+    )
 
 
 class FlaggedItem(BaseModel):
@@ -64,6 +67,9 @@ class SubmissionStatus(BaseModel):
     status: str | None = Field(None, description="queued, judging, scored, failed or cancelled")
     created_at: datetime
     coverage: Coverage
+    empty_predictions: int = Field(
+        0, description="Empty or whitespace-only predictions: not judged, scored 0 like missing"
+    )
     progress: Progress | None = None
     rubric_version: str | None = None
     judge_model: str | None = None

@@ -78,6 +78,7 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         status=run.status if run else None,
         created_at=sub.created_at,
         coverage=Coverage(answered=sub.answered, total=sub.total_items),
+        empty_predictions=sub.empty_predictions,
         progress=Progress(
             items_done=run.items_done,
             items_total=run.items_total,
@@ -99,6 +100,7 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
             dimension_means=agg.dimension_means,
             judge_error_count=agg.judge_error_count,
             truncated_count=agg.truncated_count,
+            judge_inconsistencies=run.judge_inconsistencies if run else 0,
         )
         if agg
         else None,
