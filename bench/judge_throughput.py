@@ -2,9 +2,9 @@
 
 1,756 synthetic items (the benchmark's size: T1 560, T2 420, T3 376, T4 400), rendered with the
 bundled rubrics, go through `JudgeClient.judge_many` (no cache) against the stand-in started as a
-separate process with a fixed latency (arrival to reply). With concurrency c and latency L the
-ideal rate is c / L; we print the achieved rate, the ratio (target ≥ 0.9) and the client's CPU
-time per item (target < 2 ms).
+separate process (`python -m app.standin`) with a fixed latency (arrival to reply). With
+concurrency c and latency L the ideal rate is c / L; we print the achieved rate, the ratio
+(target ≥ 0.9) and the client's CPU time per item (target < 2 ms).
 
     .venv/bin/python bench/judge_throughput.py [--items 1756] [--latency-ms 100] [--concurrency 32]
         [--baseline]
@@ -19,21 +19,28 @@ import asyncio
 import json
 import os
 import random
+import re
+import selectors
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.judge import STANDIN_MODEL
 from app.judge.client import JudgeClient
 from app.judge.prompt import render_request
-from app.judge.standin import STANDIN_MODEL, StandinProcess
 from app.judge.types import JudgeInput, JudgeRequest
 from app.rubrics.loader import bundled_rubrics
 from app.tracks import Track
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 TRACK_SHARE = {Track.T1: 560, Track.T2: 420, Track.T3: 376, Track.T4: 400}  # of 1,756
 SEED = 20260101
 _SYLLABLES = [
@@ -177,6 +184,51 @@ async def raw_baseline(base_url: str, bodies: list[bytes], concurrency: int) -> 
     return time.perf_counter() - wall
 
 
+@dataclass(frozen=True)
+class Standin:
+    pid: int
+    base_url: str
+
+    @property
+    def root_url(self) -> str:
+        return self.base_url.removesuffix("/v1")
+
+
+@contextmanager
+def standin_process(*flags: str, timeout: float = 20.0) -> Iterator[Standin]:
+    """`python -m app.standin --port 0 FLAGS` as a child process, until the block ends.
+
+    The port comes from the child's ready line (`… ready on http://HOST:PORT/v1`), read with a
+    deadline.
+    """
+    argv = [sys.executable, "-m", "app.standin", "--port", "0", *flags]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, cwd=REPO_ROOT)
+    assert process.stdout is not None
+    try:
+        deadline = time.monotonic() + timeout
+        line = b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            while not line.endswith(b"\n"):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or process.poll() is not None:
+                    raise RuntimeError(f"the stand-in did not report ready: {line!r}")
+                if selector.select(remaining):
+                    line += os.read(process.stdout.fileno(), 4096)
+        match = re.search(rb"ready on (\S+)", line)
+        if match is None:
+            raise RuntimeError(f"the stand-in printed an unexpected ready line: {line!r}")
+        yield Standin(process.pid, match.group(1).decode())
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
 def process_cpu_seconds(pid: int | None) -> float | None:
     """utime + stime of another process, from /proc (Linux); None elsewhere."""
     try:
@@ -211,7 +263,8 @@ async def run(args: argparse.Namespace) -> None:
     total = sum(len(batch) for batch in requests.values())
     standin_limit = max(args.concurrency, args.standin_concurrency)
 
-    with StandinProcess(latency_ms=args.latency_ms, max_concurrency=standin_limit) as standin:
+    flags = ("--latency-ms", str(args.latency_ms), "--max-concurrency", str(standin_limit))
+    with standin_process(*flags) as standin:
         client = JudgeClient(standin.base_url, concurrency=args.concurrency, timeout=30.0)
         try:
             standin_cpu = process_cpu_seconds(standin.pid)

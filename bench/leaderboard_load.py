@@ -40,12 +40,12 @@ sys.path.insert(0, str(REPO_ROOT))
 from app.config import Settings  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
 from app.db.session import create_engine, create_session_factory, unit_of_work  # noqa: E402
-from app.demo.leaderboard_fixture import seed_bulk, seed_item_scores  # noqa: E402
 from app.services.analysis import domain_gap_view  # noqa: E402
 from app.services.configuration import ensure_track_configuration  # noqa: E402
 from app.services.leaderboard import JUDGED, EntryFilter, build_board  # noqa: E402
 from app.services.reported import seed_reported  # noqa: E402
 from app.tracks import Track  # noqa: E402
+from tests.leaderboard_fixture import seed_bulk, seed_item_scores  # noqa: E402
 
 STATIC_PATH = "/static/leaderboard.css"
 PAGES = ("/", "/analysis/domain-gap")

@@ -266,7 +266,7 @@ def _models_listed(client: httpx.Client, standin: StandinProcess) -> bool:
 
 @pytest.fixture
 def start_standin(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StartStandin]:
-    """Factory: `start_standin("--latency-ms", "50")` runs `python -m app.judge.standin`.
+    """Factory: `start_standin("--latency-ms", "50")` runs `python -m app.standin`.
 
     Each call starts one process on a free port and returns once it serves `/v1/models`;
     every process is stopped at teardown (and its log printed if the test failed).
@@ -277,7 +277,7 @@ def start_standin(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[St
         port = free_port()
         log_path = tmp_path / f"standin-{port}.log"
         address = ["--host", "127.0.0.1", "--port", str(port)]
-        argv = [sys.executable, "-m", "app.judge.standin", *address, *args]
+        argv = [sys.executable, "-m", "app.standin", *address, *args]
         process, log_file = _spawn(argv, env={}, log_path=log_path, cwd=tmp_path)
         standin = StandinProcess(
             name=f"reference judge on port {port}",

@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: free ports, polling with a deadline, handles on child processes.
+"""Helpers shared by the tests: free ports, polling with a deadline, handles on child processes,
+and the stand-in judge served in a background thread.
 
 Tests never sleep for a fixed time: they poll a condition until it holds or a deadline passes,
 and the failure message says what was awaited (and, for child processes, what they logged).
@@ -11,11 +12,17 @@ import contextlib
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from types import TracebackType
+from typing import IO, Any, Protocol, Self
+
+import uvicorn
+
+from app.standin.server import StandinJudge, bind
 
 Message = str | Callable[[], str]
 """A failure message, or a function building it (e.g. to append a log read at failure time)."""
@@ -137,7 +144,7 @@ class ChildProcess:
 
 @dataclass
 class StandinProcess(ChildProcess):
-    """The reference judge (`python -m app.judge.standin`) listening on 127.0.0.1:`port`."""
+    """The reference judge (`python -m app.standin`) listening on 127.0.0.1:`port`."""
 
     port: int = 0
     model: str = ""
@@ -167,3 +174,74 @@ class StartWorker(Protocol):
     def __call__(
         self, env: Mapping[str, str], *, name: str = "worker", burst: bool = False
     ) -> WorkerProcess: ...
+
+
+class StandinThread:
+    """The stand-in judge served by uvicorn in a background thread of this process.
+
+    `with StandinThread(latency_ms=50) as judge: judge.base_url …`; `judge.app` is the live
+    StandinJudge (its knobs can also be changed over HTTP at `/_standin/control`). Port 0 (the
+    default) picks a free port.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **knobs: Any) -> None:
+        self.app = StandinJudge(**knobs)
+        self.host = host
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+    def start(self, timeout: float = 10.0) -> Self:
+        sock = bind(self.host, self._port)
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+        server = self._server = uvicorn.Server(config)
+        thread = self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="standin", daemon=True
+        )
+        thread.start()
+
+        def started() -> bool:
+            if not thread.is_alive():
+                raise AssertionError("the stand-in judge thread exited during start-up")
+            return bool(server.started)
+
+        try:
+            wait_until(started, timeout, interval=0.005, message="the stand-in judge thread")
+        except AssertionError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -36,9 +36,9 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_judge_standin(args: argparse.Namespace, settings: Settings) -> None:
-    from app.judge.standin import standin_from_args
+    from app.standin.command import run
 
-    standin_from_args(args)
+    run(args, args.standin_parser)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -52,7 +52,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def register(subparsers: Subparsers) -> None:
-    from app.judge.standin import add_standin_arguments
+    from app.standin.command import DESCRIPTION, add_arguments
 
     serve = subparsers.add_parser(
         "serve", help="run the API and pages (and jobs, when REDIS_URL is unset)"
@@ -72,10 +72,11 @@ def register(subparsers: Subparsers) -> None:
 
     standin = subparsers.add_parser(
         "judge-standin",
-        help="run the deterministic reference judge (for demos, tests and benchmarks only)",
+        help="serve the deterministic reference judge (for demos, tests and benchmarks only)",
+        description=DESCRIPTION,
     )
-    add_standin_arguments(standin)
-    standin.set_defaults(handler=cmd_judge_standin)
+    add_arguments(standin)
+    standin.set_defaults(handler=cmd_judge_standin, standin_parser=standin)
 
     demo = subparsers.add_parser(
         "demo",

@@ -58,7 +58,7 @@ async def prepare(settings: Settings) -> str:
 
 def start_standin(host: str, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.judge.standin", "--host", host, "--port", str(port)]
+        [sys.executable, "-m", "app.standin", "--host", host, "--port", str(port)]
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

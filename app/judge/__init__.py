@@ -1,5 +1,5 @@
-"""The judge: client, prompt rendering, reply parsing, and the reference stand-in server."""
+"""The judge: client, prompt rendering and reply parsing (the stand-in server is app.standin)."""
 
 # The stand-in judge's model name, distinct so its scores are never taken for a real judge's.
-# Here rather than in standin.py so settings and services can name it without importing a server.
+# Here rather than in app.standin: settings and services name it, and never import the stand-in.
 STANDIN_MODEL = "mmrare-reference-judge-v1"

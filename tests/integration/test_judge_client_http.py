@@ -15,19 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
+from app.judge import STANDIN_MODEL
 from app.judge.client import InMemoryJudgeCache, JudgeClient, parse_retry_after
 from app.judge.errors import JudgeConfigError, JudgeUnavailable
 from app.judge.prompt import render_request, response_format
-from app.judge.standin import (
-    MALFORMED_CONTENT,
-    STANDIN_MODEL,
-    StandinKnobs,
-    StandinThread,
-    rate,
-)
 from app.judge.types import JudgeInput, JudgeOutcome, JudgeRequest
 from app.rubrics.loader import bundled_rubric
+from app.standin.knobs import StandinKnobs
+from app.standin.protocol import MALFORMED_CONTENT
+from app.standin.rating import rate
 from app.tracks import Track
+from tests.support import StandinThread
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,6 @@ from app.config import Settings
 from app.db.models import EvaluationRun, ItemResult, Model, Submission
 from app.db.session import create_engine, create_session_factory, unit_of_work
 from app.demo.run import demo_dir
-from app.judge.standin import StandinKnobs, StandinThread
 from app.repositories import gold as gold_repo
 from app.runs import FailureKind, RunStatus
 from app.runtime import build_judge_client
@@ -30,9 +29,10 @@ from app.services.gold_import import import_gold_bundle
 from app.services.judge_cache import DatabaseJudgeCache
 from app.services.judging import JudgingContext, execute_run
 from app.services.reaper import requeue
+from app.standin.knobs import StandinKnobs
 from app.storage import FileStore
 from app.tracks import Track
-from tests.support import free_port, wait_for
+from tests.support import StandinThread, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@
 
 The judge is the reference stand-in over HTTP on loopback; its ratings are deterministic, so
 the demo bundle's scores are known exactly (derivation: the stand-in's rule in
-app/judge/standin.py applied to app/data/demo, aggregated by the rubric rules).
+app/standin/rating.py applied to app/data/demo, aggregated by the rubric rules).
 """
 
 from __future__ import annotations

@@ -67,6 +67,17 @@ RULES = (
     Rule(
         "the judge knows no storage", ("app/judge",), ("app.db", "app.repositories", "app.services")
     ),
+    Rule(
+        "only the command line starts the stand-in judge",
+        ("app", "workers"),
+        ("app.standin",),
+        exempt=("app/standin", "app/cli"),
+    ),
+    Rule(
+        "the stand-in judge knows no storage, services or web",
+        ("app/standin",),
+        ("sqlalchemy", "app.db", "app.repositories", "app.services", "app.web", "app.cli"),
+    ),
 )
 
 

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.session import create_engine, create_session_factory, unit_of_work
-from app.demo.leaderboard_fixture import seed_small_world
 from app.services.configuration import ensure_track_configuration
 from app.services.reported import seed_reported
 from app.web.app import create_app
+from tests.leaderboard_fixture import seed_small_world
 
 Seeder = Callable[[AsyncSession], Awaitable[Any]]
 

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.db.models import AuditEvent, EvaluationRun, ItemResult
-from app.judge.standin import StandinThread
 from app.rubrics.loader import bundled_rubric
 from app.services.judging import execute_job
 from app.tracks import Track
@@ -27,6 +26,7 @@ from tests.integration.helpers import (
     in_process_app,
     prepare_database,
 )
+from tests.support import StandinThread
 
 T2_SOURCE = bundled_rubric(Track.T2).source
 # Only a weight changes: every judge request is the same, so the cache answers all of them.

@@ -1,6 +1,6 @@
 """The overview and track pages against hand-computed numbers.
 
-The world (app/demo/leaderboard_fixture.py, `seed_small_world`) is four judged models plus the
+The world (tests/leaderboard_fixture.py, `seed_small_world`) is four judged models plus the
 paper's 23 reported entries:
 
     model          group            T1 (lo–hi)      F1   T2            T3            T4
@@ -28,12 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.models import RunAggregate
-from app.demo.leaderboard_fixture import BASE_TIME, JudgedSpec, add_judged
 from app.services import leaderboard as service
 from app.services.leaderboard import EntryFilter, TableQuery
 from app.tracks import Track
 from app.web.api.schemas import ViewParams
 from app.web.pages.leaderboard import overview_context, track_context
+from tests.leaderboard_fixture import BASE_TIME, JudgedSpec, add_judged
 from tests.web.leaderboard_support import client_for, run_in_session, seed, settings_for
 
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.demo.leaderboard_fixture import JudgedSpec, ModelSpec, add_judged, ensure_model
 from app.tracks import Track
 from app.web.csv_export import uncell
+from tests.leaderboard_fixture import JudgedSpec, ModelSpec, add_judged, ensure_model
 from tests.web.leaderboard_support import (
     client_for,
     number,
