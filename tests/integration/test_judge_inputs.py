@@ -22,7 +22,6 @@ from app.db.models import EvaluationRun, GoldItem, ItemResult, Model, Submission
 from app.db.session import create_engine, create_session_factory, unit_of_work
 from app.demo.run import demo_dir
 from app.judge.prompt import escape_headers, neutralise_delimiters
-from app.judge.standin import StandinJudge
 from app.repositories import gold as gold_repo
 from app.runs import RunStatus
 from app.runtime import build_judge_client
@@ -30,6 +29,7 @@ from app.services.configuration import active_pair, ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
 from app.services.judge_cache import DatabaseJudgeCache
 from app.services.judging import JudgingContext, execute_run
+from app.standin.server import StandinJudge
 from app.storage import FileStore
 from app.tracks import Track
 from tests.support import free_port, wait_for

@@ -1,5 +1,6 @@
 """The stand-in's rating rule: reading the prompt's reference blocks and the response schema."""
 
+import json
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from app.judge import STANDIN_MODEL
 from app.judge.prompt import render_request, response_format
 from app.judge.types import JudgeInput
 from app.rubrics.loader import bundled_rubric
+from app.scoring.f1 import answer_tokens
 from app.standin.protocol import read_chat_request
 from app.standin.rating import (
     candidate_text,
@@ -142,10 +144,17 @@ def test_binary_thresholds_get_harder() -> None:
 
 # --- the rule gives today's verdicts for today's prompts -------------------------------------
 
-# The reference extraction the stand-in used before tagged and sectioned blocks existed.
-_PREVIOUS = re.compile(
-    r"^[ \t]*<<<REFERENCE>>>[ \t]*\n(.*?)\n[ \t]*<<<END REFERENCE>>>[ \t]*$", re.M | re.S
-)
+
+# What the prompts put in their reference blocks before the case, category and ORPHAcode were
+# shown: the reference answer, then the aliases (T1) or the structured targets (T2–T4).
+def _previous_reference(item: JudgeInput) -> str:
+    if item.track is Track.T1:
+        aliases = [a.strip() for a in item.aliases if a.strip()]
+        extra = "\n".join(f"- {a}" for a in aliases) if aliases else "(none)"
+    else:
+        extra = json.dumps(item.targets, ensure_ascii=False) if item.targets else "(none)"
+    return f"{item.reference_answer}\n{extra}"
+
 
 words = st.lists(st.sampled_from(["fabry", "disease", "gaucher", "type", "1", "the", "x"]))
 
@@ -170,13 +179,18 @@ def test_todays_prompts_get_todays_verdicts(
         candidate=" ".join(candidate) or "nothing",
         aliases=(" ".join(alias),),
         targets=[" ".join(target)] if target else None,
+        context="fabry gaucher case narrative",  # shown to the judge, never rated by the stand-in
+        category="lysosomal",
+        orpha_code="ORPHA:324",
     )
     body = render_request(
         rubric, item, model=STANDIN_MODEL, secret=b"s", max_answer_chars=500, seed=1, max_tokens=9
     ).body()
     request = read_chat_request(body)
-    previous_reference = "\n".join(m.group(1) for m in _PREVIOUS.finditer(request.user_text))
-    assert reference_text(request.user_text) == previous_reference
+    previous_reference = _previous_reference(item)
+    assert set(answer_tokens(reference_text(request.user_text))) == set(
+        answer_tokens(previous_reference)
+    )
     assert rate_prompt(request.dimensions, request.user_text) == rate(
         request.dimensions, previous_reference, item.candidate
     )
