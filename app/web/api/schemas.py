@@ -298,6 +298,23 @@ class GapSide(BaseModel):
     model: str
     kind: str
     score: float | None
+    judge: str | None = Field(
+        None, description="Judged entries: the judge model behind the score; null: reported"
+    )
+
+
+class AnalysisSource(BaseModel):
+    param: str = Field(description="The source= value: paper, judge:<judge model> or mixed")
+    kind: str = Field(description="paper, judge or mixed")
+    judge_model: str | None = Field(description="source=judge: the judge whose entries take part")
+    description: str
+    options: list[str] = Field(description="Every source= value this board accepts")
+
+
+class ComputedHere(BaseModel):
+    key: str
+    name: str
+    definition: str = Field(description="A number computed here, not reported in the paper")
 
 
 class PairedGapOut(BaseModel):
@@ -345,6 +362,8 @@ class DomainGap(BaseModel):
         description="Gap vs the best open general-purpose model on T3 minus the same on T1"
     )
     entries: int
+    source: AnalysisSource
+    computed_here: list[ComputedHere]
     filters: ViewFilters
     pairs: list[BoardPair]
     generated_at: datetime
@@ -362,6 +381,9 @@ class FirstPlacesOut(BaseModel):
     kind: str
     count: int
     tracks: list[str]
+    judges: list[str] = Field(
+        default_factory=list, description="Judged entries: the judge model(s) of its scores"
+    )
 
 
 class Consistency(BaseModel):
@@ -370,6 +392,8 @@ class Consistency(BaseModel):
     leaders: dict[str, list[str]]
     max_firsts: int = Field(description="Most tracks any one entry ranks first on")
     entries: int
+    source: AnalysisSource
+    computed_here: list[ComputedHere]
     filters: ViewFilters
     pairs: list[BoardPair]
     generated_at: datetime
