@@ -36,6 +36,7 @@ from app.scoring.aggregation import dimension_means, item_score, track_score
 from app.scoring.bootstrap import bootstrap_interval
 from app.scoring.f1 import best_token_f1, mean_token_f1
 from app.services.configuration import load_rubric
+from app.services.provenance import judging_record
 from app.services.rejudge import after_run
 from app.storage import FileStore
 from app.tracks import Track
@@ -171,6 +172,7 @@ async def _claim(ctx: JudgingContext, run_id: int, attempt: int) -> _Plan | None
                 heartbeat_at=now,
                 error=None,
                 failure_kind=None,
+                **judging_record(ctx.settings),  # the evaluation card's settings, as sent
             )
             if not claimed:
                 return None

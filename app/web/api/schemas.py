@@ -54,6 +54,9 @@ class SubmissionStatus(BaseModel):
     judge_model: str | None = None
     judge_is_reference: bool = False
     failure: str | None = Field(None, description="Why the latest run failed, when it did")
+    provenance_url: str | None = Field(
+        None, description="Once scored: the run's evaluation card (JSON download)"
+    )
     result: RunResult | None = None
     duplicate: bool = False
     errors: list[dict[str, object]] = Field(default_factory=list)
