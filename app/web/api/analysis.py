@@ -5,11 +5,12 @@ each number it computes that the paper does not report (`computed_here`).
 """
 
 from collections.abc import Hashable, Sequence
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from app.db.base import utcnow
 from app.errors import InvalidInput
@@ -30,6 +31,7 @@ from app.services.analysis import (
     value_judge,
 )
 from app.services.leaderboard import Board, Entry, EntryFilter
+from app.services.reliability import JudgeTrackReport, judge_report
 from app.tracks import Track
 from app.web.api import schemas
 from app.web.api.leaderboard import (
@@ -320,3 +322,105 @@ async def get_consistency(
         return Body.of(payload.model_dump_json(), JSON)
 
     return await cached_response(request, session, cache, "api:consistency", params, render)
+
+
+# --------------------------------------------------------------------------------------------
+# The judge in public
+# --------------------------------------------------------------------------------------------
+
+NO_LABELS = "no human labels yet"
+
+
+class DimensionAgreementOut(BaseModel):
+    dimension: str
+    name: str
+    scale: str = Field(description="YES/NO or 0–max")
+    statistic: str = Field(description="Cohen's kappa, or quadratic-weighted kappa (ordinal)")
+    items: int = Field(description="Labelled items with a judge rating on this dimension")
+    pairs: int = Field(description="(judge, human label) pairs; two raters on an item: two")
+    accuracy: float | None
+    kappa: float | None
+    human_kappa: float | None = Field(description="Two human raters on the same items: ceiling")
+    human_items: int = Field(description="Items both human raters labelled")
+
+
+class RateOut(BaseModel):
+    key: str
+    name: str
+    definition: str
+    count: int
+    items: int = Field(description="Items sent to the judge over its scored runs")
+    value: float | None = Field(description="count / items; null when nothing was judged yet")
+
+
+class JudgeTrackOut(BaseModel):
+    track: str
+    judge_model: str
+    judge_is_reference: bool = Field(description="True: the reference stand-in, not a real judge")
+    rubric_version: str
+    human_labels: int = Field(description="Human labels imported for this track")
+    agreement: list[DimensionAgreementOut] | None = Field(
+        description="Per rubric dimension; null when no label meets a judge rating"
+    )
+    agreement_note: str | None = Field(description=f"'{NO_LABELS}' when agreement is null")
+    runs: int = Field(description="Scored runs under the active rubric version and judge")
+    rates: list[RateOut]
+
+
+class JudgeReliability(BaseModel):
+    tracks: list[JudgeTrackOut]
+    generated_at: datetime
+
+
+def judge_payload(reports: Sequence[JudgeTrackReport]) -> JudgeReliability:
+    tracks = []
+    for report in reports:
+        rel = report.reliability
+        agreement = [
+            DimensionAgreementOut(
+                dimension=d.dimension,
+                name=d.name,
+                scale=d.scale,
+                statistic="quadratic-weighted kappa" if d.weighted else "Cohen's kappa",
+                items=d.items,
+                pairs=d.pairs,
+                accuracy=d.accuracy,
+                kappa=d.kappa,
+                human_kappa=d.human_kappa,
+                human_items=d.human_items,
+            )
+            for d in rel.dimensions
+        ]
+        tracks.append(
+            JudgeTrackOut(
+                track=report.track.value,
+                judge_model=rel.judge_model,
+                judge_is_reference=rel.judge_is_reference,
+                rubric_version=rel.rubric_version,
+                human_labels=rel.labels,
+                agreement=agreement if report.has_labels else None,
+                agreement_note=None if report.has_labels else NO_LABELS,
+                runs=report.runs,
+                rates=[
+                    RateOut(
+                        key=r.rate.key,
+                        name=r.rate.name,
+                        definition=r.rate.definition,
+                        count=r.count,
+                        items=r.items,
+                        value=r.value,
+                    )
+                    for r in report.rates
+                ],
+            )
+        )
+    return JudgeReliability(tracks=tracks, generated_at=utcnow())
+
+
+@router.get(
+    "/analysis/judge",
+    response_model=JudgeReliability,
+    summary="Per track, the active judge's agreement with human labels and its error rates",
+)
+async def get_judge(session: SessionDep) -> JudgeReliability:
+    return judge_payload(await judge_report(session))

@@ -23,6 +23,7 @@ from app.services.analysis import (
     source_options,
 )
 from app.services.leaderboard import JUDGED, Board
+from app.services.reliability import judge_report
 from app.tracks import Track
 from app.web import charts
 from app.web.api import analysis as api
@@ -216,3 +217,10 @@ async def consistency_page(
         return render("analysis/consistency.html", consistency_context(board, view, params))
 
     return await cached_response(request, session, cache, "page:consistency", params, render_page)
+
+
+@router.get("/analysis/judge", response_class=HTMLResponse)
+async def judge_page(session: SessionDep) -> Response:
+    reports = await judge_report(session)
+    context = {"title": "Judge", "reports": reports, "no_labels": api.NO_LABELS}
+    return HTMLResponse(render("analysis/judge.html", context).content)
