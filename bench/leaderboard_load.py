@@ -1,6 +1,6 @@
 """Leaderboard pages under load: 1,000 models × 4 tracks in PostgreSQL, `mmrare serve` in its own
-process, 50 concurrent clients on `/` and `/analysis/domain-gap`, compared with a static file
-served by the same server.
+process, 50 concurrent clients on `/` and `/analysis/domain-gap?source=mixed`, compared with a
+static file served by the same server.
 
     .venv/bin/python bench/leaderboard_load.py [--models 1000] [--duration 20] [--concurrency 50]
         [--admin-url postgresql://postgres@127.0.0.1:5432/postgres] [--keep] [--strict]
@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from app.config import Settings  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
 from app.db.session import create_engine, create_session_factory, unit_of_work  # noqa: E402
-from app.services.analysis import domain_gap_view  # noqa: E402
+from app.services.analysis import MIXED, Source, domain_gap_view  # noqa: E402
 from app.services.configuration import ensure_track_configuration  # noqa: E402
 from app.services.leaderboard import JUDGED, EntryFilter, build_board  # noqa: E402
 from app.services.reported import seed_reported  # noqa: E402
@@ -48,7 +48,7 @@ from app.tracks import Track  # noqa: E402
 from tests.leaderboard_fixture import seed_bulk, seed_item_scores  # noqa: E402
 
 STATIC_PATH = "/static/leaderboard.css"
-PAGES = ("/", "/analysis/domain-gap")
+PAGES = ("/", "/analysis/domain-gap?source=mixed")  # mixed: every judged entry takes part
 P99_TARGET_MS = 50.0
 RATIO_TARGET = 0.25
 
@@ -92,7 +92,7 @@ async def seed(database_url: str, models: int) -> None:
         async with unit_of_work(sessions) as session:
             board = await build_board(session)
             view = await domain_gap_view(
-                session, board, EntryFilter(kind=JUDGED), resamples=10, seed=1
+                session, board, EntryFilter(kind=JUDGED), resamples=10, seed=1, source=Source(MIXED)
             )
             runs: set[tuple[int, Track, float]] = set()
             for track_view in view.tracks:

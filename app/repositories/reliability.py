@@ -3,11 +3,12 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import HumanLabel, ItemResult
+from app.db.models import EvaluationRun, HumanLabel, ItemResult, RunAggregate, Submission
 from app.repositories.upsert import upsert
+from app.runs import RunStatus
 from app.tracks import Track
 
 LabelKey = tuple[int, str, str, str]  # (submission id, item id, dimension, rater)
@@ -64,3 +65,35 @@ async def judged_ratings(
         if values is not None:
             ratings[run_id][item_id] = dict(values)
     return ratings
+
+
+async def scored_run_sums(
+    session: AsyncSession,
+    track: Track,
+    rubric_version: str,
+    judge_model_id: int,
+    columns: Sequence[str],
+) -> tuple[int, int, dict[str, int]]:
+    """Over the scored runs of `track` under one rubric version and judge: how many runs, how
+    many items were sent to the judge (answered items), and the sum of each run counter in
+    `columns` (e.g. "judge_errors")."""
+    counters = [func.coalesce(func.sum(getattr(EvaluationRun, c)), 0) for c in columns]
+    row = (
+        await session.execute(
+            select(
+                func.count(EvaluationRun.id),
+                func.coalesce(func.sum(RunAggregate.answered_count), 0),
+                *counters,
+            )
+            .join(RunAggregate, RunAggregate.run_id == EvaluationRun.id)
+            .join(Submission, Submission.id == EvaluationRun.submission_id)
+            .where(
+                EvaluationRun.status == RunStatus.SCORED.value,
+                EvaluationRun.rubric_version == rubric_version,
+                EvaluationRun.judge_model_id == judge_model_id,
+                Submission.track == track.value,
+            )
+        )
+    ).one()
+    runs, items, *sums = row
+    return int(runs), int(items), {c: int(s) for c, s in zip(columns, sums, strict=True)}

@@ -6,7 +6,7 @@ weights, so every gap compares medical fine-tuning against a general-purpose mod
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.tracks import Track
 
@@ -17,6 +17,9 @@ class GapEntry:
     open_weights: bool
     medical: bool
     scores: Mapping[Track, float | None]
+    # Per track, a mark naming where a value comes from (e.g. "judged here by X"), printed in
+    # finding sentences; empty where the value needs none.
+    marks: Mapping[Track, str] = field(default_factory=dict)
 
     def score(self, track: Track) -> float | None:
         return self.scores.get(track)
@@ -91,7 +94,8 @@ def capacity_dilution(gaps: Mapping[Track, TrackGap]) -> float | None:
 
 
 def _named(label: str, entry: GapEntry, track: Track) -> str:
-    return f"{label} ({entry.name}, {entry.score(track):.1f})"
+    mark = entry.marks.get(track)
+    return f"{label} ({entry.name}, {entry.score(track):.1f}{f', {mark}' if mark else ''})"
 
 
 def _comparison(gap: float) -> tuple[str, str]:

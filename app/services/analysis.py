@@ -1,6 +1,12 @@
 """The paper's analyses recomputed from a board: the domain-specialisation gap (Sec. 4.2, Fig. 3)
 and cross-track consistency (Sec. 4.3).
 
+Provenance never mixes silently. A view reads one *source* of scores: the paper's reported
+entries (the default: the paper reproduced), the entries judged here by one judge model (under
+the board's rubric version per track), or, only when asked for, every entry mixed, where each
+judged value carries a mark naming its judge. Numbers the paper does not define (capacity
+dilution as a number, Spearman's ρ, paired intervals) come with a "computed here" definition.
+
 Both read a `Board` (stored aggregates). The only per-item read is the paired bootstrap of a gap
 between two judged runs on the same items, and that result is stored (`paired_gaps`) the first
 time it is needed, so the caller commits after building a domain-gap view.
@@ -8,10 +14,11 @@ time it is needed, so the caller commits after building a domain-gap view.
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import InvalidInput
 from app.repositories import leaderboard as repo
 from app.scoring.bootstrap import paired_bootstrap_gap
 from app.scoring.domain_gap import (
@@ -23,8 +30,138 @@ from app.scoring.domain_gap import (
 )
 from app.scoring.ranking import competition_ranks, spearman
 from app.scoring.summary import BoxStats, box_stats
-from app.services.leaderboard import JUDGED, Board, Entry, EntryFilter
+from app.services.leaderboard import JUDGED, REPORTED, Board, Entry, EntryFilter
 from app.tracks import Track
+
+# --------------------------------------------------------------------------------------------
+# Sources: whose scores a view analyses
+# --------------------------------------------------------------------------------------------
+
+PAPER = "paper"
+JUDGE = "judge"
+MIXED = "mixed"
+JUDGE_PREFIX = "judge:"
+PAPER_JUDGE = "Qwen3-VL-235B"  # the judge behind every reported entry (paper Sec. 3.4)
+
+
+@dataclass(frozen=True)
+class Source:
+    """`paper` (default), `judge:<judge model name>` or `mixed`, as the `source` parameter."""
+
+    kind: str
+    judge: str | None = None
+
+    @property
+    def param(self) -> str:
+        return f"{JUDGE_PREFIX}{self.judge}" if self.kind == JUDGE else self.kind
+
+    @property
+    def description(self) -> str:
+        if self.kind == PAPER:
+            return f"the paper's reported entries only (judge {PAPER_JUDGE}, the paper's rubrics)"
+        if self.kind == JUDGE:
+            return f"entries judged here by {self.judge} only (rubric versions as listed)"
+        return (
+            f"every entry mixed: reported values (judge {PAPER_JUDGE}) beside values judged "
+            "here, each judged value marked with its judge"
+        )
+
+
+def source_options(board: Board) -> list[Source]:
+    """Every source a view of `board` accepts: the paper, each judge of its pairs, mixed."""
+    return [
+        Source(PAPER),
+        *(Source(JUDGE, name) for name, _ in board.judges),
+        Source(MIXED),
+    ]
+
+
+def parse_source(text: str, board: Board) -> Source:
+    """The `source` parameter: `paper`, `judge:<name>` (a judge of this board) or `mixed`."""
+    value = text.strip()
+    accepted = ", ".join(option.param for option in source_options(board))
+    if value in ("", PAPER):
+        return Source(PAPER)
+    if value == MIXED:
+        return Source(MIXED)
+    if value.startswith(JUDGE_PREFIX):
+        name = value[len(JUDGE_PREFIX) :].strip()
+        if name in {judge for judge, _ in board.judges}:
+            return Source(JUDGE, name)
+        raise InvalidInput(
+            f"source {value!r}: no entries on this board were judged by {name!r}. "
+            f"Use one of: {accepted} (an older rubric version's judge: add rubric= and judge=)"
+        )
+    raise InvalidInput(f"source must be one of {accepted}, not {value!r}")
+
+
+def value_judge(board: Board, entry: Entry, track: Track) -> str | None:
+    """The judge behind an entry's score on `track`: None for a reported (paper) value."""
+    if entry.kind != JUDGED:
+        return None
+    pair = board.pairs.get(track)
+    return pair.judge_model if pair is not None else None
+
+
+def source_entries(board: Board, source: Source) -> list[Entry]:
+    """The entries a view under `source` analyses, in board order.
+
+    paper: reported entries only. judge: judged entries, each keeping only the tracks that
+    judge scored on this board (an entry left with none drops out). mixed: every entry.
+    """
+    if source.kind == PAPER:
+        return [e for e in board.entries if e.kind == REPORTED]
+    if source.kind == MIXED:
+        return list(board.entries)
+    chosen: list[Entry] = []
+    for entry in board.entries:
+        if entry.kind != JUDGED:
+            continue
+        cells = {
+            t: c for t, c in entry.cells.items() if value_judge(board, entry, t) == source.judge
+        }
+        if cells:
+            chosen.append(replace(entry, cells=cells))
+    return chosen
+
+
+def judged_mark(judge: str | None) -> str:
+    return "" if judge is None else f"judged here by {judge}"
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers computed here: each carries its definition
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Definition:
+    key: str
+    name: str
+    definition: str
+
+
+CAPACITY_DILUTION = Definition(
+    "capacity_dilution",
+    "Capacity dilution (points)",
+    "Computed here, not a number in the paper (which names the pattern in words): the gap to "
+    "the best open general-purpose model on T3 minus the same gap on T1.",
+)
+SPEARMAN_RHO = Definition(
+    "spearman_rho",
+    "Spearman's ρ",
+    "Computed here, not in the paper: Spearman's rank correlation between two tracks' scores "
+    "over the entries scored on both (average ranks for ties); undefined below two entries or "
+    "for a constant column.",
+)
+PAIRED_INTERVAL = Definition(
+    "paired_interval",
+    "Paired 95% interval of a gap",
+    "Computed here, not in the paper: percentile bootstrap of the gap between two runs judged "
+    "here, resampling the items both scored jointly for both models (judge errors left out).",
+)
+DOMAIN_GAP_DEFINITIONS = (CAPACITY_DILUTION, PAIRED_INTERVAL)
+CONSISTENCY_DEFINITIONS = (SPEARMAN_RHO,)
 
 # --------------------------------------------------------------------------------------------
 # Domain gap
@@ -78,7 +215,13 @@ class TrackGapView:
 class DomainGapView:
     tracks: list[TrackGapView]
     capacity_dilution: float | None  # gap vs open on T3 − gap vs open on T1
-    entries: int  # entries taking part (after filters)
+    entries: int  # entries taking part (after the source and filters)
+    source: Source = Source(PAPER)
+    marks: Mapping[str, Mapping[Track, str]] = field(default_factory=dict)  # entry name → mark
+
+    def mark(self, name: str, track: Track) -> str:
+        """ "judged here by X" for a judged value in a mixed view, else empty."""
+        return self.marks.get(name, {}).get(track, "")
 
     def track(self, track: Track) -> TrackGapView:
         return next(view for view in self.tracks if view.track == track)
@@ -89,12 +232,13 @@ def _ordered(entries: Sequence[Entry], track: Track) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.tie_time(track), e.name.casefold()))
 
 
-def gap_entry(entry: Entry) -> GapEntry:
+def gap_entry(entry: Entry, marks: Mapping[Track, str] | None = None) -> GapEntry:
     return GapEntry(
         name=entry.name,
         open_weights=entry.info.open_weights,
         medical=entry.info.medical,
         scores={track: entry.score(track) for track in Track},
+        marks=marks or {},
     )
 
 
@@ -145,15 +289,17 @@ async def domain_gap_view(
     *,
     resamples: int,
     seed: int,
+    source: Source = Source(PAPER),
 ) -> DomainGapView:
-    """Fig. 3 and the Sec. 4.2 numbers from the entries that match `filters`."""
-    entries = filters.apply(board.entries)
+    """Fig. 3 and the Sec. 4.2 numbers from the entries of `source` that match `filters`."""
+    entries = filters.apply(source_entries(board, source))
     by_name = {entry.name: entry for entry in entries}
+    marks = entry_marks(board, entries, source)
     views: list[TrackGapView] = []
     gaps: dict[Track, TrackGap] = {}
     for track in Track:
         ordered = _ordered(entries, track)
-        gap = track_gaps([gap_entry(e) for e in ordered], track)
+        gap = track_gaps([gap_entry(e, marks.get(e.name)) for e in ordered], track)
         gaps[track] = gap
         medical = by_name[gap.best_medical.name] if gap.best_medical else None
         comparisons = []
@@ -184,7 +330,22 @@ async def domain_gap_view(
                 medical=_group_scores("medical", medical_group, track),
             )
         )
-    return DomainGapView(views, capacity_dilution(gaps), len(entries))
+    return DomainGapView(views, capacity_dilution(gaps), len(entries), source, marks)
+
+
+def entry_marks(
+    board: Board, entries: Sequence[Entry], source: Source
+) -> dict[str, dict[Track, str]]:
+    """In a mixed view, per judged entry and track, "judged here by <judge>"; otherwise none
+    (a paper or single-judge view states its one source once, above the numbers)."""
+    if source.kind != MIXED:
+        return {}
+    marks: dict[str, dict[Track, str]] = {}
+    for entry in entries:
+        per_track = {t: judged_mark(value_judge(board, entry, t)) for t in entry.cells}
+        if any(per_track.values()):
+            marks[entry.name] = per_track
+    return marks
 
 
 def _best(entries: Sequence[Entry], track: Track) -> Entry | None:
@@ -221,6 +382,8 @@ class ConsistencyView:
     firsts: list[FirstPlaces]  # every entry, most first places first
     leaders: Mapping[Track, list[Entry]]  # rank 1 on each track (ties share it)
     entries: int
+    source: Source = Source(PAPER)
+    marks: Mapping[str, Mapping[Track, str]] = field(default_factory=dict)  # entry name → mark
 
     @property
     def max_firsts(self) -> int:
@@ -241,13 +404,15 @@ class ConsistencyView:
         return 0
 
 
-def consistency_view(board: Board, filters: EntryFilter) -> ConsistencyView:
+def consistency_view(
+    board: Board, filters: EntryFilter, source: Source = Source(PAPER)
+) -> ConsistencyView:
     """Spearman's ρ between every pair of tracks (entries scored on both), and first places.
 
     First place on a track is competition rank 1 with ties to the earlier submission; reported
     entries tie with each other, so an exact tie in the paper is a shared first place.
     """
-    entries = filters.apply(board.entries)
+    entries = filters.apply(source_entries(board, source))
     correlations = []
     for a, b in itertools.combinations(Track, 2):
         both = [(e.score(a), e.score(b)) for e in entries]
@@ -269,4 +434,6 @@ def consistency_view(board: Board, filters: EntryFilter) -> ConsistencyView:
         firsts=[FirstPlaces(entry, firsts[entry.key]) for entry in ranked],
         leaders=leaders,
         entries=len(entries),
+        source=source,
+        marks=entry_marks(board, entries, source),
     )

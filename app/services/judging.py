@@ -41,6 +41,7 @@ from app.scoring.aggregation import (
 from app.scoring.bootstrap import bootstrap_interval
 from app.scoring.f1 import best_token_f1, mean_token_f1
 from app.services.configuration import load_rubric
+from app.services.provenance import judging_record
 from app.services.rejudge import after_run
 from app.storage import FileStore
 from app.tracks import Track
@@ -176,6 +177,7 @@ async def _claim(ctx: JudgingContext, run_id: int, attempt: int) -> _Plan | None
                 heartbeat_at=now,
                 error=None,
                 failure_kind=None,
+                **judging_record(ctx.settings),  # the evaluation card's settings, as sent
             )
             if not claimed:
                 return None

@@ -226,3 +226,88 @@ async def _track_report(session: AsyncSession, track: Track) -> TrackReliability
         other_dimensions=other,
         dimensions=dimensions,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The public judge page: agreement with human labels and the judge's own failure rates
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRate:
+    """A rate of one run counter over the items sent to the judge. Adding a rate is one more
+    entry in RUN_RATES (the counter must be a column of evaluation_runs)."""
+
+    key: str
+    name: str
+    column: str
+    definition: str
+
+
+RUN_RATES: tuple[RunRate, ...] = (
+    RunRate(
+        "judge_error_rate",
+        "Judge-error rate",
+        "judge_errors",
+        "items whose judge reply never parsed as the rubric's JSON (after retries), over the "
+        "items sent to the judge, across the judge's scored runs on this track",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RateValue:
+    rate: RunRate
+    count: int
+    items: int
+    value: float | None  # None: no items judged yet
+
+
+def run_rates(
+    sums: dict[str, int], items: int, rates: tuple[RunRate, ...] = RUN_RATES
+) -> list[RateValue]:
+    """Each rate's count over `items` (pure)."""
+    return [
+        RateValue(
+            rate,
+            sums.get(rate.column, 0),
+            items,
+            sums.get(rate.column, 0) / items if items else None,
+        )
+        for rate in rates
+    ]
+
+
+@dataclass(frozen=True)
+class JudgeTrackReport:
+    """One track's active judge in public: agreement (when labels exist) and its rates."""
+
+    reliability: TrackReliability
+    runs: int  # scored runs under the active pair
+    items: int  # items sent to the judge over those runs
+    rates: list[RateValue]
+
+    @property
+    def track(self) -> Track:
+        return self.reliability.track
+
+    @property
+    def has_labels(self) -> bool:
+        return any(d.pairs for d in self.reliability.dimensions)
+
+
+async def judge_report(session: AsyncSession) -> list[JudgeTrackReport]:
+    """Per track, the active judge's agreement with human labels and its run rates."""
+    reports = []
+    for track in Track:
+        reliability = await _track_report(session, track)
+        pair = await active_pair(session, track)
+        runs, items, sums = await reliability_repo.scored_run_sums(
+            session,
+            track,
+            pair.rubric_version,
+            pair.judge_model_id,
+            [rate.column for rate in RUN_RATES],
+        )
+        reports.append(JudgeTrackReport(reliability, runs, items, run_rates(sums, items)))
+    return reports

@@ -22,6 +22,7 @@ from app.web.api import admin as admin_api
 from app.web.api import analysis as analysis_api
 from app.web.api import leaderboard as leaderboard_api
 from app.web.api import models as models_api
+from app.web.api import provenance as provenance_api
 from app.web.api import submissions as submissions_api
 from app.web.errors import install_error_handlers
 from app.web.pages import admin as admin_pages
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models_api.router,
         leaderboard_api.router,
         analysis_api.router,
+        provenance_api.router,
         admin_api.router,
         leaderboard_pages.router,
         analysis_pages.router,

@@ -13,8 +13,8 @@ Layout is computed here in plain Python (testable geometry); every piece of text
 """
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
@@ -30,6 +30,17 @@ INK = "#1b1f23"
 MUTED = "#57606a"
 
 MAX_POINTS_PER_GROUP = 150
+
+# A value from another source than the rest of the chart (a mixed analysis marks values judged
+# here) is drawn as a diamond: a shape, so the difference never rests on colour alone.
+MARKED_LEGEND = "◆ judged here (not the paper's judge)"
+
+
+def diamond_points(cx: float, cy: float, r: float) -> str:
+    """The polygon `points` of a diamond of half-diagonal `r` centred on (cx, cy)."""
+    return " ".join(
+        f"{_f(x)},{_f(y)}" for x, y in ((cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy))
+    )
 
 
 def _f(value: float) -> str:
@@ -151,12 +162,14 @@ def _axis_label(x: float, y: float, label: str) -> str:
 
 
 def _legend(x: float, y: float, items: Sequence[tuple[str, str, str]]) -> list[str]:
-    """items: (label, colour, shape) with shape "rect" or "circle"."""
+    """items: (label, colour, shape) with shape "rect", "circle" or "diamond"."""
     parts = ['<g class="legend">']
     cursor = x
     for label, colour, shape in items:
         if shape == "circle":
             parts.append(_el("circle", cx=cursor + 6, cy=y - 4, r=5, fill=colour))
+        elif shape == "diamond":
+            parts.append(_el("polygon", points=diamond_points(cursor + 6, y - 4, 6), fill=colour))
         else:
             parts.append(_el("rect", x=cursor, y=y - 10, width=12, height=12, fill=colour))
         parts.append(_text(cursor + 17, y, label, fill=INK))
@@ -180,6 +193,7 @@ class BarSeries:
 class BarValue:
     value: float | None
     who: str | None  # the entry behind the bar, for its tooltip
+    mark: str | None = None  # e.g. "judged here by X": drawn as a diamond on the bar
 
 
 @dataclass(frozen=True)
@@ -192,6 +206,7 @@ class Bar:
     height: float
     value: float
     who: str | None
+    mark: str | None = None
 
 
 def bar_layout(
@@ -222,6 +237,7 @@ def bar_layout(
                     height=plot.bottom - top,
                     value=found.value,
                     who=found.who,
+                    mark=found.mark,
                 )
             )
     return bars
@@ -242,7 +258,10 @@ def grouped_bar_chart(
     plot = Plot(left=52, top=40, width=width - 52 - 14, height=height - 40 - 58)
     bars = bar_layout(groups, series, values, plot)
     colours = {one.name: one.colour for one in series}
-    parts = _legend(plot.left, 20, [(one.name, one.colour, "rect") for one in series])
+    legend = [(one.name, one.colour, "rect") for one in series]
+    if any(bar.mark for bar in bars):
+        legend.append((MARKED_LEGEND, INK, "diamond"))
+    parts = _legend(plot.left, 20, legend)
     parts += _value_axis(plot, value_label)
     slot = plot.width / max(len(groups), 1)
     for g, label in enumerate(group_labels):
@@ -250,7 +269,8 @@ def grouped_bar_chart(
     described = []
     for bar in bars:
         who = f": {bar.who}" if bar.who else ""
-        tip = f"{bar.group}, {bar.series}{who}, {bar.value:.1f}"
+        mark = f" ({bar.mark})" if bar.mark else ""
+        tip = f"{bar.group}, {bar.series}{who}{mark}, {bar.value:.1f}"
         described.append(tip)
         rect = _el(
             "rect",
@@ -270,6 +290,18 @@ def grouped_bar_chart(
                 text_anchor="middle",
                 fill=INK,
                 font_size=10,
+            )
+            + (
+                _el(
+                    "polygon",
+                    tip,
+                    class_="mark",
+                    points=diamond_points(bar.x + bar.width / 2, bar.y + 9, 5),
+                    fill=INK,
+                    stroke="#ffffff",
+                )
+                if bar.mark
+                else ""
             )
             + "</g>"
         )
@@ -295,6 +327,7 @@ class BoxGroup:
     colour: str
     points: Sequence[tuple[str, float]]  # (name, score), any order
     box: BoxStats | None
+    marks: Mapping[str, str] = field(default_factory=dict)  # name → mark: drawn as a diamond
 
 
 def jitter(name: str, spread: float) -> float:
@@ -324,7 +357,10 @@ def box_points_chart(
     max_points: int = MAX_POINTS_PER_GROUP,
 ) -> Markup:
     plot = Plot(left=52, top=40, width=width - 52 - 14, height=height - 40 - 58)
-    parts = _legend(plot.left, 20, [(label, colour, "circle") for label, colour in legend])
+    items = [(label, colour, "circle") for label, colour in legend]
+    if any(group.marks for group in groups):
+        items.append((MARKED_LEGEND, INK, "diamond"))
+    parts = _legend(plot.left, 20, items)
     parts += _value_axis(plot, value_label)
     slot = plot.width / max(len(categories), 1)
     for c, label in enumerate(category_labels):
@@ -377,14 +413,31 @@ def box_points_chart(
             shown = thin(group.points, max_points)
             if len(shown) < len(group.points):
                 described[-1] += f" (showing {len(shown)} of {len(group.points)} points)"
+            marked = [name for name, _ in shown if group.marks.get(name)]
+            if marked:
+                described[-1] += f" (judged here: {', '.join(marked)})"
             for name, score in shown:
+                cx, cy = centre + jitter(name, box_width * 0.45), plot.y(score)
+                mark = group.marks.get(name)
+                if mark:
+                    parts.append(
+                        _el(
+                            "polygon",
+                            f"{name}: {score:.1f} ({mark})",
+                            class_="point marked",
+                            points=diamond_points(cx, cy, 5),
+                            fill=group.colour,
+                            stroke=INK,
+                        )
+                    )
+                    continue
                 parts.append(
                     _el(
                         "circle",
                         f"{name}: {score:.1f}",
                         class_="point",
-                        cx=centre + jitter(name, box_width * 0.45),
-                        cy=plot.y(score),
+                        cx=cx,
+                        cy=cy,
                         r=3.2,
                         fill=group.colour,
                         fill_opacity=0.75,

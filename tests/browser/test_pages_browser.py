@@ -116,15 +116,15 @@ def test_track_page_in_a_browser(chromium: str, base_url: str, tmp_path: Path) -
 
 
 def test_domain_gap_page_in_a_browser(chromium: str, base_url: str, tmp_path: Path) -> None:
-    dom = load(chromium, tmp_path, f"{base_url}/analysis/domain-gap", "domain-gap.png")
-    load(
-        chromium, tmp_path, f"{base_url}/analysis/domain-gap?kind=reported", "domain-gap-paper.png"
-    )
+    dom = load(chromium, tmp_path, f"{base_url}/analysis/domain-gap?source=mixed", "domain-gap.png")
+    load(chromium, tmp_path, f"{base_url}/analysis/domain-gap", "domain-gap-paper.png")
     svgs = re.findall(r"<svg[^>]*>", dom)
     assert len(svgs) == 2 and all('role="img"' in svg for svg in svgs)
     assert dom.count('<g class="bar">') == 12  # 4 tracks × (closed, open general, medical)
     assert dom.count('<rect class="box"') == 8  # 4 tracks × 2 groups
-    assert dom.count('<circle class="point"') == 4 * 27 - 2  # Delta has no T3 or T4
+    # Mixed: 23 reported entries as circles, the 4 judged ones as diamonds (Delta: no T3, T4).
+    assert dom.count('<circle class="point"') == 4 * 23
+    assert dom.count('<polygon class="point marked"') == 4 * 4 - 2
     assert ">Score (0–100)</text>" in dom and ">best medical</text>" in dom
     assert "Capacity dilution" in dom and "(50 items)" in dom  # the paired T1 interval
 

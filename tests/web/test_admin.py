@@ -523,3 +523,49 @@ async def test_a_submission_that_raced_past_the_switch_gets_a_run_under_the_new_
     await drain(env)
     assert (await board_cells(env, Track.T2))["late-vlm"][1] == version
     assert await tick(env.sessions, env.queue, settings) == []  # done once
+
+
+async def test_public_judge_page_with_and_without_human_labels(env: InProcessApp) -> None:
+    admin = await env.token("maintainers", admin=True)
+    alpha = await env.token("alpha")
+    t4 = await scored_submission(env, alpha, Track.T4, "alpha-vlm")
+    async with env.sessions() as session:
+        run = await session.scalar(select(EvaluationRun).where(EvaluationRun.submission_id == t4))
+    assert run is not None and run.judge_sampling is not None  # recorded at judge start
+    assert set(run.judge_sampling) == {"temperature", "seed", "max_tokens"}
+    before = (await env.client.get("/api/v1/analysis/judge")).json()
+    t4_before = next(t for t in before["tracks"] if t["track"] == "T4")
+    assert t4_before["agreement"] is None and t4_before["agreement_note"] == "no human labels yet"
+    assert t4_before["runs"] == 1
+    (rate,) = t4_before["rates"]
+    assert rate["key"] == "judge_error_rate" and rate["count"] == run.judge_errors
+    assert rate["items"] > 0 and rate["value"] == pytest.approx(rate["count"] / rate["items"])
+
+    dimension = bundled_rubric(Track.T4).dimension_ids[0]
+    rated = await judge_ratings(env, t4)
+    items = sorted(rated)[:3]
+    lines = [
+        {"submission_id": t4, "item_id": i, "rater": r, "ratings": {dimension: rated[i][dimension]}}
+        for i in items
+        for r in ("ann", "bob")
+    ]
+    data = "\n".join(json.dumps(line) for line in lines).encode()
+    imported = await env.client.post(
+        "/api/v1/admin/human-labels",
+        files={"file": ("labels.jsonl", data, "application/jsonl")},
+        headers=auth(admin),
+    )
+    assert imported.status_code == 201, imported.text
+    after = (await env.client.get("/api/v1/analysis/judge")).json()
+    html = (await env.client.get("/analysis/judge")).text
+    tracks = {t["track"]: t for t in after["tracks"]}
+    agreement = {d["dimension"]: d for d in tracks["T4"]["agreement"]}
+    assert agreement[dimension]["accuracy"] == 1.0 and agreement[dimension]["pairs"] == 6
+    assert agreement[dimension]["statistic"] == "quadratic-weighted kappa"  # T4 is ordinal 0–2
+    assert agreement[dimension]["human_items"] == 3
+    assert tracks["T4"]["agreement_note"] is None
+    assert tracks["T2"]["agreement"] is None and tracks["T2"]["runs"] == 0
+    assert tracks["T2"]["rates"][0]["value"] is None  # nothing judged on T2
+    assert 'id="judge-T4"' in html and f'data-dimension="{dimension}"' in html
+    assert html.count("Agreement with humans: no human labels yet.") == 3  # T1–T3
+    assert 'data-rate="judge_error_rate"' in html and "127.0.0.1" not in html

@@ -24,15 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.models import ItemResult, PairedGap
+from app.judge import STANDIN_MODEL
 from app.scoring.bootstrap import paired_bootstrap_gap
 from app.scoring.ranking import spearman
 from app.services import leaderboard as service
 from app.services.analysis import consistency_view
 from app.services.leaderboard import EntryFilter
 from app.tracks import Track
-from app.web.api.schemas import ViewParams
+from app.web.api.analysis import AnalysisParams
 from app.web.pages.analysis import consistency_context
 from tests.web.leaderboard_support import client_for, run_in_session, seed, settings_for
+
+# The small judged world is judged by the stand-in: its own view, apart from the paper's.
+JUDGED_VIEW = {"source": f"judge:{STANDIN_MODEL}"}
 
 
 @pytest.fixture
@@ -75,7 +79,7 @@ async def test_reported_entries_reproduce_section_4_2(
 
 async def test_judged_gaps_and_distributions(settings: Settings, world: dict[str, int]) -> None:
     async with client_for(settings) as client:
-        body = (await client.get("/api/v1/analysis/domain-gap", params={"kind": "judged"})).json()
+        body = (await client.get("/api/v1/analysis/domain-gap", params=JUDGED_VIEW)).json()
     tracks = {t["track"]: t for t in body["tracks"]}
     gaps = {name: (t["vs_open"]["gap"], t["vs_closed"]["gap"]) for name, t in tracks.items()}
     assert gaps == {
@@ -109,8 +113,8 @@ async def test_paired_interval_is_computed_once_and_kept(
         alpha, gamma, resamples=settings.bootstrap_resamples, seed=settings.bootstrap_seed
     )
     async with client_for(settings) as client:
-        first = (await client.get("/api/v1/analysis/domain-gap", params={"kind": "judged"})).json()
-        html = (await client.get("/analysis/domain-gap", params={"kind": "judged"})).text
+        first = (await client.get("/api/v1/analysis/domain-gap", params=JUDGED_VIEW)).json()
+        html = (await client.get("/analysis/domain-gap", params=JUDGED_VIEW)).text
     t1 = next(t for t in first["tracks"] if t["track"] == "T1")
     paired = t1["vs_open"]["paired"]
     assert (paired["gap"], paired["ci_low"], paired["ci_high"]) == pytest.approx(expected)
@@ -127,15 +131,15 @@ async def test_paired_interval_is_computed_once_and_kept(
     assert await run_in_session(settings, stored) == 1
     await run_in_session(settings, forget_items)
     async with client_for(settings) as client:  # a new process: empty in-memory caches
-        again = (await client.get("/api/v1/analysis/domain-gap", params={"kind": "judged"})).json()
+        again = (await client.get("/api/v1/analysis/domain-gap", params=JUDGED_VIEW)).json()
     t1_again = next(t for t in again["tracks"] if t["track"] == "T1")
     assert t1_again["vs_open"]["paired"] == paired  # from paired_gaps, not from item rows
 
 
 async def test_consistency_judged_world(settings: Settings, world: dict[str, int]) -> None:
     async with client_for(settings) as client:
-        body = (await client.get("/api/v1/analysis/consistency", params={"kind": "judged"})).json()
-        html = (await client.get("/analysis/consistency", params={"kind": "judged"})).text
+        body = (await client.get("/api/v1/analysis/consistency", params=JUDGED_VIEW)).json()
+        html = (await client.get("/analysis/consistency", params=JUDGED_VIEW)).text
     rho = {(c["a"], c["b"]): (c["rho"], c["n"]) for c in body["correlations"]}
     # Same order on T1, T2, T3; T4 swaps Alpha and Gamma: 1 − 6·(1 + 1)/(3·(9 − 1)) = 0.5.
     assert rho == {
@@ -151,6 +155,7 @@ async def test_consistency_judged_world(settings: Settings, world: dict[str, int
         "kind": "judged",
         "count": 4,
         "tracks": ["T1", "T2", "T3", "T4"],
+        "judges": [STANDIN_MODEL],
     }
     assert body["max_firsts"] == 4
     assert "Beta-Closed ranks first on 4 tracks." in html
@@ -199,7 +204,7 @@ async def test_consistency_context(settings: Settings, world: dict[str, int]) ->
 
     board = await run_in_session(settings, build)
     view = consistency_view(board, EntryFilter(kind="reported"))
-    context = consistency_context(board, view, ViewParams(kind="reported"))
+    context = consistency_context(board, view, AnalysisParams(kind="reported"))
     assert [f.entry.model for f in context["firsts"]] == [
         "GPT-5",
         "Claude-Sonnet-4.5",
@@ -211,7 +216,7 @@ async def test_consistency_context(settings: Settings, world: dict[str, int]) ->
 
 async def test_domain_gap_page_draws_both_charts(settings: Settings, world: dict[str, int]) -> None:
     async with client_for(settings) as client:
-        html = (await client.get("/analysis/domain-gap")).text
+        html = (await client.get("/analysis/domain-gap", params=JUDGED_VIEW)).text
     assert html.count("<svg") == 2
     assert '<title id="peak-chart-title">Peak general-purpose vs peak medical score' in html
     assert '<desc id="distribution-chart-desc">Points over box plots' in html

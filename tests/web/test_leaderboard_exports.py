@@ -190,8 +190,8 @@ async def test_submitter_text_renders_as_text(settings: Settings, world: dict[st
             for path in (
                 "/",
                 "/tracks/T1",
-                "/analysis/domain-gap",
-                "/analysis/consistency",
+                "/analysis/domain-gap?source=mixed",
+                "/analysis/consistency?source=mixed",
                 f"/models/{quoted}",
             )
         }
@@ -206,7 +206,8 @@ async def test_submitter_text_renders_as_text(settings: Settings, world: dict[st
     assert 'href="javascript:' not in model_page and "javascript:alert(1)" in model_page
     assert "<b>org</b>" not in model_page
     assert f'href="/models/{quoted}"' in pages["/"]
-    assert "T1, best medical: &lt;script&gt;" in pages["/analysis/domain-gap"]  # SVG tooltip
+    gap_page = pages["/analysis/domain-gap?source=mixed"]
+    assert "T1, best medical: &lt;script&gt;" in gap_page  # SVG tooltip
     assert api_model["model"]["name"] == NASTY
     rows = parse_csv(csv_text)
     assert "'=HYPERLINK(1)" in [r["model"] for r in rows]  # no formula in a spreadsheet

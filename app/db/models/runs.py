@@ -1,6 +1,7 @@
 """One scoring of one submission under one rubric version and judge model, and its results."""
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
@@ -36,6 +37,10 @@ class EvaluationRun(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Recorded when judging starts (the evaluation card): temperature, seed and max_tokens sent
+    # to the judge, and the service's package version. NULL for runs judged before they were.
+    judge_sampling: Mapped[dict[str, Any] | None] = mapped_column(JSONValue, nullable=True)
+    software_version: Mapped[str | None] = mapped_column(String(40))
 
 
 class ItemResult(Base):

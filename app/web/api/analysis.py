@@ -1,28 +1,43 @@
-"""The analyses as JSON and CSV: the domain-specialisation gap and cross-track consistency."""
+"""The analyses as JSON and CSV: the domain-specialisation gap and cross-track consistency.
 
-from collections.abc import Hashable
+Every view names its source (`source=paper` by default, `judge:<name>`, or `mixed`) and defines
+each number it computes that the paper does not report (`computed_here`).
+"""
 
-from fastapi import APIRouter, Request
+from collections.abc import Hashable, Sequence
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from app.db.base import utcnow
 from app.errors import InvalidInput
 from app.services.analysis import (
+    CONSISTENCY_DEFINITIONS,
+    DOMAIN_GAP_DEFINITIONS,
+    PAPER,
     Comparison,
     ConsistencyView,
+    Definition,
     DomainGapView,
     GroupScores,
+    Source,
     consistency_view,
     domain_gap_view,
+    parse_source,
+    source_options,
+    value_judge,
 )
 from app.services.leaderboard import Board, Entry, EntryFilter
+from app.services.reliability import JudgeTrackReport, judge_report
 from app.tracks import Track
 from app.web.api import schemas
 from app.web.api.leaderboard import (
     CSV,
     CSV_RESPONSES,
     JSON,
-    ParamsDep,
     cached_response,
     filters_of,
     filters_payload,
@@ -39,18 +54,60 @@ DOMAIN_GAP_TABLES = ("gaps", "scores")
 CONSISTENCY_TABLES = ("correlations", "firsts")
 
 
-def _side(entry: Entry | None, track: Track) -> schemas.GapSide | None:
+class AnalysisParams(schemas.ViewParams):
+    """The view parameters plus the analyses' source of scores."""
+
+    source: str = Field(
+        default=PAPER,
+        max_length=240,
+        description="paper (default): the paper's reported entries; judge:<judge model>: the "
+        "entries judged here by that judge; mixed: every entry, judged values marked",
+    )
+
+    def query_items(self, **overrides: object) -> list[tuple[str, str]]:
+        source = overrides.pop("source", self.source)
+        items = super().query_items(**overrides)
+        if source not in (None, "", PAPER):
+            items.insert(0, ("source", str(source)))
+        return items
+
+
+AnalysisParamsDep = Annotated[AnalysisParams, Query()]
+
+
+def source_payload(board: Board, source: Source) -> schemas.AnalysisSource:
+    return schemas.AnalysisSource(
+        param=source.param,
+        kind=source.kind,
+        judge_model=source.judge,
+        description=source.description,
+        options=[option.param for option in source_options(board)],
+    )
+
+
+def definitions_payload(definitions: Sequence[Definition]) -> list[schemas.ComputedHere]:
+    return [
+        schemas.ComputedHere(key=d.key, name=d.name, definition=d.definition) for d in definitions
+    ]
+
+
+def _side(board: Board, entry: Entry | None, track: Track) -> schemas.GapSide | None:
     if entry is None:
         return None
-    return schemas.GapSide(model=entry.name, kind=entry.kind, score=entry.score(track))
+    return schemas.GapSide(
+        model=entry.name,
+        kind=entry.kind,
+        score=entry.score(track),
+        judge=value_judge(board, entry, track),
+    )
 
 
-def _comparison(comparison: Comparison, track: Track) -> schemas.GapComparison:
+def _comparison(board: Board, comparison: Comparison, track: Track) -> schemas.GapComparison:
     paired = comparison.paired
     return schemas.GapComparison(
         against=comparison.label,
-        medical=_side(comparison.medical, track),
-        other=_side(comparison.other, track),
+        medical=_side(board, comparison.medical, track),
+        other=_side(board, comparison.other, track),
         gap=comparison.gap,
         paired=None
         if paired is None
@@ -60,12 +117,19 @@ def _comparison(comparison: Comparison, track: Track) -> schemas.GapComparison:
     )
 
 
-def _distribution(scores: GroupScores, entries: dict[str, Entry]) -> schemas.Distribution:
+def _distribution(
+    board: Board, scores: GroupScores, entries: dict[str, Entry], track: Track
+) -> schemas.Distribution:
     box = scores.box
     return schemas.Distribution(
         group=scores.group,
         scores=[
-            schemas.GapSide(model=name, kind=entries[name].kind, score=score)
+            schemas.GapSide(
+                model=name,
+                kind=entries[name].kind,
+                score=score,
+                judge=value_judge(board, entries[name], track),
+            )
             for name, score in scores.points
         ],
         minimum=box.minimum if box else None,
@@ -85,18 +149,20 @@ def domain_gap_payload(
             schemas.TrackGapOut(
                 track=t.track.value,
                 title=t.track.label,
-                peak_general=_side(t.peak_general, t.track),
-                peak_medical=_side(t.peak_medical, t.track),
-                vs_open=_comparison(t.vs_open, t.track),
-                vs_closed=_comparison(t.vs_closed, t.track),
+                peak_general=_side(board, t.peak_general, t.track),
+                peak_medical=_side(board, t.peak_medical, t.track),
+                vs_open=_comparison(board, t.vs_open, t.track),
+                vs_closed=_comparison(board, t.vs_closed, t.track),
                 finding=t.finding,
-                general=_distribution(t.general, entries),
-                medical=_distribution(t.medical, entries),
+                general=_distribution(board, t.general, entries, t.track),
+                medical=_distribution(board, t.medical, entries, t.track),
             )
             for t in view.tracks
         ],
         capacity_dilution=view.capacity_dilution,
         entries=view.entries,
+        source=source_payload(board, view.source),
+        computed_here=definitions_payload(DOMAIN_GAP_DEFINITIONS),
         filters=filters_payload(filters),
         pairs=[pair_payload(pair) for pair in board.pairs.values()],
         generated_at=utcnow(),
@@ -105,8 +171,15 @@ def domain_gap_payload(
 
 def domain_gap_csv(payload: schemas.DomainGap, table: str) -> str:
     if table == "gaps":
-        header = ["track", "against", "medical_model", "medical_kind", "medical_score"]
-        header += ["other_model", "other_kind", "other_score", "gap"]
+        header = ["track", "against", "medical_model", "medical_kind", "medical_judge"]
+        header += [
+            "medical_score",
+            "other_model",
+            "other_kind",
+            "other_judge",
+            "other_score",
+            "gap",
+        ]
         header += ["paired_gap", "paired_ci_low", "paired_ci_high", "paired_items"]
         rows = []
         for t in payload.tracks:
@@ -118,9 +191,11 @@ def domain_gap_csv(payload: schemas.DomainGap, table: str) -> str:
                         c.against,
                         med.model if med else None,
                         med.kind if med else None,
+                        med.judge if med else None,
                         med.score if med else None,
                         other.model if other else None,
                         other.kind if other else None,
+                        other.judge if other else None,
                         other.score if other else None,
                         c.gap,
                         paired.gap if paired else None,
@@ -132,9 +207,9 @@ def domain_gap_csv(payload: schemas.DomainGap, table: str) -> str:
         return to_csv(header, rows)
     if table == "scores":
         return to_csv(
-            ["track", "group", "model", "kind", "score"],
+            ["track", "group", "model", "kind", "judge", "score"],
             (
-                [t.track, d.group, s.model, s.kind, s.score]
+                [t.track, d.group, s.model, s.kind, s.judge, s.score]
                 for t in payload.tracks
                 for d in (t.general, t.medical)
                 for s in d.scores
@@ -157,12 +232,17 @@ def consistency_payload(
                 kind=f.entry.kind,
                 count=len(f.tracks),
                 tracks=[t.value for t in f.tracks],
+                judges=sorted(
+                    {j for t in f.entry.cells if (j := value_judge(board, f.entry, t)) is not None}
+                ),
             )
             for f in view.firsts
         ],
         leaders={t.value: [e.name for e in leaders] for t, leaders in view.leaders.items()},
         max_firsts=view.max_firsts,
         entries=view.entries,
+        source=source_payload(board, view.source),
+        computed_here=definitions_payload(CONSISTENCY_DEFINITIONS),
         filters=filters_payload(filters),
         pairs=[pair_payload(pair) for pair in board.pairs.values()],
         generated_at=utcnow(),
@@ -176,8 +256,11 @@ def consistency_csv(payload: schemas.Consistency, table: str) -> str:
         )
     if table == "firsts":
         return to_csv(
-            ["model", "kind", "count", "tracks"],
-            ([f.model, f.kind, f.count, " ".join(f.tracks)] for f in payload.firsts),
+            ["model", "kind", "judges", "count", "tracks"],
+            (
+                [f.model, f.kind, " ".join(f.judges), f.count, " ".join(f.tracks)]
+                for f in payload.firsts
+            ),
         )
     raise InvalidInput(f"table must be one of {', '.join(CONSISTENCY_TABLES)}, not {table!r}")
 
@@ -193,7 +276,7 @@ async def get_domain_gap(
     session: SessionDep,
     settings: SettingsDep,
     cache: ViewCacheDep,
-    params: ParamsDep,
+    params: AnalysisParamsDep,
 ) -> Response:
     async def render(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
@@ -204,6 +287,7 @@ async def get_domain_gap(
             filters,
             resamples=settings.bootstrap_resamples,
             seed=settings.bootstrap_seed,
+            source=parse_source(params.source, board),
         )
         await session.commit()  # paired intervals computed for the first time are kept
         payload = domain_gap_payload(board, view, filters)
@@ -225,15 +309,118 @@ async def get_consistency(
     request: Request,
     session: SessionDep,
     cache: ViewCacheDep,
-    params: ParamsDep,
+    params: AnalysisParamsDep,
 ) -> Response:
     async def render(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
         filters = filters_of(params)
-        payload = consistency_payload(board, consistency_view(board, filters), filters)
+        view = consistency_view(board, filters, parse_source(params.source, board))
+        payload = consistency_payload(board, view, filters)
         if params.format == "csv":
             table = params.table or "correlations"
             return Body.of(consistency_csv(payload, table), CSV, f"consistency-{table}.csv")
         return Body.of(payload.model_dump_json(), JSON)
 
     return await cached_response(request, session, cache, "api:consistency", params, render)
+
+
+# --------------------------------------------------------------------------------------------
+# The judge in public
+# --------------------------------------------------------------------------------------------
+
+NO_LABELS = "no human labels yet"
+
+
+class DimensionAgreementOut(BaseModel):
+    dimension: str
+    name: str
+    scale: str = Field(description="YES/NO or 0–max")
+    statistic: str = Field(description="Cohen's kappa, or quadratic-weighted kappa (ordinal)")
+    items: int = Field(description="Labelled items with a judge rating on this dimension")
+    pairs: int = Field(description="(judge, human label) pairs; two raters on an item: two")
+    accuracy: float | None
+    kappa: float | None
+    human_kappa: float | None = Field(description="Two human raters on the same items: ceiling")
+    human_items: int = Field(description="Items both human raters labelled")
+
+
+class RateOut(BaseModel):
+    key: str
+    name: str
+    definition: str
+    count: int
+    items: int = Field(description="Items sent to the judge over its scored runs")
+    value: float | None = Field(description="count / items; null when nothing was judged yet")
+
+
+class JudgeTrackOut(BaseModel):
+    track: str
+    judge_model: str
+    judge_is_reference: bool = Field(description="True: the reference stand-in, not a real judge")
+    rubric_version: str
+    human_labels: int = Field(description="Human labels imported for this track")
+    agreement: list[DimensionAgreementOut] | None = Field(
+        description="Per rubric dimension; null when no label meets a judge rating"
+    )
+    agreement_note: str | None = Field(description=f"'{NO_LABELS}' when agreement is null")
+    runs: int = Field(description="Scored runs under the active rubric version and judge")
+    rates: list[RateOut]
+
+
+class JudgeReliability(BaseModel):
+    tracks: list[JudgeTrackOut]
+    generated_at: datetime
+
+
+def judge_payload(reports: Sequence[JudgeTrackReport]) -> JudgeReliability:
+    tracks = []
+    for report in reports:
+        rel = report.reliability
+        agreement = [
+            DimensionAgreementOut(
+                dimension=d.dimension,
+                name=d.name,
+                scale=d.scale,
+                statistic="quadratic-weighted kappa" if d.weighted else "Cohen's kappa",
+                items=d.items,
+                pairs=d.pairs,
+                accuracy=d.accuracy,
+                kappa=d.kappa,
+                human_kappa=d.human_kappa,
+                human_items=d.human_items,
+            )
+            for d in rel.dimensions
+        ]
+        tracks.append(
+            JudgeTrackOut(
+                track=report.track.value,
+                judge_model=rel.judge_model,
+                judge_is_reference=rel.judge_is_reference,
+                rubric_version=rel.rubric_version,
+                human_labels=rel.labels,
+                agreement=agreement if report.has_labels else None,
+                agreement_note=None if report.has_labels else NO_LABELS,
+                runs=report.runs,
+                rates=[
+                    RateOut(
+                        key=r.rate.key,
+                        name=r.rate.name,
+                        definition=r.rate.definition,
+                        count=r.count,
+                        items=r.items,
+                        value=r.value,
+                    )
+                    for r in report.rates
+                ],
+            )
+        )
+    return JudgeReliability(tracks=tracks, generated_at=utcnow())
+
+
+@router.get(
+    "/analysis/judge",
+    response_model=JudgeReliability,
+    summary="Per track, the active judge's agreement with human labels and its error rates",
+)
+async def get_judge(session: SessionDep) -> JudgeReliability:
+    return judge_payload(await judge_report(session))

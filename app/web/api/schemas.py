@@ -75,6 +75,9 @@ class SubmissionStatus(BaseModel):
     judge_model: str | None = None
     judge_is_reference: bool = False
     failure: str | None = Field(None, description="Why the latest run failed, when it did")
+    provenance_url: str | None = Field(
+        None, description="Once scored: the run's evaluation card (JSON download)"
+    )
     result: RunResult | None = None
     duplicate: bool = False
     errors: list[dict[str, object]] = Field(default_factory=list)
@@ -327,6 +330,23 @@ class GapSide(BaseModel):
     model: str
     kind: str
     score: float | None
+    judge: str | None = Field(
+        None, description="Judged entries: the judge model behind the score; null: reported"
+    )
+
+
+class AnalysisSource(BaseModel):
+    param: str = Field(description="The source= value: paper, judge:<judge model> or mixed")
+    kind: str = Field(description="paper, judge or mixed")
+    judge_model: str | None = Field(description="source=judge: the judge whose entries take part")
+    description: str
+    options: list[str] = Field(description="Every source= value this board accepts")
+
+
+class ComputedHere(BaseModel):
+    key: str
+    name: str
+    definition: str = Field(description="A number computed here, not reported in the paper")
 
 
 class PairedGapOut(BaseModel):
@@ -374,6 +394,8 @@ class DomainGap(BaseModel):
         description="Gap vs the best open general-purpose model on T3 minus the same on T1"
     )
     entries: int
+    source: AnalysisSource
+    computed_here: list[ComputedHere]
     filters: ViewFilters
     pairs: list[BoardPair]
     generated_at: datetime
@@ -391,6 +413,9 @@ class FirstPlacesOut(BaseModel):
     kind: str
     count: int
     tracks: list[str]
+    judges: list[str] = Field(
+        default_factory=list, description="Judged entries: the judge model(s) of its scores"
+    )
 
 
 class Consistency(BaseModel):
@@ -399,6 +424,8 @@ class Consistency(BaseModel):
     leaders: dict[str, list[str]]
     max_firsts: int = Field(description="Most tracks any one entry ranks first on")
     entries: int
+    source: AnalysisSource
+    computed_here: list[ComputedHere]
     filters: ViewFilters
     pairs: list[BoardPair]
     generated_at: datetime

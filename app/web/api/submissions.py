@@ -6,12 +6,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.runs import RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
 from app.services.screening import decision_state
 from app.services.status import SubmissionView, submission_view, view_of
 from app.services.submission_actions import cancel, requeue, set_pinned, set_published
 from app.services.submissions import SubmitOutcome
+from app.web.api.provenance import provenance_url
 from app.web.api.schemas import (
     Coverage,
     MultiTrackUpload,
@@ -92,6 +94,9 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         judge_model=view.judge.name if view.judge else None,
         judge_is_reference=view.judge.is_reference if view.judge else False,
         failure=run.error if run else None,
+        provenance_url=provenance_url(run.id, view.view_key)
+        if run and run.status == RunStatus.SCORED.value
+        else None,
         result=RunResult(
             score=agg.score,
             f1=agg.f1,

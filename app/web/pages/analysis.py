@@ -9,18 +9,26 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from app.services.analysis import (
+    CAPACITY_DILUTION,
+    PAIRED_INTERVAL,
+    PAPER_JUDGE,
+    SPEARMAN_RHO,
     Comparison,
     ConsistencyView,
     DomainGapView,
+    Source,
     consistency_view,
     domain_gap_view,
+    parse_source,
+    source_options,
 )
 from app.services.leaderboard import JUDGED, Board
+from app.services.reliability import judge_report
 from app.tracks import Track
 from app.web import charts
 from app.web.api import analysis as api
-from app.web.api.leaderboard import ParamsDep, cached_response, filters_of, load_board
-from app.web.api.schemas import ViewParams
+from app.web.api.analysis import AnalysisParams, AnalysisParamsDep
+from app.web.api.leaderboard import cached_response, filters_of, load_board
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.pages.leaderboard import common_context, link, render
@@ -46,7 +54,8 @@ def peak_chart(view: DomainGapView) -> Markup:
         }[series]
         if entry is None:
             return charts.BarValue(None, None)
-        return charts.BarValue(entry.score(Track(group)), entry.name)
+        track = Track(group)
+        return charts.BarValue(entry.score(track), entry.name, view.mark(entry.name, track) or None)
 
     return charts.grouped_bar_chart(
         "peak-chart",
@@ -70,6 +79,11 @@ def distribution_chart(view: DomainGapView) -> Markup:
                     colour=colour,
                     points=scores.points,
                     box=scores.box,
+                    marks={
+                        name: mark
+                        for name, _ in scores.points
+                        if (mark := view.mark(name, t.track))
+                    },
                 )
             )
     return charts.box_points_chart(
@@ -97,10 +111,25 @@ def unpaired_reason(comparison: Comparison, track: Track) -> str | None:
     return "no shared scored items"
 
 
-def domain_gap_context(board: Board, view: DomainGapView, params: ViewParams) -> dict[str, Any]:
+def source_context(
+    board: Board, source: Source, params: AnalysisParams, path: str
+) -> dict[str, Any]:
+    """The source selector: one permalink per source this board accepts."""
+    return {
+        "source": source,
+        "paper_judge": PAPER_JUDGE,
+        "sources": [
+            (option, link(path, params, source=option.param, page=1), option == source)
+            for option in source_options(board)
+        ],
+    }
+
+
+def domain_gap_context(board: Board, view: DomainGapView, params: AnalysisParams) -> dict[str, Any]:
     context = common_context(
         board, params, "/analysis/domain-gap", "/api/v1/analysis/domain-gap", "Domain gap"
     )
+    context.update(source_context(board, view.source, params, "/analysis/domain-gap"))
     t1, t3 = view.track(Track.T1), view.track(Track.T3)
     context.update(
         view=view,
@@ -109,6 +138,9 @@ def domain_gap_context(board: Board, view: DomainGapView, params: ViewParams) ->
         unpaired=lambda comparison, track: unpaired_reason(comparison, track),
         t1_gap=t1.vs_open.gap,
         t3_gap=t3.vs_open.gap,
+        capacity_definition=CAPACITY_DILUTION,
+        paired_definition=PAIRED_INTERVAL,
+        mark=view.mark,
         scores_csv_url=link(
             "/api/v1/analysis/domain-gap", params, format="csv", table="scores", page=1
         ),
@@ -116,10 +148,13 @@ def domain_gap_context(board: Board, view: DomainGapView, params: ViewParams) ->
     return context
 
 
-def consistency_context(board: Board, view: ConsistencyView, params: ViewParams) -> dict[str, Any]:
+def consistency_context(
+    board: Board, view: ConsistencyView, params: AnalysisParams
+) -> dict[str, Any]:
     context = common_context(
         board, params, "/analysis/consistency", "/api/v1/analysis/consistency", "Consistency"
     )
+    context.update(source_context(board, view.source, params, "/analysis/consistency"))
     tracks = list(Track)
     grid = charts.correlation_grid(
         "correlation-chart",
@@ -133,6 +168,8 @@ def consistency_context(board: Board, view: ConsistencyView, params: ViewParams)
         grid=grid,
         firsts=firsts,
         others=view.entries - len(firsts),
+        rho_definition=SPEARMAN_RHO,
+        marks_of=lambda entry: sorted({m for m in view.marks.get(entry.name, {}).values() if m}),
         firsts_csv_url=link(
             "/api/v1/analysis/consistency", params, format="csv", table="firsts", page=1
         ),
@@ -146,7 +183,7 @@ async def domain_gap_page(
     session: SessionDep,
     settings: SettingsDep,
     cache: ViewCacheDep,
-    params: ParamsDep,
+    params: AnalysisParamsDep,
 ) -> Response:
     if params.format == "csv":
         return await api.get_domain_gap(request, session, settings, cache, params)
@@ -159,6 +196,7 @@ async def domain_gap_page(
             filters_of(params),
             resamples=settings.bootstrap_resamples,
             seed=settings.bootstrap_seed,
+            source=parse_source(params.source, board),
         )
         await session.commit()  # paired intervals computed for the first time are kept
         return render("analysis/domain_gap.html", domain_gap_context(board, view, params))
@@ -168,14 +206,21 @@ async def domain_gap_page(
 
 @router.get("/analysis/consistency", response_class=HTMLResponse)
 async def consistency_page(
-    request: Request, session: SessionDep, cache: ViewCacheDep, params: ParamsDep
+    request: Request, session: SessionDep, cache: ViewCacheDep, params: AnalysisParamsDep
 ) -> Response:
     if params.format == "csv":
         return await api.get_consistency(request, session, cache, params)
 
     async def render_page(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
-        view = consistency_view(board, filters_of(params))
+        view = consistency_view(board, filters_of(params), parse_source(params.source, board))
         return render("analysis/consistency.html", consistency_context(board, view, params))
 
     return await cached_response(request, session, cache, "page:consistency", params, render_page)
+
+
+@router.get("/analysis/judge", response_class=HTMLResponse)
+async def judge_page(session: SessionDep) -> Response:
+    reports = await judge_report(session)
+    context = {"title": "Judge", "reports": reports, "no_labels": api.NO_LABELS}
+    return HTMLResponse(render("analysis/judge.html", context).content)

@@ -1,0 +1,106 @@
+"""A scored run's evaluation card as a JSON download: `/api/v1/runs/{id}/provenance.json`."""
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from app.services.provenance import Provenance, run_provenance
+from app.web.auth import OptionalPrincipal
+from app.web.deps import SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["runs"])
+
+
+class GoldVersionOut(BaseModel):
+    id: int
+    digest: str = Field(description="sha256 identifying the gold bundle (never its content)")
+    imported_at: datetime
+
+
+class Sampling(BaseModel):
+    temperature: float | None = None
+    seed: int | None = None
+    max_tokens: int | None = None
+
+
+class ProvenanceOut(BaseModel):
+    """What a scored run was judged with. Never the judge's address or key, never gold text."""
+
+    run_id: int
+    submission_id: int
+    track: str
+    judge_model: str
+    judge_is_reference: bool = Field(description="True: the reference stand-in, not a real judge")
+    rubric_version: str = Field(description="sha256 of the rubric file")
+    prompt_template_sha256: str = Field(
+        description="sha256 of the rubric's system and user prompt templates, NUL-separated"
+    )
+    sampling: Sampling | None = Field(
+        description="Sent with every judge request; null: judged before runs recorded it"
+    )
+    gold_version: GoldVersionOut
+    software_version: str | None = Field(
+        description="Service package version at judge start; null: not recorded then"
+    )
+    started_at: datetime | None
+    judged_at: datetime | None = Field(description="When the run was scored")
+
+
+class ProvenanceCard(BaseModel):
+    provenance: ProvenanceOut
+
+
+def provenance_payload(card: Provenance) -> ProvenanceCard:
+    sampling: dict[str, Any] | None = card.sampling
+    return ProvenanceCard(
+        provenance=ProvenanceOut(
+            run_id=card.run_id,
+            submission_id=card.submission_id,
+            track=card.track.value,
+            judge_model=card.judge_model,
+            judge_is_reference=card.judge_is_reference,
+            rubric_version=card.rubric_version,
+            prompt_template_sha256=card.prompt_template_sha256,
+            sampling=None if sampling is None else Sampling(**sampling),
+            gold_version=GoldVersionOut(
+                id=card.gold_version.id,
+                digest=card.gold_version.digest,
+                imported_at=card.gold_version.imported_at,
+            ),
+            software_version=card.software_version,
+            started_at=card.started_at,
+            judged_at=card.judged_at,
+        )
+    )
+
+
+def provenance_url(run_id: int, key: str | None = None) -> str:
+    path = f"/api/v1/runs/{run_id}/provenance.json"
+    return f"{path}?key={key}" if key else path
+
+
+@router.get(
+    "/runs/{run_id}/provenance.json",
+    response_model=ProvenanceCard,
+    responses={
+        404: {"description": "No such run, or one of another team's private submission"},
+        409: {"description": "The run is not scored (yet)"},
+    },
+    summary="A scored run's evaluation card (judge, rubric, prompt, sampling, gold, software)",
+)
+async def get_provenance(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: OptionalPrincipal,
+    run_id: int,
+    key: str | None = None,
+) -> JSONResponse:
+    """Public for published submissions; a private one needs its team's token (or `key`)."""
+    card = await run_provenance(session, run_id, principal, key=key, secret=settings.judge_secret())
+    return JSONResponse(
+        provenance_payload(card).model_dump(mode="json"),
+        headers={"Content-Disposition": f'attachment; filename="run-{run_id}-provenance.json"'},
+    )
