@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from tests.leaderboard_fixture import JudgedSpec, ModelSpec, add_judged, ensure_model
 from app.judge import STANDIN_MODEL
 from app.tracks import Track
+from tests.leaderboard_fixture import JudgedSpec, ModelSpec, add_judged, ensure_model
 from tests.web.leaderboard_support import client_for, run_in_session, seed, settings_for
 
 COPIER = "Copied-Gold-Med"

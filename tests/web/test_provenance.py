@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.models import EvaluationRun
-from tests.leaderboard_fixture import JudgedSpec, ModelSpec, add_judged, ensure_model
 from app.judge import STANDIN_MODEL
 from app.services.configuration import active_pair, load_rubric
 from app.services.provenance import prompt_template_digest
 from app.tracks import Track
+from tests.leaderboard_fixture import JudgedSpec, ModelSpec, add_judged, ensure_model
 from tests.web.leaderboard_support import client_for, run_in_session, seed, settings_for
 
 JUDGE_URL = "http://judge.internal.example:8090/v1"
