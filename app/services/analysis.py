@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.leaderboard.board import Board, Entry, EntryKind
+from app.leaderboard.table import EntryFilter
 from app.repositories import leaderboard as repo
 from app.scoring.bootstrap import paired_bootstrap_gap
 from app.scoring.domain_gap import (
@@ -23,7 +25,6 @@ from app.scoring.domain_gap import (
 )
 from app.scoring.ranking import competition_ranks, spearman
 from app.scoring.summary import BoxStats, box_stats
-from app.services.leaderboard import JUDGED, Board, Entry, EntryFilter
 from app.tracks import Track
 
 # --------------------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ async def paired_gap(
     either run could not judge are left out of both) and stored for every later view.
     """
     a, b = other.cells.get(track), medical.cells.get(track)
-    if other.kind != JUDGED or medical.kind != JUDGED or a is None or b is None:
+    if other.kind != EntryKind.JUDGED or medical.kind != EntryKind.JUDGED or a is None or b is None:
         return None
     if a.run_id is None or b.run_id is None or a.gold_version_id != b.gold_version_id:
         return None

@@ -29,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.models import RunAggregate
 from app.demo.leaderboard_fixture import BASE_TIME, JudgedSpec, add_judged
+from app.leaderboard.board import Board
+from app.leaderboard.table import EntryFilter, TableQuery, overview_table, track_table
 from app.services import leaderboard as service
-from app.services.leaderboard import EntryFilter, TableQuery
 from app.tracks import Track
 from app.web.api.schemas import ViewParams
 from app.web.pages.leaderboard import overview_context, track_context
@@ -302,12 +303,12 @@ async def test_track_page_has_dimensions_items_and_coverage(
 
 
 async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str, int]) -> None:
-    async def build(session: AsyncSession) -> service.Board:
+    async def build(session: AsyncSession) -> Board:
         return await service.build_board(session)
 
     board = await run_in_session(settings, build)
     params = ViewParams(kind="judged", sort="T4")
-    table = service.overview_table(board, TableQuery(EntryFilter(kind="judged"), "T4"), 100)
+    table = overview_table(board, TableQuery(EntryFilter(kind="judged"), "T4"), 100)
     context = overview_context(board, table, params)
     assert [r.entry.model for r in context["table"].rows] == [
         "Beta-Closed",
@@ -320,8 +321,8 @@ async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str
     assert context["csv_url"] == "/api/v1/leaderboard?kind=judged&sort=T4&format=csv"
     assert context["table"].matched == 4 and context["table"].total == 27
 
-    track_table = service.track_table(board, Track.T2, TableQuery(EntryFilter()), 100)
-    track = track_context(board, Track.T2, track_table, ViewParams())
+    t2_table = track_table(board, Track.T2, TableQuery(EntryFilter()), 100)
+    track = track_context(board, Track.T2, t2_table, ViewParams())
     assert [h.key for h in track["heads"]][:3] == ["rank", "model", "score"]
     assert len(track["dimensions"]) == 6
     assert track["table"].matched == 27  # every entry has a T2 score

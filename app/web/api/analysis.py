@@ -7,6 +7,8 @@ from fastapi.responses import Response
 
 from app.db.base import utcnow
 from app.errors import InvalidInput
+from app.leaderboard.board import Board, Entry
+from app.leaderboard.table import EntryFilter
 from app.services.analysis import (
     Comparison,
     ConsistencyView,
@@ -15,7 +17,6 @@ from app.services.analysis import (
     consistency_view,
     domain_gap_view,
 )
-from app.services.leaderboard import Board, Entry, EntryFilter
 from app.tracks import Track
 from app.web.api import schemas
 from app.web.api.leaderboard import (
