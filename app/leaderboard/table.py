@@ -94,6 +94,24 @@ OVERVIEW_SCORE_COLUMNS: tuple[str, ...] = (
 OVERVIEW_COLUMNS: tuple[str, ...] = (Column.RANK, Column.MODEL, *OVERVIEW_SCORE_COLUMNS)
 DIMENSION_PREFIX = "dim:"
 
+# Numbers the paper does not print, each with its definition. Every view that shows one says so.
+COMPUTED_HERE = {
+    "mean": "Mean across tracks — computed here, not in the paper: the mean of the four track "
+    "scores (T1 Score, T2, T3, T4), only when all four exist. The overview ranks by it.",
+    "rank_range": "Rank range — computed here, not in the paper: the ranks compatible with the "
+    "95% intervals. Best = 1 + the rows whose interval lies entirely above this row's; worst = "
+    "N − the rows whose interval lies entirely below it (N: ranked rows shown). A reported row "
+    "has no interval and counts as one of unknown width: it is never separated from a judged "
+    "row, so each reported row shown widens a judged row's range by one.",
+    "attempts": "Attempts — computed here: the team's submissions for this model and track that "
+    "reached a scored run, private ones included. Shown because picking the best of many private "
+    "tries inflates a score (selective disclosure; Singh et al., The Leaderboard Illusion, "
+    "arXiv 2504.20879).",
+}
+
+# A row without an interval of its own in the others' rank ranges: it may lie anywhere.
+UNKNOWN_WIDTH = (-math.inf, math.inf)
+
 
 def overview_value(entry: Entry, column: str) -> float | None:
     if column == Column.MEAN:
@@ -163,7 +181,9 @@ def rank_entries(
 
     The ranked quantity is the mean (overview) or a track's score (`track` given). Entries
     without it are unranked and come last, the more tracks the earlier. A reported entry counts
-    as a fixed point in the rank ranges of the judged ones (it has no interval of its own).
+    has no interval: its uncertainty is unknown, so it counts as an interval of unknown width
+    (−∞, +∞) in the rank ranges of the judged ones — never separated from them — and gets no
+    range of its own. Each reported row shown thus widens a judged row's range by one.
     """
     get = value or (lambda e, c: overview_value(e, c))
     values = [e.mean if track is None else e.score(track) for e in entries]
@@ -182,7 +202,7 @@ def rank_entries(
             else (entry.cells[track].interval if entry.kind == EntryKind.JUDGED else None)
         )
         own_interval.append(interval is not None)
-        intervals.append(interval if interval is not None else (score, score))
+        intervals.append(interval if interval is not None else UNKNOWN_WIDTH)
     ranges = rank_range(intervals)
     marks: dict[int, dict[str, str]] = {i: {} for i in range(len(entries))}
     for column_key in marked:

@@ -20,8 +20,8 @@ class ModelView:
     reported: Entry | None
     pairs: Mapping[Track, BoardPair]
     history: list[repo.HistoryRow]
-    ranks: Mapping[Track, int | None]  # judged entry's rank on each track's board
-    board_size: Mapping[Track, int]
+    ranks: Mapping[Track, int | None]  # the judged entry's rank on each track page's table
+    board_size: Mapping[Track, int]  # rows on that table: judged and reported, unfiltered
 
 
 async def model_view(session: AsyncSession, board: Board, name: str) -> ModelView:
@@ -36,7 +36,8 @@ async def model_view(session: AsyncSession, board: Board, name: str) -> ModelVie
     sizes: dict[Track, int] = {}
     if judged is not None:
         for track in Track:
-            on_track = [e for e in board.entries if e.kind == EntryKind.JUDGED and track in e.cells]
+            # The same table /tracks/{track} shows without filters: judged and reported rows.
+            on_track = [e for e in board.entries if track in e.cells]
             sizes[track] = len(on_track)
             ranked = rank_entries(on_track, track=track)
             ranks[track] = next((r.rank for r in ranked if r.entry.key == judged.key), None)

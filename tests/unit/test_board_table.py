@@ -193,3 +193,18 @@ def test_track_table_keeps_entries_with_a_score_on_the_track_and_sorts_by_a_dime
     view = track_table(board(a, b, c), Track.T2, TableQuery(sort="dim:accuracy"), 10)
     assert names(view.rows) == ["B", "A"]
     assert view.columns == ("rank", "model", "score", "dim:accuracy", "items", "coverage")
+
+
+def test_a_reported_row_widens_judged_rank_ranges_by_one_and_has_none_itself() -> None:
+    entries = [
+        judged(1, "Top", all_tracks(80), width=1.0),
+        reported(2, "Paper", all_tracks(70)),
+        judged(3, "Bottom", all_tracks(60), width=1.0),
+    ]
+    rows = {row.entry.name: row for row in rank_entries(entries)}
+    assert rows["Paper"].rank == 2 and rows["Paper"].rank_range is None
+    # Without the reported row the judged ones separate (1–1 and 2–2); it may lie anywhere.
+    assert rows["Top"].rank_range == (1, 2)
+    assert rows["Bottom"].rank_range == (2, 3)
+    alone = {row.entry.name: row.rank_range for row in rank_entries([entries[0], entries[2]])}
+    assert alone == {"Top": (1, 1), "Bottom": (2, 2)}

@@ -106,13 +106,15 @@ async def test_overview_mixes_reported_and_judged_rows_apart(
     gemini = next(e for e in entries if e["model"] == "Gemini-3-Flash-Preview")
     assert "T1" in gemini["best"] and "T1_F1" in gemini["best"]  # 76.6 and 84.7
     assert "T1" in entries[0]["second"]  # GPT-5's 75.9
-    # Beta's mean interval 63–67 among 26 complete rows, reported ones as fixed points: wholly
-    # above it only GPT-5 (68.45), so best = 2; not wholly below it GPT-5, Gemini-2.5-Pro
-    # (63.275, inside) and Alpha (48–64, touching), so worst = 26 − 22 = 4.
+    # Beta's mean interval 63–67 among 26 complete rows. Reported rows have intervals of unknown
+    # width, so none lies wholly above or below it: best = 1 (no judged row wholly above) and
+    # worst = 26 − 1 (only Gamma's judged interval lies wholly below; Alpha's 48–64 touches).
     beta = next(e for e in entries if e["model"] == "Beta-Closed")
     complete = sum(1 for e in entries if e["mean"] is not None)
     assert complete == 26
-    assert (beta["rank"], beta["rank_best"], beta["rank_worst"]) == (2, 2, 4)
+    assert (beta["rank"], beta["rank_best"], beta["rank_worst"]) == (2, 1, 25)
+    assert "unknown width" in body["computed_here"]["rank_range"]
+    assert body["computed_here"]["mean"].startswith("Mean across tracks — computed here")
 
 
 async def test_overview_page_shows_the_table_as_the_paper_does(
@@ -128,8 +130,9 @@ async def test_overview_page_shows_the_table_as_the_paper_does(
     assert '+8.0</span>/<span class="minus">−8.0' in html  # Alpha T1 60 (52–68)
     assert '<span class="range" title="Ranks compatible with the 95% intervals">1–3</span>' in html
     assert "reference stand-in" in html
-    assert "Rank range: the ranks compatible with the 95% intervals" in html
-    assert 'title="Mean of the four track scores' in html  # header tooltips define columns
+    assert "Rank range — computed here, not in the paper: the ranks compatible" in html
+    assert "Mean across tracks — computed here, not in the paper" in html
+    assert 'title="Mean across tracks — computed here' in html  # header tooltips define columns
     for badge in ("closed", "open general", "medical", "medical unified"):
         assert f">{badge}</span>" in html
     assert "Last update:" in html

@@ -16,6 +16,7 @@ from app.db.base import utcnow
 from app.errors import InvalidInput, NotFound
 from app.leaderboard.board import Board, BoardPair, Cell, EntryKind, Selection
 from app.leaderboard.table import (
+    COMPUTED_HERE,
     DIMENSION_PREFIX,
     EntryFilter,
     RankedEntry,
@@ -144,7 +145,10 @@ def overview_entry(board: Board, row: RankedEntry) -> schemas.LeaderboardEntry:
     )
 
 
-def _page_fields(board: Board, table: TableView, filters: EntryFilter) -> dict[str, Any]:
+def _page_fields(
+    board: Board, table: TableView, filters: EntryFilter, notes: tuple[str, ...]
+) -> dict[str, Any]:
+    computed_here = {name: COMPUTED_HERE[name] for name in notes}
     return {
         "matched": table.matched,
         "total": table.total,
@@ -158,13 +162,14 @@ def _page_fields(board: Board, table: TableView, filters: EntryFilter) -> dict[s
         "pairs": [pair_payload(pair) for pair in board.pairs.values()],
         "last_updated": board.last_updated,
         "generated_at": utcnow(),
+        "computed_here": computed_here,
     }
 
 
 def overview_payload(board: Board, table: TableView, filters: EntryFilter) -> schemas.Leaderboard:
     return schemas.Leaderboard(
         entries=[overview_entry(board, row) for row in table.rows],
-        **_page_fields(board, table, filters),
+        **_page_fields(board, table, filters, ("mean", "rank_range", "attempts")),
     )
 
 
@@ -261,7 +266,7 @@ def track_payload(
         title=track.label,
         pair=pair_payload(pair) if pair else None,
         entries=[track_board_entry(track, row) for row in table.rows],
-        **_page_fields(board, table, filters),
+        **_page_fields(board, table, filters, ("rank_range", "attempts")),
     )
 
 
@@ -302,6 +307,7 @@ def model_payload(view: ModelView) -> schemas.ModelPage:
                     source=entry.source,
                     rank=view.ranks.get(track) if judged else None,
                     ranked=view.board_size.get(track) if judged else None,
+                    board=f"/tracks/{track.value}" if judged else None,
                 )
             )
     shown = {

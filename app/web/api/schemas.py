@@ -190,7 +190,10 @@ class TrackEntry(BaseModel):
 
 
 class LeaderboardEntry(BaseModel):
-    rank: int | None = Field(description="By the mean, among the rows matching the filters")
+    rank: int | None = Field(
+        description="By the mean across tracks (computed here, not in the paper), among the "
+        "rows matching the filters"
+    )
     rank_best: int | None = Field(None, description="Best rank compatible with the intervals")
     rank_worst: int | None = Field(None, description="Worst rank compatible with the intervals")
     model: str
@@ -201,7 +204,10 @@ class LeaderboardEntry(BaseModel):
     group: str = Field(description="closed, open_general, medical or medical_unified")
     kind: EntryKind = Field(description="judged, or reported (as printed in the paper)")
     source: str | None = Field(description="Reported entries: the paper's table")
-    mean: float | None = Field(description="Mean of the four track scores, when all four exist")
+    mean: float | None = Field(
+        description="Mean across tracks — computed here, not in the paper: the mean of the four "
+        "track scores, when all four exist"
+    )
     mean_ci_low: float | None = None
     mean_ci_high: float | None = None
     best: list[str] = Field(default_factory=list, description="Columns where this is the best")
@@ -222,6 +228,9 @@ class TablePage(BaseModel):
     pairs: list[BoardPair]
     last_updated: datetime | None
     generated_at: datetime
+    computed_here: dict[str, str] = Field(
+        description="Numbers on this view the paper does not print, with their definitions"
+    )
 
 
 class Leaderboard(TablePage):
@@ -279,8 +288,13 @@ class ModelTrackScore(TrackEntry):
     track: str
     kind: EntryKind
     source: str | None = None
-    rank: int | None = Field(None, description="Judged: rank among judged entries on the track")
-    ranked: int | None = Field(None, description="Judged entries on the track")
+    rank: int | None = Field(
+        None,
+        description="Judged: rank on the track's page (/tracks/{track}, no filters), among its "
+        "judged and reported rows",
+    )
+    ranked: int | None = Field(None, description="Rows on that page: judged and reported")
+    board: str | None = Field(None, description="Judged: the page the rank is taken from")
 
 
 class SubmissionHistoryEntry(BaseModel):

@@ -14,7 +14,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.leaderboard.board import Board
-from app.leaderboard.table import DIMENSION_PREFIX, Column, TableView, overview_table, track_table
+from app.leaderboard.table import (
+    COMPUTED_HERE,
+    DIMENSION_PREFIX,
+    Column,
+    TableView,
+    overview_table,
+    track_table,
+)
 from app.tracks import Track
 from app.web.api import leaderboard as api
 from app.web.api.leaderboard import ParamsDep, cached_response, load_board, query_of
@@ -27,11 +34,8 @@ router = APIRouter(include_in_schema=False)
 
 HTML = "text/html; charset=utf-8"
 
-RANK_RANGE_NOTE = (
-    "Rank range: the ranks compatible with the 95% intervals. Best = 1 + the number of rows whose "
-    "interval lies entirely above this row's; worst = N − the number whose interval lies entirely "
-    "below it, with N the ranked rows shown. Overlapping intervals widen the range: a rank is "
-    "only claimed where the intervals separate."
+RANK_RANGE_NOTE = COMPUTED_HERE["rank_range"] + (
+    " Overlapping intervals widen the range: a rank is only claimed where the intervals separate."
 )
 
 
@@ -108,8 +112,9 @@ OVERVIEW_COLUMNS: list[tuple[str, str, str]] = [
     (
         Column.RANK,
         "#",
-        "Rank by the mean of the four track scores among the rows shown (filters apply); ties go "
-        "to the earlier submission. Below it, the range of ranks compatible with the intervals.",
+        "Rank by the mean across tracks (computed here, not in the paper) among the rows shown "
+        "(filters apply); ties go to the earlier submission. Below it, the range of ranks "
+        "compatible with the intervals.",
     ),
     (Column.MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
     (
@@ -128,9 +133,8 @@ OVERVIEW_COLUMNS: list[tuple[str, str, str]] = [
     ("T4", "T4", "T4 examination suggestion: rubric score from the LLM judge, 0–100"),
     (
         Column.MEAN,
-        "Mean",
-        "Mean of the four track scores (T1 Score, T2, T3, T4), only when all four exist; rows "
-        "without it sort below complete ones",
+        "Mean across tracks*",
+        COMPUTED_HERE["mean"] + " Rows without it sort below complete ones.",
     ),
 ]
 
@@ -141,9 +145,11 @@ def overview_context(board: Board, table: TableView, params: ViewParams) -> dict
         table=table,
         heads=heads("/", params, table, OVERVIEW_COLUMNS),
         pager=pager("/", params, table),
+        mean_note=COMPUTED_HERE["mean"],
         rank_note=RANK_RANGE_NOTE
-        + " The overview ranks by the mean; its interval is the mean of the four tracks' lower "
-        "and upper bounds (wider than the mean's own interval, so never overconfident).",
+        + " The overview ranks by the mean across tracks; its interval is the mean of the four "
+        "tracks' lower and upper bounds (wider than the mean's own interval, so never "
+        "overconfident).",
     )
     return context
 

@@ -36,6 +36,7 @@ def model_context(board: Board, view: ModelView, params: ViewParams) -> dict[str
         "params": params,
         "pairs": list(board.pairs.values()),
         "tracks": list(Track),
+        "track_urls": {t: link(f"/tracks/{t.value}", params) for t in Track},
         "judged": view.judged,
         "reported": view.reported,
         "history": view.history,
