@@ -103,10 +103,6 @@ COMPUTED_HERE = {
     "N − the rows whose interval lies entirely below it (N: ranked rows shown). A reported row "
     "has no interval and counts as one of unknown width: it is never separated from a judged "
     "row, so each reported row shown widens a judged row's range by one.",
-    "attempts": "Attempts — computed here: the team's submissions for this model and track that "
-    "reached a scored run, private ones included. Shown because picking the best of many private "
-    "tries inflates a score (selective disclosure; Singh et al., The Leaderboard Illusion, "
-    "arXiv 2504.20879).",
 }
 
 # A row without an interval of its own in the others' rank ranges: it may lie anywhere.

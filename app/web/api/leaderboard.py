@@ -169,7 +169,7 @@ def _page_fields(
 def overview_payload(board: Board, table: TableView, filters: EntryFilter) -> schemas.Leaderboard:
     return schemas.Leaderboard(
         entries=[overview_entry(board, row) for row in table.rows],
-        **_page_fields(board, table, filters, ("mean", "rank_range", "attempts")),
+        **_page_fields(board, table, filters, ("mean", "rank_range")),
     )
 
 
@@ -266,7 +266,7 @@ def track_payload(
         title=track.label,
         pair=pair_payload(pair) if pair else None,
         entries=[track_board_entry(track, row) for row in table.rows],
-        **_page_fields(board, table, filters, ("rank_range", "attempts")),
+        **_page_fields(board, table, filters, ("rank_range",)),
     )
 
 
