@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     bootstrap_resamples: int = Field(default=1000, ge=100)
     bootstrap_seed: int = 20260101
     leaderboard_page_size: int = Field(default=100, ge=10)
+    min_ranked_coverage: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Share of a track's gold items a submission must answer to be published.",
+    )
     leaderboard_recheck_seconds: float = Field(
         default=1.0,
         ge=0,

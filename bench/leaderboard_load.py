@@ -40,9 +40,11 @@ sys.path.insert(0, str(REPO_ROOT))
 from app.config import Settings  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
 from app.db.session import create_engine, create_session_factory, unit_of_work  # noqa: E402
+from app.leaderboard.board import EntryKind  # noqa: E402
+from app.leaderboard.table import EntryFilter  # noqa: E402
 from app.services.analysis import MIXED, Source, domain_gap_view  # noqa: E402
 from app.services.configuration import ensure_track_configuration  # noqa: E402
-from app.services.leaderboard import JUDGED, EntryFilter, build_board  # noqa: E402
+from app.services.leaderboard import build_board  # noqa: E402
 from app.services.reported import seed_reported  # noqa: E402
 from app.tracks import Track  # noqa: E402
 from tests.leaderboard_fixture import seed_bulk, seed_item_scores  # noqa: E402
@@ -92,7 +94,12 @@ async def seed(database_url: str, models: int) -> None:
         async with unit_of_work(sessions) as session:
             board = await build_board(session)
             view = await domain_gap_view(
-                session, board, EntryFilter(kind=JUDGED), resamples=10, seed=1, source=Source(MIXED)
+                session,
+                board,
+                EntryFilter(kind=EntryKind.JUDGED),
+                resamples=10,
+                seed=1,
+                source=Source(MIXED),
             )
             runs: set[tuple[int, Track, float]] = set()
             for track_view in view.tracks:

@@ -27,6 +27,7 @@ from app.db.models import (
     SubmissionState,
     TrackConfig,
 )
+from app.leaderboard.board import ModelInfo
 from app.repositories.upsert import upsert
 from app.runs import RunStatus
 from app.tracks import Track
@@ -39,21 +40,6 @@ class Pair:
     track: Track
     rubric_version: str
     judge_model_id: int
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    id: int
-    name: str
-    organisation: str | None
-    open_weights: bool
-    medical: bool
-    category: str
-    parameter_count: int | None
-    url: str | None
-    paper_url: str | None
-    description: str | None
-    team_id: int | None
 
 
 @dataclass(frozen=True)

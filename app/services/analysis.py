@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInput
+from app.leaderboard.board import Board, Entry, EntryKind
+from app.leaderboard.table import EntryFilter
 from app.repositories import leaderboard as repo
 from app.scoring.bootstrap import paired_bootstrap_gap
 from app.scoring.domain_gap import (
@@ -30,7 +32,6 @@ from app.scoring.domain_gap import (
 )
 from app.scoring.ranking import competition_ranks, spearman
 from app.scoring.summary import BoxStats, box_stats
-from app.services.leaderboard import JUDGED, REPORTED, Board, Entry, EntryFilter
 from app.tracks import Track
 
 # --------------------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ def parse_source(text: str, board: Board) -> Source:
 
 def value_judge(board: Board, entry: Entry, track: Track) -> str | None:
     """The judge behind an entry's score on `track`: None for a reported (paper) value."""
-    if entry.kind != JUDGED:
+    if entry.kind != EntryKind.JUDGED:
         return None
     pair = board.pairs.get(track)
     return pair.judge_model if pair is not None else None
@@ -110,12 +111,12 @@ def source_entries(board: Board, source: Source) -> list[Entry]:
     judge scored on this board (an entry left with none drops out). mixed: every entry.
     """
     if source.kind == PAPER:
-        return [e for e in board.entries if e.kind == REPORTED]
+        return [e for e in board.entries if e.kind == EntryKind.REPORTED]
     if source.kind == MIXED:
         return list(board.entries)
     chosen: list[Entry] = []
     for entry in board.entries:
-        if entry.kind != JUDGED:
+        if entry.kind != EntryKind.JUDGED:
             continue
         cells = {
             t: c for t, c in entry.cells.items() if value_judge(board, entry, t) == source.judge
@@ -259,7 +260,7 @@ async def paired_gap(
     either run could not judge are left out of both) and stored for every later view.
     """
     a, b = other.cells.get(track), medical.cells.get(track)
-    if other.kind != JUDGED or medical.kind != JUDGED or a is None or b is None:
+    if other.kind != EntryKind.JUDGED or medical.kind != EntryKind.JUDGED or a is None or b is None:
         return None
     if a.run_id is None or b.run_id is None or a.gold_version_id != b.gold_version_id:
         return None

@@ -54,13 +54,38 @@ async def _own_run(session: AsyncSession, submission: Submission) -> EvaluationR
     return run
 
 
+def check_ranked_coverage(submission: Submission, minimum: float) -> None:
+    """A submission answering fewer than `minimum` of its track's gold items may be scored
+    privately but not ranked: publishing it is refused with both numbers."""
+    total = submission.total_items
+    coverage = submission.answered / total if total else 0.0
+    if coverage < minimum:
+        raise Conflict(
+            f"submission {submission.id} answers {submission.answered} of {total} "
+            f"{submission.track} items ({coverage:.1%}); a published submission must answer at "
+            f"least {minimum:.0%} of them (MIN_RANKED_COVERAGE). Its score stays private: "
+            "upload a file that answers more items to be ranked"
+        )
+
+
 async def set_published(
-    session: AsyncSession, principal: Principal, submission_id: int, published: bool
+    session: AsyncSession,
+    principal: Principal,
+    submission_id: int,
+    published: bool,
+    *,
+    min_coverage: float = 0.0,
 ) -> Submission:
     """Show the submission on the leaderboard (once scored), or hide it again. Idempotent.
-    Refused while prompt-injection flags await a maintainer's decision, or were upheld."""
+
+    Publishing needs at least `min_coverage` of the track's items answered (unpublishing never
+    does), and is refused while prompt-injection flags await a maintainer's decision, or were
+    upheld."""
     if published:
-        await check_publishable(session, await owned_submission(session, principal, submission_id))
+        submission = await owned_submission(session, principal, submission_id)
+        if submission.state != SubmissionState.REJECTED.value and not submission.published:
+            check_ranked_coverage(submission, min_coverage)
+        await check_publishable(session, submission)
     return await _set_flag(
         session, principal, submission_id, "published", published, submissions_repo.set_published
     )

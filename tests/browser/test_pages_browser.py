@@ -103,7 +103,7 @@ def test_overview_in_a_browser(chromium: str, base_url: str, tmp_path: Path) -> 
     assert 'data-key="reported:GPT-5"' in dom and "reported in paper · Table 2" in dom
     assert "reference stand-in" in dom
     assert '<span class="v best">76.6</span>' in dom  # Gemini-3-Flash-Preview's T1
-    assert "Rank range: the ranks compatible with the 95% intervals" in dom
+    assert "Rank range — computed here, not in the paper: the ranks compatible" in dom
 
 
 def test_track_page_in_a_browser(chromium: str, base_url: str, tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.integration
 EXPECTED = {
     Track.T1: (100 * 6 / 12, 100 * 7.55 / 12, (11, 12)),
     Track.T2: (100 * 7 / 30, None, (9, 10)),
-    Track.T3: (100 * 13 / 40, None, (7, 8)),
+    Track.T3: (100 * 14 / 40, None, (8, 8)),
     Track.T4: (100 * 36 / 80, None, (9, 10)),
 }
 

@@ -59,6 +59,19 @@ RULES = (
         ),
     ),
     Rule(
+        "leaderboard views are pure",
+        ("app/leaderboard",),
+        (
+            "sqlalchemy",
+            "httpx",
+            "app.db",
+            "app.judge",
+            "app.repositories",
+            "app.services",
+            "app.web",
+        ),
+    ),
+    Rule(
         "repositories sit below services and web",
         ("app/repositories",),
         ("app.services", "app.web"),

@@ -25,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.models import ItemResult, PairedGap
 from app.judge import STANDIN_MODEL
+from app.leaderboard.board import Board
+from app.leaderboard.table import EntryFilter
 from app.scoring.bootstrap import paired_bootstrap_gap
 from app.scoring.ranking import spearman
 from app.services import leaderboard as service
 from app.services.analysis import consistency_view
-from app.services.leaderboard import EntryFilter
 from app.tracks import Track
 from app.web.api.analysis import AnalysisParams
 from app.web.pages.analysis import consistency_context
@@ -199,7 +200,7 @@ async def _reported_scores(settings: Settings) -> list[tuple[float, ...]]:
 
 
 async def test_consistency_context(settings: Settings, world: dict[str, int]) -> None:
-    async def build(session: AsyncSession) -> service.Board:
+    async def build(session: AsyncSession) -> Board:
         return await service.build_board(session)
 
     board = await run_in_session(settings, build)

@@ -28,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.models import RunAggregate
+from app.leaderboard.board import Board
+from app.leaderboard.table import EntryFilter, TableQuery, overview_table, track_table
 from app.services import leaderboard as service
-from app.services.leaderboard import EntryFilter, TableQuery
 from app.tracks import Track
 from app.web.api.schemas import ViewParams
 from app.web.pages.leaderboard import overview_context, track_context
@@ -105,13 +106,15 @@ async def test_overview_mixes_reported_and_judged_rows_apart(
     gemini = next(e for e in entries if e["model"] == "Gemini-3-Flash-Preview")
     assert "T1" in gemini["best"] and "T1_F1" in gemini["best"]  # 76.6 and 84.7
     assert "T1" in entries[0]["second"]  # GPT-5's 75.9
-    # Beta's mean interval 63–67 among 26 complete rows, reported ones as fixed points: wholly
-    # above it only GPT-5 (68.45), so best = 2; not wholly below it GPT-5, Gemini-2.5-Pro
-    # (63.275, inside) and Alpha (48–64, touching), so worst = 26 − 22 = 4.
+    # Beta's mean interval 63–67 among 26 complete rows. Reported rows have intervals of unknown
+    # width, so none lies wholly above or below it: best = 1 (no judged row wholly above) and
+    # worst = 26 − 1 (only Gamma's judged interval lies wholly below; Alpha's 48–64 touches).
     beta = next(e for e in entries if e["model"] == "Beta-Closed")
     complete = sum(1 for e in entries if e["mean"] is not None)
     assert complete == 26
-    assert (beta["rank"], beta["rank_best"], beta["rank_worst"]) == (2, 2, 4)
+    assert (beta["rank"], beta["rank_best"], beta["rank_worst"]) == (2, 1, 25)
+    assert "unknown width" in body["computed_here"]["rank_range"]
+    assert body["computed_here"]["mean"].startswith("Mean across tracks — computed here")
 
 
 async def test_overview_page_shows_the_table_as_the_paper_does(
@@ -127,8 +130,9 @@ async def test_overview_page_shows_the_table_as_the_paper_does(
     assert '+8.0</span>/<span class="minus">−8.0' in html  # Alpha T1 60 (52–68)
     assert '<span class="range" title="Ranks compatible with the 95% intervals">1–3</span>' in html
     assert "reference stand-in" in html
-    assert "Rank range: the ranks compatible with the 95% intervals" in html
-    assert 'title="Mean of the four track scores' in html  # header tooltips define columns
+    assert "Rank range — computed here, not in the paper: the ranks compatible" in html
+    assert "Mean across tracks — computed here, not in the paper" in html
+    assert 'title="Mean across tracks — computed here' in html  # header tooltips define columns
     for badge in ("closed", "open general", "medical", "medical unified"):
         assert f">{badge}</span>" in html
     assert "Last update:" in html
@@ -302,12 +306,12 @@ async def test_track_page_has_dimensions_items_and_coverage(
 
 
 async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str, int]) -> None:
-    async def build(session: AsyncSession) -> service.Board:
+    async def build(session: AsyncSession) -> Board:
         return await service.build_board(session)
 
     board = await run_in_session(settings, build)
     params = ViewParams(kind="judged", sort="T4")
-    table = service.overview_table(board, TableQuery(EntryFilter(kind="judged"), "T4"), 100)
+    table = overview_table(board, TableQuery(EntryFilter(kind="judged"), "T4"), 100)
     context = overview_context(board, table, params)
     assert [r.entry.model for r in context["table"].rows] == [
         "Beta-Closed",
@@ -320,8 +324,8 @@ async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str
     assert context["csv_url"] == "/api/v1/leaderboard?kind=judged&sort=T4&format=csv"
     assert context["table"].matched == 4 and context["table"].total == 27
 
-    track_table = service.track_table(board, Track.T2, TableQuery(EntryFilter()), 100)
-    track = track_context(board, Track.T2, track_table, ViewParams())
+    t2_table = track_table(board, Track.T2, TableQuery(EntryFilter()), 100)
+    track = track_context(board, Track.T2, t2_table, ViewParams())
     assert [h.key for h in track["heads"]][:3] == ["rank", "model", "score"]
     assert len(track["dimensions"]) == 6
     assert track["table"].matched == 27  # every entry has a T2 score

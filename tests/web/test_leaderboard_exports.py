@@ -137,7 +137,10 @@ async def test_model_page(settings: Settings, world: dict[str, int]) -> None:
     assert scores["T2"]["score"] == 40.0 and scores["T2"]["pinned"] is True
     assert (scores["T1"]["ci_low"], scores["T1"]["ci_high"]) == (52.0, 68.0)
     assert scores["T1"]["dimension_means"]["disease_category"] == 80.0
-    assert (scores["T1"]["rank"], scores["T1"]["ranked"]) == (2, 4)  # behind Beta's 70
+    # Ranked as on /tracks/T1 without filters: 4 judged and 23 reported rows.
+    assert (scores["T1"]["rank"], scores["T1"]["ranked"]) == (8, 27)
+    assert scores["T1"]["board"] == "/tracks/T1"
+    assert "8 of 27" in html and 'href="/tracks/T1">on the T1 board</a>' in html
     history = body["history"]
     assert len(history) == 5  # four shown + the later T2 one; the private 99 is not listed
     assert [h["score"] for h in history if h["track"] == "T2"] == [44.0, 40.0]

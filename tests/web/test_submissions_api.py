@@ -131,7 +131,7 @@ async def test_gzip_json_arrays_and_a_bom_are_accepted(env: InProcessApp) -> Non
     array = b"\xef\xbb\xbf" + json.dumps(lines, indent=1).encode()
     response = await env.upload(token, gzip.compress(array), track=Track.T3, filename="t3.gz")
     assert response.status_code == 201, response.text
-    assert response.json()["coverage"] == {"answered": 7, "total": 8}
+    assert response.json()["coverage"] == {"answered": 8, "total": 8}
 
 
 # --- multi-track files ----------------------------------------------------------------------
@@ -435,3 +435,25 @@ async def test_pinning_moves_the_pin_within_a_model_and_track(env: InProcessApp)
     async with env.sessions() as session:
         actions = list(await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
     assert actions[-3:] == ["submission.pin", "submission.pin", "submission.unpin"]
+
+
+async def test_a_submission_below_the_ranked_coverage_stays_private(env: InProcessApp) -> None:
+    token = await env.token("alpha")
+    lines = [line for line in demo_predictions(Track.T2).splitlines() if line][:5]
+    thin = (await env.upload(token, b"\n".join(lines) + b"\n", track=Track.T2)).json()
+    assert thin["coverage"] == {"answered": 5, "total": 10}
+    path = f"/api/v1/submissions/{thin['id']}"
+    refused = await env.client.post(f"{path}/publish", headers=auth(token))
+    assert refused.status_code == 409
+    message = refused.json()["error"]["message"]
+    assert "answers 5 of 10 T2 items (50.0%)" in message
+    assert "at least 90%" in message and "MIN_RANKED_COVERAGE" in message
+    still = await env.client.get(path, headers=auth(token))
+    assert still.json()["published"] is False  # nothing changed
+    assert (await env.client.get(path)).status_code == 404  # still private to others
+    # 9 of 10 is exactly the threshold: published.
+    nine = [line for line in demo_predictions(Track.T2).splitlines() if line]
+    assert len(nine) == 9
+    full = (await env.upload(token, b"\n".join(nine) + b"\n", track=Track.T2, model="m2")).json()
+    ok = await env.client.post(f"/api/v1/submissions/{full['id']}/publish", headers=auth(token))
+    assert ok.status_code == 200 and ok.json()["published"] is True

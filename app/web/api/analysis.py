@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 
 from app.db.base import utcnow
 from app.errors import InvalidInput
+from app.leaderboard.board import Board, Entry
+from app.leaderboard.table import EntryFilter
 from app.services.analysis import (
     CONSISTENCY_DEFINITIONS,
     DOMAIN_GAP_DEFINITIONS,
@@ -30,7 +32,6 @@ from app.services.analysis import (
     source_options,
     value_judge,
 )
-from app.services.leaderboard import Board, Entry, EntryFilter
 from app.services.reliability import JudgeTrackReport, judge_report
 from app.tracks import Track
 from app.web.api import schemas

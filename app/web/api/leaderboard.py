@@ -14,19 +14,20 @@ from fastapi.responses import Response
 
 from app.db.base import utcnow
 from app.errors import InvalidInput, NotFound
-from app.services import leaderboard as service
-from app.services.leaderboard import (
+from app.leaderboard.board import Board, BoardPair, Cell, EntryKind, Selection
+from app.leaderboard.table import (
+    COMPUTED_HERE,
     DIMENSION_PREFIX,
-    Board,
-    BoardPair,
-    Cell,
     EntryFilter,
-    ModelView,
     RankedEntry,
-    Selection,
     TableQuery,
     TableView,
+    overview_table,
+    track_table,
 )
+from app.services import leaderboard as service
+from app.services import model_page
+from app.services.model_page import ModelView
 from app.tracks import Track
 from app.web.api import schemas
 from app.web.csv_export import to_csv
@@ -95,40 +96,21 @@ async def cached_response(
 
 
 def pair_payload(pair: BoardPair) -> schemas.BoardPair:
-    return schemas.BoardPair(
-        track=pair.track.value,
-        rubric_version=pair.rubric_version,
-        judge_model=pair.judge_model,
-        judge_is_reference=pair.judge_is_reference,
-        active=pair.active,
-        dimensions=[schemas.Dimension(id=d.id, name=d.name) for d in pair.dimensions],
-    )
+    return schemas.BoardPair.model_validate(pair)
 
 
 def filters_payload(filters: EntryFilter) -> schemas.ViewFilters:
-    return schemas.ViewFilters(
-        domain=filters.domain, access=filters.access, kind=filters.kind, q=filters.q
-    )
+    return schemas.ViewFilters.model_validate(filters)
 
 
 def track_entry(cell: Cell, pair: BoardPair | None, judged: bool) -> schemas.TrackEntry:
-    return schemas.TrackEntry(
-        score=cell.score,
-        f1=cell.f1,
-        ci_low=cell.ci_low,
-        ci_high=cell.ci_high,
-        coverage=cell.coverage,
-        item_count=cell.item_count,
-        answered_count=cell.answered_count,
-        judge_errors=cell.judge_errors,
-        dimension_means=dict(cell.dimension_means),
-        submission_id=cell.submission_id,
-        submitted_at=cell.submitted_at,
-        pinned=cell.pinned,
-        rubric_version=pair.rubric_version if judged and pair else None,
-        judge_model=pair.judge_model if judged and pair else None,
-        judge_is_reference=bool(judged and pair and pair.judge_is_reference),
-    )
+    """A cell as read from the board; the rubric and judge come from the track's pair."""
+    entry = schemas.TrackEntry.model_validate(cell)
+    if judged and pair is not None:
+        entry.rubric_version = pair.rubric_version
+        entry.judge_model = pair.judge_model
+        entry.judge_is_reference = pair.judge_is_reference
+    return entry
 
 
 def _marks(row: RankedEntry, mark: str) -> list[str]:
@@ -137,7 +119,7 @@ def _marks(row: RankedEntry, mark: str) -> list[str]:
 
 def overview_entry(board: Board, row: RankedEntry) -> schemas.LeaderboardEntry:
     entry = row.entry
-    judged = entry.kind == service.JUDGED
+    judged = entry.kind == EntryKind.JUDGED
     interval = entry.mean_interval
     return schemas.LeaderboardEntry(
         rank=row.rank,
@@ -163,7 +145,10 @@ def overview_entry(board: Board, row: RankedEntry) -> schemas.LeaderboardEntry:
     )
 
 
-def _page_fields(board: Board, table: TableView, filters: EntryFilter) -> dict[str, Any]:
+def _page_fields(
+    board: Board, table: TableView, filters: EntryFilter, notes: tuple[str, ...]
+) -> dict[str, Any]:
+    computed_here = {name: COMPUTED_HERE[name] for name in notes}
     return {
         "matched": table.matched,
         "total": table.total,
@@ -177,13 +162,14 @@ def _page_fields(board: Board, table: TableView, filters: EntryFilter) -> dict[s
         "pairs": [pair_payload(pair) for pair in board.pairs.values()],
         "last_updated": board.last_updated,
         "generated_at": utcnow(),
+        "computed_here": computed_here,
     }
 
 
 def overview_payload(board: Board, table: TableView, filters: EntryFilter) -> schemas.Leaderboard:
     return schemas.Leaderboard(
         entries=[overview_entry(board, row) for row in table.rows],
-        **_page_fields(board, table, filters),
+        **_page_fields(board, table, filters, ("mean", "rank_range")),
     )
 
 
@@ -280,7 +266,7 @@ def track_payload(
         title=track.label,
         pair=pair_payload(pair) if pair else None,
         entries=[track_board_entry(track, row) for row in table.rows],
-        **_page_fields(board, table, filters),
+        **_page_fields(board, table, filters, ("rank_range",)),
     )
 
 
@@ -310,7 +296,7 @@ def model_payload(view: ModelView) -> schemas.ModelPage:
     for entry in (view.judged, view.reported):
         if entry is None:
             continue
-        judged = entry.kind == service.JUDGED
+        judged = entry.kind == EntryKind.JUDGED
         for track, cell in sorted(entry.cells.items()):
             pair = view.pairs.get(track)
             scores.append(
@@ -321,6 +307,7 @@ def model_payload(view: ModelView) -> schemas.ModelPage:
                     source=entry.source,
                     rank=view.ranks.get(track) if judged else None,
                     ranked=view.board_size.get(track) if judged else None,
+                    board=f"/tracks/{track.value}" if judged else None,
                 )
             )
     shown = {
@@ -329,18 +316,7 @@ def model_payload(view: ModelView) -> schemas.ModelPage:
         if cell.submission_id is not None
     }
     return schemas.ModelPage(
-        model=schemas.ModelInfoOut(
-            name=info.name,
-            organisation=info.organisation,
-            open_weights=info.open_weights,
-            medical=info.medical,
-            category=info.category,
-            group=service.group_of(info),
-            parameter_count=info.parameter_count,
-            url=info.url,
-            paper_url=info.paper_url,
-            description=info.description,
-        ),
+        model=schemas.ModelInfoOut.model_validate(info),
         scores=scores,
         reported_protocol=view.reported.protocol if view.reported else None,
         history=[
@@ -383,7 +359,7 @@ def model_csv(page: schemas.ModelPage, table: str) -> str:
             ),
         )
     if table == "dimensions":
-        names = {(p.track, d.id): d.name for p in page.pairs for d in p.dimensions}
+        names = {(p.track.value, d.id): d.name for p in page.pairs for d in p.dimensions}
         return to_csv(
             ["track", "dimension", "name", "mean"],
             (
@@ -446,7 +422,7 @@ async def get_leaderboard(
 ) -> Response:
     async def render(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
-        table = service.overview_table(board, query_of(params), settings.leaderboard_page_size)
+        table = overview_table(board, query_of(params), settings.leaderboard_page_size)
         if params.format == "csv":
             return Body.of(overview_csv(board, table), CSV, "leaderboard.csv")
         return _json(overview_payload(board, table, filters_of(params)))
@@ -472,7 +448,7 @@ async def get_track(
 
     async def render(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
-        table = service.track_table(board, which, query_of(params), settings.leaderboard_page_size)
+        table = track_table(board, which, query_of(params), settings.leaderboard_page_size)
         if params.format == "csv":
             return Body.of(track_csv(board, which, table), CSV, f"{which.value}.csv")
         return _json(track_payload(board, which, table, filters_of(params)))
@@ -497,7 +473,7 @@ async def get_model(
 ) -> Response:
     async def render(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
-        page = model_payload(await service.model_view(session, board, name))
+        page = model_payload(await model_page.model_view(session, board, name))
         if params.format == "csv":
             table = params.table or "scores"
             return Body.of(model_csv(page, table), CSV, f"model-{table}.csv")

@@ -5,6 +5,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.leaderboard.board import Access, Direction, Domain, EntryKind
+from app.tracks import Track
+
 
 class Progress(BaseModel):
     items_done: int
@@ -101,21 +104,19 @@ class ViewParams(BaseModel):
     Empty values (as an HTML form sends them) mean "not set".
     """
 
-    domain: Literal["general", "medical"] | None = Field(
+    domain: Domain | None = Field(
         default=None,
         description="general: not medical; medical: medical-domain and medical unified",
     )
-    access: Literal["open", "closed"] | None = Field(
-        default=None, description="open or closed weights"
-    )
-    kind: Literal["judged", "reported"] | None = Field(
+    access: Access | None = Field(default=None, description="open or closed weights")
+    kind: EntryKind | None = Field(
         default=None, description="judged here, or reported in the paper"
     )
     q: str = Field(
         default="", max_length=200, description="Case-insensitive part of the model name"
     )
     sort: str = Field(default="rank", max_length=80, description="Column key to sort by")
-    dir: Literal["asc", "desc"] | None = Field(
+    dir: Direction | None = Field(
         default=None,
         description="Sort direction; default: descending for scores, ascending otherwise",
     )
@@ -172,12 +173,16 @@ class ViewParams(BaseModel):
 
 
 class Dimension(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
 
 
 class BoardPair(BaseModel):
-    track: str
+    model_config = ConfigDict(from_attributes=True)
+
+    track: Track
     rubric_version: str
     judge_model: str
     judge_is_reference: bool = Field(
@@ -188,13 +193,17 @@ class BoardPair(BaseModel):
 
 
 class ViewFilters(BaseModel):
-    domain: str | None
-    access: str | None
-    kind: str | None
+    model_config = ConfigDict(from_attributes=True)
+
+    domain: Domain | None
+    access: Access | None
+    kind: EntryKind | None
     q: str
 
 
 class TrackEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     score: float = Field(description="Track score, 0–100")
     f1: float | None = Field(None, description="T1 only: SQuAD token F1, 0–100")
     ci_low: float | None = Field(None, description="95% bootstrap interval (judged entries)")
@@ -213,7 +222,10 @@ class TrackEntry(BaseModel):
 
 
 class LeaderboardEntry(BaseModel):
-    rank: int | None = Field(description="By the mean, among the rows matching the filters")
+    rank: int | None = Field(
+        description="By the mean across tracks (computed here, not in the paper), among the "
+        "rows matching the filters"
+    )
     rank_best: int | None = Field(None, description="Best rank compatible with the intervals")
     rank_worst: int | None = Field(None, description="Worst rank compatible with the intervals")
     model: str
@@ -222,9 +234,12 @@ class LeaderboardEntry(BaseModel):
     medical: bool
     category: str
     group: str = Field(description="closed, open_general, medical or medical_unified")
-    kind: str = Field(description="judged, or reported (as printed in the paper)")
+    kind: EntryKind = Field(description="judged, or reported (as printed in the paper)")
     source: str | None = Field(description="Reported entries: the paper's table")
-    mean: float | None = Field(description="Mean of the four track scores, when all four exist")
+    mean: float | None = Field(
+        description="Mean across tracks — computed here, not in the paper: the mean of the four "
+        "track scores, when all four exist"
+    )
     mean_ci_low: float | None = None
     mean_ci_high: float | None = None
     best: list[str] = Field(default_factory=list, description="Columns where this is the best")
@@ -240,11 +255,14 @@ class TablePage(BaseModel):
     page_size: int
     all: bool
     sort: str
-    direction: str
+    direction: Direction
     filters: ViewFilters
     pairs: list[BoardPair]
     last_updated: datetime | None
     generated_at: datetime
+    computed_here: dict[str, str] = Field(
+        description="Numbers on this view the paper does not print, with their definitions"
+    )
 
 
 class Leaderboard(TablePage):
@@ -256,7 +274,7 @@ class TrackBoardEntry(BaseModel):
     rank_best: int | None = None
     rank_worst: int | None = None
     model: str
-    kind: str
+    kind: EntryKind
     source: str | None
     group: str
     open_weights: bool
@@ -284,6 +302,8 @@ class TrackBoard(TablePage):
 
 
 class ModelInfoOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     organisation: str | None
     open_weights: bool
@@ -298,10 +318,15 @@ class ModelInfoOut(BaseModel):
 
 class ModelTrackScore(TrackEntry):
     track: str
-    kind: str
+    kind: EntryKind
     source: str | None = None
-    rank: int | None = Field(None, description="Judged: rank among judged entries on the track")
-    ranked: int | None = Field(None, description="Judged entries on the track")
+    rank: int | None = Field(
+        None,
+        description="Judged: rank on the track's page (/tracks/{track}, no filters), among its "
+        "judged and reported rows",
+    )
+    ranked: int | None = Field(None, description="Rows on that page: judged and reported")
+    board: str | None = Field(None, description="Judged: the page the rank is taken from")
 
 
 class SubmissionHistoryEntry(BaseModel):

@@ -231,7 +231,9 @@ async def publish_submission(
     session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
 ) -> SubmissionStatus:
     """Show the submission on the leaderboard once it is scored (its team only)."""
-    await set_published(session, principal, submission_id, True)
+    await set_published(
+        session, principal, submission_id, True, min_coverage=settings.min_ranked_coverage
+    )
     await session.commit()
     return await _status_after(session, settings, principal, submission_id)
 

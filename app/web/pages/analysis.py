@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from app.leaderboard.board import Board, EntryKind
 from app.services.analysis import (
     CAPACITY_DILUTION,
     PAIRED_INTERVAL,
@@ -22,7 +23,6 @@ from app.services.analysis import (
     parse_source,
     source_options,
 )
-from app.services.leaderboard import JUDGED, Board
 from app.services.reliability import judge_report
 from app.tracks import Track
 from app.web import charts
@@ -103,7 +103,7 @@ def unpaired_reason(comparison: Comparison, track: Track) -> str | None:
     medical, other = comparison.medical, comparison.other
     if medical is None or other is None:
         return None
-    if medical.kind != JUDGED or other.kind != JUDGED:
+    if medical.kind != EntryKind.JUDGED or other.kind != EntryKind.JUDGED:
         return "reported scores have no per-item results to pair"
     a, b = medical.cells.get(track), other.cells.get(track)
     if a is not None and b is not None and a.gold_version_id != b.gold_version_id:

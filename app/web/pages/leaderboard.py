@@ -13,18 +13,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.services import leaderboard as service
-from app.services.leaderboard import (
-    COVERAGE,
+from app.leaderboard.board import Board
+from app.leaderboard.table import (
+    COMPUTED_HERE,
     DIMENSION_PREFIX,
-    F1,
-    ITEMS,
-    MEAN,
-    MODEL,
-    RANK,
-    SCORE,
-    Board,
+    Column,
     TableView,
+    overview_table,
+    track_table,
 )
 from app.tracks import Track
 from app.web.api import leaderboard as api
@@ -38,11 +34,8 @@ router = APIRouter(include_in_schema=False)
 
 HTML = "text/html; charset=utf-8"
 
-RANK_RANGE_NOTE = (
-    "Rank range: the ranks compatible with the 95% intervals. Best = 1 + the number of rows whose "
-    "interval lies entirely above this row's; worst = N − the number whose interval lies entirely "
-    "below it, with N the ranked rows shown. Overlapping intervals widen the range: a rank is "
-    "only claimed where the intervals separate."
+RANK_RANGE_NOTE = COMPUTED_HERE["rank_range"] + (
+    " Overlapping intervals widen the range: a rank is only claimed where the intervals separate."
 )
 
 
@@ -77,7 +70,7 @@ def heads(
                 key=key,
                 label=label,
                 tooltip=tooltip,
-                numeric=key not in (MODEL,),
+                numeric=key not in (Column.MODEL,),
                 url=link(path, params, sort=key, dir=direction, page=1),
                 current=current,
             )
@@ -117,12 +110,13 @@ def common_context(
 
 OVERVIEW_COLUMNS: list[tuple[str, str, str]] = [
     (
-        RANK,
+        Column.RANK,
         "#",
-        "Rank by the mean of the four track scores among the rows shown (filters apply); ties go "
-        "to the earlier submission. Below it, the range of ranks compatible with the intervals.",
+        "Rank by the mean across tracks (computed here, not in the paper) among the rows shown "
+        "(filters apply); ties go to the earlier submission. Below it, the range of ranks "
+        "compatible with the intervals.",
     ),
-    (MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
+    (Column.MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
     (
         "T1",
         "T1 Score",
@@ -138,10 +132,9 @@ OVERVIEW_COLUMNS: list[tuple[str, str, str]] = [
     ("T3", "T3", "T3 cross-image evidence alignment: rubric score from the LLM judge, 0–100"),
     ("T4", "T4", "T4 examination suggestion: rubric score from the LLM judge, 0–100"),
     (
-        MEAN,
-        "Mean",
-        "Mean of the four track scores (T1 Score, T2, T3, T4), only when all four exist; rows "
-        "without it sort below complete ones",
+        Column.MEAN,
+        "Mean across tracks*",
+        COMPUTED_HERE["mean"] + " Rows without it sort below complete ones.",
     ),
 ]
 
@@ -152,9 +145,11 @@ def overview_context(board: Board, table: TableView, params: ViewParams) -> dict
         table=table,
         heads=heads("/", params, table, OVERVIEW_COLUMNS),
         pager=pager("/", params, table),
+        mean_note=COMPUTED_HERE["mean"],
         rank_note=RANK_RANGE_NOTE
-        + " The overview ranks by the mean; its interval is the mean of the four tracks' lower "
-        "and upper bounds (wider than the mean's own interval, so never overconfident).",
+        + " The overview ranks by the mean across tracks; its interval is the mean of the four "
+        "tracks' lower and upper bounds (wider than the mean's own interval, so never "
+        "overconfident).",
     )
     return context
 
@@ -163,21 +158,23 @@ def track_column_heads(board: Board, track: Track) -> list[tuple[str, str, str]]
     pair = board.pairs.get(track)
     columns: list[tuple[str, str, str]] = [
         (
-            RANK,
+            Column.RANK,
             "#",
             f"Rank by the {track} score among the rows shown; ties go to the earlier submission. "
             "Below it, the range of ranks compatible with the intervals.",
         ),
-        (MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
+        (Column.MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
         (
-            SCORE,
+            Column.SCORE,
             "Score",
             f"{track} {track.label.lower()}: rubric score from the LLM judge, 0–100, with its 95% "
             "bootstrap interval for judged entries",
         ),
     ]
     if track == Track.T1:
-        columns.append((F1, "F1", "SQuAD token F1 against the gold answer and its aliases, 0–100"))
+        columns.append(
+            (Column.F1, "F1", "SQuAD token F1 against the gold answer and its aliases, 0–100")
+        )
     for dimension in pair.dimensions if pair else ():
         columns.append(
             (
@@ -187,8 +184,8 @@ def track_column_heads(board: Board, track: Track) -> list[tuple[str, str, str]]
                 "rated items as a share of its maximum, 0–100",
             )
         )
-    columns.append((ITEMS, "Items", "Gold items of the track the run was scored on"))
-    columns.append((COVERAGE, "Coverage", "Items with a prediction / gold items"))
+    columns.append((Column.ITEMS, "Items", "Gold items of the track the run was scored on"))
+    columns.append((Column.COVERAGE, "Coverage", "Items with a prediction / gold items"))
     return columns
 
 
@@ -243,7 +240,7 @@ async def overview(
         return await api.get_leaderboard(request, session, settings, cache, params)
 
     def build(board: Board) -> dict[str, Any]:
-        table = service.overview_table(board, query_of(params), settings.leaderboard_page_size)
+        table = overview_table(board, query_of(params), settings.leaderboard_page_size)
         return overview_context(board, table, params)
 
     renderer = page_renderer(session, cache, params, "leaderboard/overview.html", build)
@@ -264,7 +261,7 @@ async def track_page(
     which = api.parse_track(track)
 
     def build(board: Board) -> dict[str, Any]:
-        table = service.track_table(board, which, query_of(params), settings.leaderboard_page_size)
+        table = track_table(board, which, query_of(params), settings.leaderboard_page_size)
         return track_context(board, which, table, params)
 
     renderer = page_renderer(session, cache, params, "leaderboard/track.html", build)

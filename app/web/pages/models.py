@@ -6,8 +6,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.services import leaderboard as service
-from app.services.leaderboard import Board, ModelView
+from app.leaderboard.board import Board, badges_of
+from app.services.model_page import ModelView, model_view
 from app.tracks import Track
 from app.web.api import leaderboard as api
 from app.web.api.leaderboard import ParamsDep, cached_response, load_board
@@ -31,11 +31,12 @@ def model_context(board: Board, view: ModelView, params: ViewParams) -> dict[str
         "title": name,
         "view": view,
         "info": view.info,
-        "badges": service.badges_of(view.info),
+        "badges": badges_of(view.info),
         "board": board,
         "params": params,
         "pairs": list(board.pairs.values()),
         "tracks": list(Track),
+        "track_urls": {t: link(f"/tracks/{t.value}", params) for t in Track},
         "judged": view.judged,
         "reported": view.reported,
         "history": view.history,
@@ -57,7 +58,7 @@ async def model_page(
 
     async def render_page(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
-        view = await service.model_view(session, board, name)
+        view = await model_view(session, board, name)
         return render("models/model.html", model_context(board, view, params))
 
     return await cached_response(request, session, cache, f"page:model:{name}", params, render_page)
