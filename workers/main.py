@@ -11,20 +11,20 @@ from app.config import get_settings
 from app.queue import JUDGE_RUN_JOB, WORKER_MAX_JOBS, ArqQueue
 from app.runtime import Runtime
 from app.services.judging import execute_job
-from app.services.reaper import reap
-from app.services.rejudge import tick
+from app.services.maintenance import beat_seconds, maintenance_pass
 
 log = logging.getLogger("mmrare.worker")
 
 # A run is long (thousands of judge calls); the heartbeat, not this timeout, detects dead workers.
 RUN_JOB_TIMEOUT_SECONDS = 6 * 3600
+MAINTENANCE_LOCK = "mmrare:maintenance-lock"
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     runtime = await Runtime.start(get_settings())
     ctx["runtime"] = runtime
     ctx["queue"] = ArqQueue(ctx["redis"])
-    await reap_runs(ctx)
+    await maintenance_pass(runtime.sessions, ctx["queue"], runtime.settings)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -38,22 +38,17 @@ async def judge_run(ctx: dict[str, Any], run_id: int, attempt: int) -> str | Non
     return status.value if status else None
 
 
-async def reap_runs(ctx: dict[str, Any]) -> int:
-    """Re-enqueue lost runs, then advance rejudges (a rejudge whose last run finished while no
-    job could follow it up switches here)."""
+async def maintain(ctx: dict[str, Any]) -> int | None:
+    """One maintenance pass per REAPER_INTERVAL_SECONDS across every worker: the cron beat may
+    fire more often (see beat_seconds), and a Redis lock that lives one interval lets a single
+    beat through. Returns the runs re-enqueued, or None when another beat already ran."""
     runtime: Runtime = ctx["runtime"]
-    report = await reap(runtime.sessions, ctx["queue"], runtime.settings)
-    try:
-        await tick(runtime.sessions, ctx["queue"], runtime.settings)
-    except Exception:
-        log.exception("rejudge tick failed")
-    return len(report.requeued)
-
-
-def _reaper_schedule(interval: int) -> dict[str, Any]:
-    if interval < 60:
-        return {"second": set(range(0, 60, interval))}
-    return {"minute": set(range(0, 60, max(interval // 60, 1))), "second": {0}}
+    interval_ms = runtime.settings.reaper_interval_seconds * 1000
+    # A little under one interval, so the beat exactly one interval later is never refused.
+    if not await ctx["redis"].set(MAINTENANCE_LOCK, "1", nx=True, px=max(interval_ms - 250, 1)):
+        return None
+    report = await maintenance_pass(runtime.sessions, ctx["queue"], runtime.settings)
+    return report.requeued
 
 
 _settings = get_settings()
@@ -65,10 +60,10 @@ class WorkerSettings:
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(
-            reap_runs,
+            maintain,
             unique=True,
             run_at_startup=False,
-            **_reaper_schedule(_settings.reaper_interval_seconds),
+            second=beat_seconds(_settings.reaper_interval_seconds),
         )
     ]
     on_startup = startup

@@ -21,6 +21,11 @@ async def record_event(
     )
 
 
+async def recent_events(session: AsyncSession, limit: int = 200) -> list[AuditEvent]:
+    """The newest maintainer actions first."""
+    return await audit_repo.recent(session, limit)
+
+
 def cli_actor() -> str:
     """Actions taken at the shell are attributed to the operating-system user."""
     import getpass

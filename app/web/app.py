@@ -16,8 +16,7 @@ from app.config import Settings, get_settings
 from app.queue import ArqQueue, InProcessQueue, JobQueue
 from app.runtime import Runtime
 from app.services.judging import execute_job
-from app.services.reaper import reap
-from app.services.rejudge import tick as tick_rejudges
+from app.services.maintenance import maintenance_pass
 from app.web.api import admin as admin_api
 from app.web.api import analysis as analysis_api
 from app.web.api import leaderboard as leaderboard_api
@@ -37,14 +36,10 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-async def _reap_forever(runtime: Runtime, queue: JobQueue) -> None:
+async def _maintain_forever(runtime: Runtime, queue: JobQueue) -> None:
     while True:
         await asyncio.sleep(runtime.settings.reaper_interval_seconds)
-        try:
-            await reap(runtime.sessions, queue, runtime.settings)
-            await tick_rejudges(runtime.sessions, queue, runtime.settings)
-        except Exception:
-            log.exception("reaper pass failed")
+        await maintenance_pass(runtime.sessions, queue, runtime.settings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,9 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             queue = inprocess
             # No job of an earlier process can survive it: pick its runs up at once.
-            await reap(runtime.sessions, queue, settings, orphaned=True)
-            await tick_rejudges(runtime.sessions, queue, settings)
-            reaper = asyncio.create_task(_reap_forever(runtime, queue))
+            await maintenance_pass(runtime.sessions, queue, settings, orphaned=True)
+            reaper = asyncio.create_task(_maintain_forever(runtime, queue))
         app.state.mmrare = AppState(runtime=runtime, queue=queue)
         try:
             yield

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from app.db.models import FlagDecision
 from app.errors import InvalidInput
-from app.repositories import audit as audit_repo
+from app.services.audit import recent_events
 from app.services.diffs import RejudgeDiff
 from app.services.rejudge import (
     RejudgeRequest,
@@ -440,5 +440,5 @@ async def get_audit(
             details=dict(e.details or {}),
             created_at=e.created_at,
         )
-        for e in await audit_repo.recent(session, limit)
+        for e in await recent_events(session, limit)
     ]

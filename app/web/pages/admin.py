@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.db.models import FlagDecision
 from app.errors import DomainError, InvalidInput
-from app.repositories import audit as audit_repo
 from app.services.accounts import Principal
+from app.services.audit import recent_events
 from app.services.rejudge import (
     RejudgeRequest,
     cancel_rejudge,
@@ -269,5 +269,5 @@ async def reliability_page(
 async def audit_page(
     request: Request, session: SessionDep, settings: SettingsDep, admin: AdminReader
 ) -> HTMLResponse:
-    events = await audit_repo.recent(session, 500)
+    events = await recent_events(session, 500)
     return _page(request, "admin/audit.html", _context(request, settings, admin, events=events))
