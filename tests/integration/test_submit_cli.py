@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from tests.integration.helpers import (
@@ -179,3 +181,52 @@ def test_server_refusals_exit_1_with_the_servers_message(server: Server, tmp_pat
     no_token = mmrare("submit", str(unknown), "--track", "T1", "--model", "x")
     assert no_token.returncode == 1
     assert no_token.stderr.startswith("mmrare: no API token: pass --token or set MMRARE_TOKEN")
+
+
+def test_empty_predictions_and_judge_inconsistencies_reach_the_submitter(
+    server: Server, tmp_path: Path
+) -> None:
+    """Empty or blank answers count as missing (never judged) and are reported beside coverage;
+    the run's result counts verdicts that contradict themselves (exact match without the
+    category), as the stored item verdicts say."""
+    rows = [json.loads(line) for line in (DEMO_PREDICTIONS / "T1.jsonl").read_text().splitlines()]
+    rows[0]["prediction"] = ""
+    rows[1]["prediction"] = " \t\n "
+    blank_ids = {rows[0]["id"], rows[1]["id"]}
+    path = tmp_path / "with-empty.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    done = mmrare(
+        "submit", str(path), "--track", "T1", "--model", "cli-empty", "--server", server.url,
+        "--token", server.token, "--wait", "--interval", "0.2", "--timeout", "90",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answered = len(rows) - 2
+    assert f"coverage {answered}/12 (2 empty, scored 0)" in done.stdout, done.stdout
+
+    status = httpx.get(f"{server.url}/api/v1/submissions/1", headers=auth(server.token)).json()
+    assert status["empty_predictions"] == 2
+    assert status["coverage"]["answered"] == answered
+    page = httpx.get(server.url + status["status_url"])
+    assert "2 empty prediction(s), counted as missing" in page.text
+
+    items = stored_items(server.settings, run_id=1)
+    assert {i for i, (missing, _) in items.items() if missing} >= blank_ids
+    contradicting = sum(
+        1
+        for _, ratings in items.values()
+        if ratings and ratings["exact_match"] == 1 and ratings["disease_category"] == 0
+    )
+    assert contradicting > 0, "the stand-in's verdicts on these answers include contradictions"
+    assert status["result"]["judge_inconsistencies"] == contradicting
+
+
+def stored_items(settings: Settings, run_id: int) -> dict[str, tuple[bool, dict[str, int] | None]]:
+    """item id -> (missing, ratings) as the run stored them (read straight from the database)."""
+    database = make_url(settings.database_url).database
+    assert database
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT item_id, missing, ratings FROM item_results WHERE run_id = ?", (run_id,)
+        ).fetchall()
+    return {item: (bool(missing), json.loads(r) if r else None) for item, missing, r in rows}
