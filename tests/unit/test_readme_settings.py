@@ -1,0 +1,22 @@
+"""README's settings table names every setting the service reads, and nothing else."""
+
+import re
+from pathlib import Path
+
+from app.config import Settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+_ROW = re.compile(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|", re.M)
+
+
+def documented_settings(text: str) -> set[str]:
+    section = text.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    for cell in _ROW.findall(section):
+        names.update(name.strip("` ") for name in cell.split(","))
+    return names
+
+
+def test_every_setting_is_documented_once_and_no_other() -> None:
+    documented = documented_settings(README.read_text())
+    assert documented == {name.upper() for name in Settings.model_fields}
