@@ -34,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request at INFO: one line per judge call in a worker, and noise around
+    # every command's own output.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         args.handler(args, get_settings())
     except (CommandError, DomainError, GoldBundleError) as exc:

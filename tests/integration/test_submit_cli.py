@@ -201,6 +201,7 @@ def test_empty_predictions_and_judge_inconsistencies_reach_the_submitter(
         "--token", server.token, "--wait", "--interval", "0.2", "--timeout", "90",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "HTTP Request" not in done.stderr  # the client's own lines only, no httpx log
     answered = len(rows) - 2
     assert f"coverage {answered}/12 (2 empty, scored 0)" in done.stdout, done.stdout
 
