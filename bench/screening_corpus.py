@@ -1,8 +1,8 @@
-"""Prompt-injection screening on the test corpus: detection rate on injection attempts and
-false-positive rate on ordinary clinical answers, with the rules that fired.
+"""Prompt-injection screening on the test corpora (development and held-out): detection rate on
+injection attempts and false-positive rate on ordinary clinical answers, with the rules that fired.
 
     .venv/bin/python bench/screening_corpus.py            # rates and counts
-    .venv/bin/python bench/screening_corpus.py --verbose  # also every miss and false positive
+    .venv/bin/python bench/screening_corpus.py --verbose  # also the development corpus's misses and false positives
 """
 
 import argparse
@@ -25,11 +25,8 @@ def load(name: str) -> list[str]:
         return [json.loads(line)["text"] for line in f if line.strip()]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--verbose", action="store_true", help="list misses and false positives")
-    args = parser.parse_args()
-    injections, clinical = load("injections"), load("clinical")
+def measure(label: str, prefix: str, verbose: bool) -> None:
+    injections, clinical = load(prefix + "injections"), load(prefix + "clinical")
     started = time.perf_counter()
     injection_hits = [screen_text(text) for text in injections]
     clinical_hits = [screen_text(text) for text in clinical]
@@ -37,22 +34,36 @@ def main() -> None:
     detected = sum(1 for rules in injection_hits if rules)
     false_positives = sum(1 for rules in clinical_hits if rules)
     fired = Counter(rule for rules in injection_hits for rule in rules)
-    print(f"rule set {RULESET_VERSION}")
+    per_item = elapsed / (len(injections) + len(clinical)) * 1e6
+    print(f"== {label} corpus")
     print(f"detection: {detected}/{len(injections)} = {detected / len(injections):.3f}")
     print(
         f"false positives: {false_positives}/{len(clinical)} = "
         f"{false_positives / len(clinical):.3f}"
     )
-    per_item = elapsed / (len(injections) + len(clinical)) * 1e6
     print(f"time per answer: {per_item:.0f} µs")
     print("rules fired on injections: " + ", ".join(f"{r} {n}" for r, n in fired.most_common()))
-    if args.verbose:
+    if verbose:
         for text, rules in zip(injections, injection_hits, strict=True):
             if not rules:
                 print(f"missed: {text!r}")
         for text, rules in zip(clinical, clinical_hits, strict=True):
             if rules:
                 print(f"false positive {rules}: {text!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="list the development corpus's misses and false positives (never the held-out "
+        "corpus's: it must stay unseen by whoever writes the rules)",
+    )
+    args = parser.parse_args()
+    print(f"rule set {RULESET_VERSION}")
+    measure("development", "", args.verbose)
+    measure("held-out", "heldout/", verbose=False)
 
 
 if __name__ == "__main__":
