@@ -32,6 +32,7 @@ from app.scoring.domain_gap import (
 )
 from app.scoring.ranking import competition_ranks, spearman
 from app.scoring.summary import BoxStats, box_stats
+from app.services.reported import PAPER_JUDGE  # re-exported for the analysis pages
 from app.tracks import Track
 
 # --------------------------------------------------------------------------------------------
@@ -42,7 +43,6 @@ PAPER = "paper"
 JUDGE = "judge"
 MIXED = "mixed"
 JUDGE_PREFIX = "judge:"
-PAPER_JUDGE = "Qwen3-VL-235B"  # the judge behind every reported entry (paper Sec. 3.4)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from app.db.models import Model, ModelCategory, ReportedResult
 from app.errors import InvalidInput
 from app.repositories import models as models_repo
 
-PAPER_PROTOCOL = "judge Qwen3-VL-235B with the paper's rubrics (MMRareBench, Sec. 3.4)"
+PAPER_JUDGE = "Qwen3-VL-235B"  # the judge behind every reported entry (paper Sec. 3.4)
+PAPER_PROTOCOL = f"judge {PAPER_JUDGE} with the paper's rubrics (MMRareBench, Sec. 3.4)"
 _GROUP_CATEGORY = {
     "closed-source": ModelCategory.GENERAL,
     "general-purpose": ModelCategory.GENERAL,
