@@ -23,12 +23,19 @@ from app.leaderboard.table import (
     track_table,
 )
 from app.tracks import Track
-from app.web.api import leaderboard as api
-from app.web.api.leaderboard import ParamsDep, cached_response, load_board, query_of
 from app.web.api.schemas import ViewParams
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.templating import templates
+from app.web.views import (
+    ParamsDep,
+    cached_response,
+    load_board,
+    overview_body,
+    parse_track,
+    query_of,
+    track_body,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -237,7 +244,12 @@ async def overview(
     params: ParamsDep,
 ) -> Response:
     if params.format == "csv":
-        return await api.get_leaderboard(request, session, settings, cache, params)
+
+        async def render_csv(stamp: Hashable) -> Body:
+            board = await load_board(session, cache, params, stamp)
+            return overview_body(board, params, settings.leaderboard_page_size)
+
+        return await cached_response(request, session, cache, "page:overview", params, render_csv)
 
     def build(board: Board) -> dict[str, Any]:
         table = overview_table(board, query_of(params), settings.leaderboard_page_size)
@@ -256,9 +268,16 @@ async def track_page(
     track: str,
     params: ParamsDep,
 ) -> Response:
+    which = parse_track(track)
     if params.format == "csv":
-        return await api.get_track(request, session, settings, cache, track, params)
-    which = api.parse_track(track)
+
+        async def render_csv(stamp: Hashable) -> Body:
+            board = await load_board(session, cache, params, stamp)
+            return track_body(board, which, params, settings.leaderboard_page_size)
+
+        return await cached_response(
+            request, session, cache, f"page:track:{which.value}", params, render_csv
+        )
 
     def build(board: Board) -> dict[str, Any]:
         table = track_table(board, which, query_of(params), settings.leaderboard_page_size)
