@@ -6,6 +6,7 @@ Routes live in `app.web.api` and `app.web.pages`; neither imports the other, bot
 """
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -19,6 +20,8 @@ from app.leaderboard.board import Board, BoardPair, Cell, Entry, EntryKind, Sele
 from app.leaderboard.table import (
     COMPUTED_HERE,
     DIMENSION_PREFIX,
+    RANK_BY_MEAN,
+    RANK_BY_OPTIONS,
     EntryFilter,
     RankedEntry,
     TableQuery,
@@ -43,6 +46,7 @@ from app.services.analysis import (
 from app.services.model_page import ModelView
 from app.tracks import Track
 from app.web.api import schemas
+from app.web.api.provenance import provenance_url
 from app.web.csv_export import to_csv
 from app.web.deps import SessionDep, get_state
 from app.web.http_cache import Body, ViewCache, respond
@@ -59,6 +63,7 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 ParamsDep = Annotated[schemas.ViewParams, Query()]
+OverviewParamsDep = Annotated[schemas.OverviewParams, Query()]
 
 
 def selection_of(params: schemas.ViewParams) -> Selection:
@@ -119,6 +124,7 @@ def track_entry(cell: Cell, pair: BoardPair | None, judged: bool) -> schemas.Tra
     if judged and pair is not None:
         entry.rubric_version = pair.rubric_version
         entry.judge_model = pair.judge_model
+        entry.judge = pair.judge_model
         entry.judge_is_reference = pair.judge_is_reference
     return entry
 
@@ -148,6 +154,14 @@ def overview_entry(board: Board, row: RankedEntry) -> schemas.LeaderboardEntry:
         mean_ci_high=interval[1] if interval else None,
         best=_marks(row, "best"),
         second=_marks(row, "second"),
+        judges=[judge for judge, _ in board.judges_of(entry)],
+        attempts={
+            track.value: cell.attempts
+            for track, cell in sorted(entry.cells.items())
+            if cell.attempts is not None
+        }
+        if judged
+        else None,
         tracks={
             track.value: track_entry(cell, board.pairs.get(track), judged)
             for track, cell in sorted(entry.cells.items())
@@ -178,6 +192,8 @@ def _page_fields(
 
 def overview_payload(board: Board, table: TableView, filters: EntryFilter) -> schemas.Leaderboard:
     return schemas.Leaderboard(
+        rank_by=table.rank_by or RANK_BY_MEAN,
+        rank_by_options=list(RANK_BY_OPTIONS),
         entries=[overview_entry(board, row) for row in table.rows],
         **_page_fields(board, table, filters, ("mean", "rank_range")),
     )
@@ -204,6 +220,8 @@ OVERVIEW_CSV_HEADER = [
     "mean",
     "mean_ci_low",
     "mean_ci_high",
+    "judges",
+    *(f"{track}_attempts" for track in Track),
 ]
 
 
@@ -234,13 +252,17 @@ def overview_csv(board: Board, table: TableView) -> str:
             if track == Track.T1:
                 values.append(cell.f1 if cell else None)
         values += [payload.mean, payload.mean_ci_low, payload.mean_ci_high]
+        values.append(" ".join(payload.judges))
+        attempts = payload.attempts or {}
+        values += [attempts.get(track.value) for track in Track]
         rows.append(values)
     return to_csv(OVERVIEW_CSV_HEADER, rows)
 
 
-def track_board_entry(track: Track, row: RankedEntry) -> schemas.TrackBoardEntry:
+def track_board_entry(board: Board, track: Track, row: RankedEntry) -> schemas.TrackBoardEntry:
     entry = row.entry
     cell = entry.cells[track]
+    pair = board.judge_of(entry, track)
     return schemas.TrackBoardEntry(
         rank=row.rank,
         rank_best=row.rank_range[0] if row.rank_range else None,
@@ -262,6 +284,9 @@ def track_board_entry(track: Track, row: RankedEntry) -> schemas.TrackBoardEntry
         judge_errors=cell.judge_errors,
         submission_id=cell.submission_id,
         submitted_at=cell.submitted_at,
+        judge=pair.judge_model if pair else None,
+        judge_is_reference=pair.judge_is_reference if pair else False,
+        attempts=cell.attempts,
         best=_marks(row, "best"),
         second=_marks(row, "second"),
     )
@@ -275,7 +300,7 @@ def track_payload(
         track=track.value,
         title=track.label,
         pair=pair_payload(pair) if pair else None,
-        entries=[track_board_entry(track, row) for row in table.rows],
+        entries=[track_board_entry(board, track, row) for row in table.rows],
         **_page_fields(board, table, filters, ("rank_range",)),
     )
 
@@ -287,15 +312,17 @@ def track_csv(board: Board, track: Track, table: TableView) -> str:
     header += ["ci_low", "ci_high"] + (["f1"] if track == Track.T1 else [])
     header += [f"{DIMENSION_PREFIX}{d}" for d in dims]
     header += ["item_count", "answered_count", "coverage", "judge_errors", "submission_id"]
+    header += ["judge", "attempts"]
     rows = []
     for row in table.all_rows:
-        p = track_board_entry(track, row)
+        p = track_board_entry(board, track, row)
         values: list[object] = [p.rank, p.rank_best, p.rank_worst, p.model, p.kind, p.source]
         values += [p.group, p.score, p.ci_low, p.ci_high]
         if track == Track.T1:
             values.append(p.f1)
         values += [p.dimension_means.get(d) for d in dims]
         values += [p.item_count, p.answered_count, p.coverage, p.judge_errors, p.submission_id]
+        values += [p.judge, p.attempts]
         rows.append(values)
     return to_csv(header, rows)
 
@@ -318,6 +345,9 @@ def model_payload(view: ModelView) -> schemas.ModelPage:
                     rank=view.ranks.get(track) if judged else None,
                     ranked=view.board_size.get(track) if judged else None,
                     board=f"/tracks/{track.value}" if judged else None,
+                    provenance_url=provenance_url(cell.run_id)
+                    if judged and cell.run_id is not None
+                    else None,
                 )
             )
     shown = {
@@ -341,6 +371,7 @@ def model_payload(view: ModelView) -> schemas.ModelPage:
                 score=h.score,
                 f1=h.f1,
                 shown=h.submission_id in shown,
+                provenance_url=provenance_url(h.run_id) if h.run_id is not None else None,
             )
             for h in view.history
         ],
@@ -356,14 +387,16 @@ def model_csv(page: schemas.ModelPage, table: str) -> str:
     if table == "scores":
         header = ["track", "kind", "source", "score", "ci_low", "ci_high", "f1", "coverage"]
         header += ["item_count", "judge_errors", "rubric_version", "judge_model"]
-        header += ["judge_is_reference", "rank", "ranked", "submission_id"]
+        header += ["judge_is_reference", "rank", "ranked", "submission_id", "attempts"]
+        header += ["provenance_url"]
         return to_csv(
             header,
             (
                 [
                     *(s.track, s.kind, s.source, s.score, s.ci_low, s.ci_high, s.f1, s.coverage),
                     *(s.item_count, s.judge_errors, s.rubric_version, s.judge_model),
-                    *(s.judge_is_reference, s.rank, s.ranked, s.submission_id),
+                    *(s.judge_is_reference, s.rank, s.ranked, s.submission_id, s.attempts),
+                    s.provenance_url,
                 ]
                 for s in page.scores
             ),
@@ -412,9 +445,13 @@ def json_body(model: Any) -> Body:
     return Body.of(model.model_dump_json(), JSON)
 
 
-def overview_body(board: Board, params: schemas.ViewParams, page_size: int) -> Body:
+def overview_query_of(params: schemas.OverviewParams) -> TableQuery:
+    return replace(query_of(params), rank_by=params.rank_by)
+
+
+def overview_body(board: Board, params: schemas.OverviewParams, page_size: int) -> Body:
     """The overview as JSON, or as CSV with `format=csv`."""
-    table = overview_table(board, query_of(params), page_size)
+    table = overview_table(board, overview_query_of(params), page_size)
     if params.format == "csv":
         return Body.of(overview_csv(board, table), CSV, "leaderboard.csv")
     return json_body(overview_payload(board, table, filters_of(params)))

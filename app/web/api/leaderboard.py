@@ -17,6 +17,7 @@ from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.views import (
     CSV_RESPONSES,
+    OverviewParamsDep,
     ParamsDep,
     cached_response,
     load_board,
@@ -40,7 +41,7 @@ async def get_leaderboard(
     session: SessionDep,
     settings: SettingsDep,
     cache: ViewCacheDep,
-    params: ParamsDep,
+    params: OverviewParamsDep,
 ) -> Response:
     async def render(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)

@@ -12,7 +12,7 @@ from app.tracks import Track
 from app.web.api.schemas import ViewParams
 from app.web.deps import SessionDep
 from app.web.http_cache import Body, ViewCacheDep
-from app.web.pages.leaderboard import link, render
+from app.web.pages.leaderboard import ATTEMPTS_NOTE, link, render
 from app.web.views import ParamsDep, cached_response, load_board, model_body, quote_name
 
 router = APIRouter(include_in_schema=False)
@@ -40,6 +40,7 @@ def model_context(board: Board, view: ModelView, params: ViewParams) -> dict[str
         "reported": view.reported,
         "history": view.history,
         "shown": shown,
+        "attempts_note": ATTEMPTS_NOTE,
         "reference": board.by_reference_judge(view.judged) if view.judged else False,
         "csv_url": link(api_path, params, format="csv", table="scores"),
         "dimensions_csv_url": link(api_path, params, format="csv", table="dimensions"),
