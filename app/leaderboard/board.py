@@ -49,6 +49,12 @@ GROUP_LABELS = {
 }
 
 
+def judged_mark(judge: str | None) -> str:
+    """The one wording of a value judged here (tables, badges, chart tooltips): "judged here by
+    <judge model>"; empty for a value reported in the paper."""
+    return "" if judge is None else f"judged here by {judge}"
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     id: int
@@ -125,6 +131,9 @@ class Cell:
     gold_version_id: int | None = None
     pinned: bool = False
     computed_at: datetime | None = None
+    # Judged: the model's scored submissions on this track, private ones included (best-of-N
+    # selection made visible); None for a reported cell.
+    attempts: int | None = None
 
     @property
     def interval(self) -> tuple[float, float] | None:
@@ -280,6 +289,21 @@ class Board:
 
     def entry(self, key: str) -> Entry | None:
         return next((e for e in self.entries if e.key == key), None)
+
+    def judge_of(self, entry: Entry, track: Track) -> BoardPair | None:
+        """The pair whose judge scored `entry` on `track`; None for a reported value."""
+        if entry.kind != EntryKind.JUDGED or track not in entry.cells:
+            return None
+        return self.pairs.get(track)
+
+    def judges_of(self, entry: Entry) -> list[tuple[str, bool]]:
+        """The distinct (judge model, is reference) behind a judged entry's scores."""
+        found = {
+            (p.judge_model, p.judge_is_reference)
+            for t in entry.cells
+            if (p := self.judge_of(entry, t))
+        }
+        return sorted(found)
 
     def by_reference_judge(self, entry: Entry) -> bool:
         """A judged entry with a score from the reference stand-in judge (always labelled)."""

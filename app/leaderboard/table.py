@@ -10,7 +10,7 @@ Rules (docs/leaderboard.md):
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from app.errors import InvalidInput
@@ -93,6 +93,23 @@ OVERVIEW_SCORE_COLUMNS: tuple[str, ...] = (
 )
 OVERVIEW_COLUMNS: tuple[str, ...] = (Column.RANK, Column.MODEL, *OVERVIEW_SCORE_COLUMNS)
 DIMENSION_PREFIX = "dim:"
+
+# What the overview may rank by: one track's score, or the mean across tracks (computed here).
+RANK_BY_MEAN = "mean"
+RANK_BY_OPTIONS: tuple[str, ...] = (*(t.value for t in Track), RANK_BY_MEAN)
+
+
+def rank_track(rank_by: str) -> Track | None:
+    """The track an overview ranks by (None: the mean across tracks); anything else is refused."""
+    if rank_by == RANK_BY_MEAN:
+        return None
+    if rank_by in RANK_BY_OPTIONS:
+        return Track(rank_by)
+    raise InvalidInput(
+        f"rank_by must be one of {', '.join(RANK_BY_OPTIONS)}, not {rank_by!r}: pick the track "
+        "whose score ranks the overview, or mean for the mean across tracks"
+    )
+
 
 # Numbers the paper does not print, each with its definition. Every view that shows one says so.
 COMPUTED_HERE = {
@@ -290,6 +307,7 @@ class TableQuery:
     direction: str | None = None  # None: the column's natural direction
     page: int = 1
     show_all: bool = False
+    rank_by: str = RANK_BY_MEAN  # the overview's ranking: a track, or the mean across tracks
 
     def resolved_direction(self) -> Direction:
         if self.direction is not None:
@@ -317,6 +335,7 @@ class TableView:
     direction: Direction
     columns: tuple[str, ...]
     all_rows: list[RankedEntry]  # every matching row in order (CSV and JSON exports)
+    rank_by: str | None = None  # overview: the track ranked by, or "mean"; a track page: None
 
 
 def _page(
@@ -346,15 +365,19 @@ def _page(
 
 
 def overview_table(board: Board, query: TableQuery, page_size: int) -> TableView:
+    """Every entry, ranked by `query.rank_by` (a track's score, or the mean across tracks)."""
     if query.sort not in OVERVIEW_COLUMNS:
         raise InvalidInput(f"sort must be one of {', '.join(OVERVIEW_COLUMNS)}, not {query.sort!r}")
+    by = rank_track(query.rank_by)
     direction = query.resolved_direction()
     entries = query.filters.apply(board.entries)
-    ranked = rank_entries(entries, marked=OVERVIEW_SCORE_COLUMNS)
+    ranked = rank_entries(entries, track=by, marked=OVERVIEW_SCORE_COLUMNS, value=overview_value)
     if query.sort == Column.MODEL:
         rows = sort_by_name(ranked, direction)
     elif query.sort == Column.RANK:
-        rows = sort_ranked(ranked, column=Column.RANK, direction=direction, value=_rank_value)
+        rows = sort_ranked(
+            ranked, column=Column.RANK, direction=direction, value=_rank_value, track=by
+        )
     else:
         column = query.sort
         track = None if column == Column.MEAN else Track(column.split("_")[0])
@@ -365,7 +388,8 @@ def overview_table(board: Board, query: TableQuery, page_size: int) -> TableView
             value=lambda r: overview_value(r.entry, column),
             track=track,
         )
-    return _page(rows, query, page_size, board.total, OVERVIEW_COLUMNS, direction)
+    view = _page(rows, query, page_size, board.total, OVERVIEW_COLUMNS, direction)
+    return replace(view, rank_by=query.rank_by)
 
 
 def track_table(board: Board, track: Track, query: TableQuery, page_size: int) -> TableView:

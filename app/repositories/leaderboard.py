@@ -323,6 +323,28 @@ async def scored_cells(
     ]
 
 
+async def attempts(session: AsyncSession) -> dict[tuple[int, Track], int]:
+    """(model id, track) → scored submissions: accepted submissions with at least one scored
+    run under any rubric version and judge, private and published alike. Rejected files and
+    submissions never scored (queued, cancelled, failed) do not count; rejudges of one
+    submission count once."""
+    scored = (
+        select(EvaluationRun.id)
+        .join(RunAggregate, RunAggregate.run_id == EvaluationRun.id)
+        .where(
+            EvaluationRun.submission_id == Submission.id,
+            EvaluationRun.status == RunStatus.SCORED.value,
+        )
+        .exists()
+    )
+    rows = await session.execute(
+        select(Submission.model_id, Submission.track, func.count(Submission.id))
+        .where(Submission.state == SubmissionState.ACCEPTED.value, scored)
+        .group_by(Submission.model_id, Submission.track)
+    )
+    return {(model_id, Track(track)): count for model_id, track, count in rows}
+
+
 async def reported(session: AsyncSession) -> list[ReportedRow]:
     rows = await session.execute(
         select(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInput
-from app.leaderboard.board import Board, Entry, EntryKind
+from app.leaderboard.board import Board, Entry, EntryKind, judged_mark
 from app.leaderboard.table import EntryFilter
 from app.repositories import leaderboard as repo
 from app.scoring.bootstrap import paired_bootstrap_gap
@@ -124,10 +124,6 @@ def source_entries(board: Board, source: Source) -> list[Entry]:
         if cells:
             chosen.append(replace(entry, cells=cells))
     return chosen
-
-
-def judged_mark(judge: str | None) -> str:
-    return "" if judge is None else f"judged here by {judge}"
 
 
 # --------------------------------------------------------------------------------------------

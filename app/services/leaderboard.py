@@ -133,7 +133,7 @@ async def _rubric_sources(
     return dimensions
 
 
-def _judged_cell(cell: repo.ScoredCell) -> Cell:
+def _judged_cell(cell: repo.ScoredCell, attempts: int | None) -> Cell:
     return Cell(
         score=cell.score,
         f1=cell.f1,
@@ -149,17 +149,23 @@ def _judged_cell(cell: repo.ScoredCell) -> Cell:
         gold_version_id=cell.gold_version_id,
         pinned=cell.pinned,
         computed_at=cell.computed_at,
+        attempts=attempts,
     )
 
 
-def judged_cells(scored: Sequence[repo.ScoredCell]) -> dict[int, dict[Track, Cell]]:
+def judged_cells(
+    scored: Sequence[repo.ScoredCell], attempts: Mapping[tuple[int, Track], int] | None = None
+) -> dict[int, dict[Track, Cell]]:
     """Model id → track → the cell to show: the first row per (model, track) in the repository's
-    order (pinned first, then newest)."""
+    order (pinned first, then newest), with the model's scored submissions on the track."""
+    attempts = attempts or {}
     cells: dict[int, dict[Track, Cell]] = {}
     for row in scored:
         per_model = cells.setdefault(row.model_id, {})
         if row.track not in per_model:
-            per_model[row.track] = _judged_cell(row)
+            # The shown submission is scored, so it counts at least itself.
+            count = max(attempts.get((row.model_id, row.track), 0), 1)
+            per_model[row.track] = _judged_cell(row, count)
     return cells
 
 
@@ -181,8 +187,9 @@ async def build_board(session: AsyncSession, selection: Selection | None = None)
     scored = await repo.scored_cells(
         session, [Pair(t, p.rubric_version, p.judge_model_id) for t, p in pairs.items()]
     )
+    attempts = await repo.attempts(session)
     entries: list[Entry] = []
-    for model_id, cells in judged_cells(scored).items():
+    for model_id, cells in judged_cells(scored, attempts).items():
         entries.append(Entry(info=models[model_id], kind=EntryKind.JUDGED, cells=cells))
     reported_times: list[datetime] = []
     for row in await repo.reported(session):

@@ -242,6 +242,10 @@ class RunRate:
     name: str
     column: str
     definition: str
+    tracks: frozenset[Track] | None = None  # the tracks whose runs count it (None: every track)
+
+    def applies_to(self, track: Track | None) -> bool:
+        return track is None or self.tracks is None or track in self.tracks
 
 
 RUN_RATES: tuple[RunRate, ...] = (
@@ -251,6 +255,14 @@ RUN_RATES: tuple[RunRate, ...] = (
         "judge_errors",
         "items whose judge reply never parsed as the rubric's JSON (after retries), over the "
         "items sent to the judge, across the judge's scored runs on this track",
+    ),
+    RunRate(
+        "judge_inconsistency_rate",
+        "Judge-inconsistency rate",
+        "judge_inconsistencies",
+        "T1 only: items whose verdicts contradict each other (exact diagnosis YES but right "
+        "category NO), over the items sent to the judge, across the judge's scored runs on T1",
+        frozenset({Track.T1}),
     ),
 )
 
@@ -264,9 +276,12 @@ class RateValue:
 
 
 def run_rates(
-    sums: dict[str, int], items: int, rates: tuple[RunRate, ...] = RUN_RATES
+    sums: dict[str, int],
+    items: int,
+    rates: tuple[RunRate, ...] = RUN_RATES,
+    track: Track | None = None,
 ) -> list[RateValue]:
-    """Each rate's count over `items` (pure)."""
+    """Each rate's count over `items` (pure); with `track`, only the rates that track counts."""
     return [
         RateValue(
             rate,
@@ -275,6 +290,7 @@ def run_rates(
             sums.get(rate.column, 0) / items if items else None,
         )
         for rate in rates
+        if rate.applies_to(track)
     ]
 
 
@@ -307,7 +323,8 @@ async def judge_report(session: AsyncSession) -> list[JudgeTrackReport]:
             track,
             pair.rubric_version,
             pair.judge_model_id,
-            [rate.column for rate in RUN_RATES],
+            [rate.column for rate in RUN_RATES if rate.applies_to(track)],
         )
-        reports.append(JudgeTrackReport(reliability, runs, items, run_rates(sums, items)))
+        rates = run_rates(sums, items, track=track)
+        reports.append(JudgeTrackReport(reliability, runs, items, rates))
     return reports

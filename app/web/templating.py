@@ -6,6 +6,8 @@ from urllib.parse import quote, urlsplit
 
 from fastapi.templating import Jinja2Templates
 
+from app.leaderboard.board import judged_mark
+
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -20,6 +22,8 @@ def _when(value: datetime | None) -> str:
 
 
 templates.env.filters["score"] = _score
+# "judged here by <judge>": the one wording of a value judged here, in tables, badges and charts.
+templates.env.globals["judged_mark"] = judged_mark
 templates.env.filters["when"] = _when
 
 

@@ -208,3 +208,39 @@ def test_a_reported_row_widens_judged_rank_ranges_by_one_and_has_none_itself() -
     assert rows["Bottom"].rank_range == (2, 3)
     alone = {row.entry.name: row.rank_range for row in rank_entries([entries[0], entries[2]])}
     assert alone == {"Top": (1, 1), "Bottom": (2, 2)}
+
+
+def test_the_overview_ranks_by_the_track_the_visitor_picks() -> None:
+    high_t1 = judged(1, "StrongT1", {**all_tracks(40), Track.T1: 90.0})
+    high_mean = judged(2, "StrongMean", all_tracks(60))
+    only_t1 = judged(3, "OnlyT1", {Track.T1: 70.0})
+    b = board(high_t1, high_mean, only_t1)
+    by_mean = overview_table(b, TableQuery(), 10)
+    assert by_mean.rank_by == "mean"
+    assert names(by_mean.rows) == ["StrongMean", "StrongT1", "OnlyT1"]
+    assert [r.rank for r in by_mean.rows] == [1, 2, None]  # no mean without all four
+    by_t1 = overview_table(b, TableQuery(rank_by="T1"), 10)
+    assert by_t1.rank_by == "T1"
+    assert names(by_t1.rows) == ["StrongT1", "OnlyT1", "StrongMean"]
+    assert [r.rank for r in by_t1.rows] == [1, 2, 3]
+    # Ranges come from the T1 intervals (±2 each, all separated).
+    assert [r.rank_range for r in by_t1.rows] == [(1, 1), (2, 2), (3, 3)]
+    by_t2 = overview_table(b, TableQuery(rank_by="T2"), 10)
+    assert names(by_t2.rows) == ["StrongMean", "StrongT1", "OnlyT1"]
+    assert by_t2.rows[-1].rank is None  # no T2 score: unranked, last
+
+
+def test_an_unknown_ranking_is_a_clear_error() -> None:
+    with pytest.raises(InvalidInput, match="rank_by must be one of T1, T2, T3, T4, mean, not 'T5'"):
+        overview_table(board(judged(1, "A", all_tracks(50))), TableQuery(rank_by="T5"), 10)
+
+
+def test_judged_entries_name_their_judge_and_reported_ones_none() -> None:
+    mine = judged(1, "Mine", {Track.T2: 50.0, Track.T3: 40.0})
+    paper = reported(2, "Paper", {Track.T2: 55.0})
+    b = board(mine, paper)
+    pair = b.judge_of(mine, Track.T2)
+    assert pair is not None and pair.judge_model == "judge-x"
+    assert b.judge_of(mine, Track.T3) is None  # no pair for T3 on this board
+    assert b.judge_of(paper, Track.T2) is None
+    assert b.judges_of(mine) == [("judge-x", False)] and b.judges_of(paper) == []

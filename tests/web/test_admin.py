@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.config import Settings
 from app.db.models import AuditEvent, EvaluationRun, ItemResult
@@ -495,7 +495,6 @@ async def test_pages_sign_in_with_a_cookie_and_forms_need_the_csrf_token(env: In
 async def test_a_submission_that_raced_past_the_switch_gets_a_run_under_the_new_pair(
     env: InProcessApp, settings: Settings
 ) -> None:
-    from sqlalchemy import update
 
     from app.services.rejudge import tick
 
@@ -570,3 +569,28 @@ async def test_public_judge_page_with_and_without_human_labels(env: InProcessApp
     assert 'id="judge-T4"' in html and f'data-dimension="{dimension}"' in html
     assert html.count("Agreement with humans: no human labels yet.") == 3  # T1–T3
     assert 'data-rate="judge_error_rate"' in html and "127.0.0.1" not in html
+
+
+async def test_public_judge_page_shows_the_t1_inconsistency_rate(env: InProcessApp) -> None:
+    alpha = await env.token("alpha")
+    t1 = await scored_submission(env, alpha, Track.T1, "alpha-vlm")
+    async with env.sessions() as session:
+        # Three items of the scored run said exact diagnosis YES but right category NO.
+        await session.execute(
+            update(EvaluationRun)
+            .where(EvaluationRun.submission_id == t1)
+            .values(judge_inconsistencies=3)
+        )
+        await session.commit()
+    body = (await env.client.get("/api/v1/analysis/judge")).json()
+    tracks = {t["track"]: t for t in body["tracks"]}
+    rates = {r["key"]: r for r in tracks["T1"]["rates"]}
+    inconsistency = rates["judge_inconsistency_rate"]
+    assert inconsistency["count"] == 3 and inconsistency["items"] > 0
+    assert inconsistency["value"] == pytest.approx(3 / inconsistency["items"])
+    assert "exact diagnosis YES but right category NO" in inconsistency["definition"]
+    for other in ("T2", "T3", "T4"):  # no pair of verdicts to contradict each other
+        assert [r["key"] for r in tracks[other]["rates"]] == ["judge_error_rate"]
+    html = (await env.client.get("/analysis/judge")).text
+    assert html.count('data-rate="judge_inconsistency_rate"') == 1
+    assert "Judge-inconsistency rate" in html

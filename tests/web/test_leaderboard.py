@@ -32,7 +32,7 @@ from app.leaderboard.board import Board
 from app.leaderboard.table import EntryFilter, TableQuery, overview_table, track_table
 from app.services import leaderboard as service
 from app.tracks import Track
-from app.web.api.schemas import ViewParams
+from app.web.api.schemas import OverviewParams, ViewParams
 from app.web.pages.leaderboard import overview_context, track_context
 from tests.leaderboard_fixture import BASE_TIME, JudgedSpec, add_judged
 from tests.web.leaderboard_support import client_for, run_in_session, seed, settings_for
@@ -310,7 +310,7 @@ async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str
         return await service.build_board(session)
 
     board = await run_in_session(settings, build)
-    params = ViewParams(kind="judged", sort="T4")
+    params = OverviewParams(kind="judged", sort="T4")
     table = overview_table(board, TableQuery(EntryFilter(kind="judged"), "T4"), 100)
     context = overview_context(board, table, params)
     assert [r.entry.model for r in context["table"].rows] == [

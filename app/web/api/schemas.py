@@ -172,6 +172,29 @@ class ViewParams(BaseModel):
         return items
 
 
+class OverviewParams(ViewParams):
+    """The view parameters plus the overview's ranking."""
+
+    rank_by: str = Field(
+        default="mean",
+        max_length=20,
+        description="What ranks the overview: T1, T2, T3 or T4 (that track's score) or mean (the "
+        "mean across tracks, computed here, not in the paper)",
+    )
+
+    @field_validator("rank_by", mode="before")
+    @classmethod
+    def _empty_is_mean(cls, value: object) -> object:
+        return "mean" if value in ("", None) else value
+
+    def query_items(self, **overrides: object) -> list[tuple[str, str]]:
+        rank_by = overrides.pop("rank_by", self.rank_by)
+        items = super().query_items(**overrides)
+        if rank_by not in (None, "", "mean"):
+            items.insert(0, ("rank_by", str(rank_by)))
+        return items
+
+
 class Dimension(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -201,6 +224,13 @@ class ViewFilters(BaseModel):
     q: str
 
 
+ATTEMPTS_DESCRIPTION = (
+    "Judged: the team's scored submissions of this model on this track, private ones included "
+    "(shown because a team that scores several and publishes the best reports a selected "
+    "maximum); null for a reported row"
+)
+
+
 class TrackEntry(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -219,12 +249,16 @@ class TrackEntry(BaseModel):
     rubric_version: str | None = None
     judge_model: str | None = None
     judge_is_reference: bool = False
+    judge: str | None = Field(
+        None, description="Judged here: the judge model behind the score; null: reported"
+    )
+    attempts: int | None = Field(None, description=ATTEMPTS_DESCRIPTION)
 
 
 class LeaderboardEntry(BaseModel):
     rank: int | None = Field(
-        description="By the mean across tracks (computed here, not in the paper), among the "
-        "rows matching the filters"
+        description="By rank_by (default the mean across tracks, computed here, not in the "
+        "paper), among the rows matching the filters"
     )
     rank_best: int | None = Field(None, description="Best rank compatible with the intervals")
     rank_worst: int | None = Field(None, description="Worst rank compatible with the intervals")
@@ -244,6 +278,15 @@ class LeaderboardEntry(BaseModel):
     mean_ci_high: float | None = None
     best: list[str] = Field(default_factory=list, description="Columns where this is the best")
     second: list[str] = Field(default_factory=list, description="Columns where it is second")
+    judges: list[str] = Field(
+        default_factory=list,
+        description="Judged here: the judge model(s) behind its scores; empty for a reported row",
+    )
+    attempts: dict[str, int] | None = Field(
+        None,
+        description="Per track, the judged row's attempts (as tracks.<track>.attempts): scored "
+        "submissions, private ones included; null for a reported row",
+    )
     tracks: dict[str, TrackEntry]
 
 
@@ -266,6 +309,8 @@ class TablePage(BaseModel):
 
 
 class Leaderboard(TablePage):
+    rank_by: str = Field(description="What ranks the rows: T1, T2, T3, T4 or mean")
+    rank_by_options: list[str] = Field(description="Every rank_by value accepted")
     entries: list[LeaderboardEntry]
 
 
@@ -290,6 +335,13 @@ class TrackBoardEntry(BaseModel):
     judge_errors: int = 0
     submission_id: int | None = None
     submitted_at: datetime | None = None
+    judge: str | None = Field(
+        None, description="Judged here: the judge model behind the score; null: reported"
+    )
+    judge_is_reference: bool = Field(
+        False, description="True: scored by the reference stand-in judge, not a real judge"
+    )
+    attempts: int | None = Field(None, description=ATTEMPTS_DESCRIPTION)
     best: list[str] = Field(default_factory=list)
     second: list[str] = Field(default_factory=list)
 
@@ -327,6 +379,9 @@ class ModelTrackScore(TrackEntry):
     )
     ranked: int | None = Field(None, description="Rows on that page: judged and reported")
     board: str | None = Field(None, description="Judged: the page the rank is taken from")
+    provenance_url: str | None = Field(
+        None, description="Judged: the scored run's evaluation card (JSON download)"
+    )
 
 
 class SubmissionHistoryEntry(BaseModel):
@@ -340,6 +395,9 @@ class SubmissionHistoryEntry(BaseModel):
     score: float | None = Field(description="Under the board's rubric and judge, when scored")
     f1: float | None
     shown: bool = Field(description="This submission's score is the one on the leaderboard")
+    provenance_url: str | None = Field(
+        None, description="When scored under the board's pair: that run's evaluation card"
+    )
 
 
 class ModelPage(BaseModel):

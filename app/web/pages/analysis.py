@@ -26,12 +26,22 @@ from app.services.analysis import (
 from app.services.reliability import judge_report
 from app.tracks import Track
 from app.web import charts
-from app.web.api import analysis as api
-from app.web.api.analysis import AnalysisParams, AnalysisParamsDep
-from app.web.api.leaderboard import cached_response, filters_of, load_board
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.pages.leaderboard import common_context, link, render
+from app.web.views import (
+    CSV,
+    NO_LABELS,
+    AnalysisParams,
+    AnalysisParamsDep,
+    cached_response,
+    consistency_csv,
+    consistency_payload,
+    domain_gap_csv,
+    domain_gap_payload,
+    filters_of,
+    load_board,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -185,9 +195,6 @@ async def domain_gap_page(
     cache: ViewCacheDep,
     params: AnalysisParamsDep,
 ) -> Response:
-    if params.format == "csv":
-        return await api.get_domain_gap(request, session, settings, cache, params)
-
     async def render_page(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
         view = await domain_gap_view(
@@ -199,6 +206,10 @@ async def domain_gap_page(
             source=parse_source(params.source, board),
         )
         await session.commit()  # paired intervals computed for the first time are kept
+        if params.format == "csv":
+            payload = domain_gap_payload(board, view, filters_of(params))
+            table = params.table or "gaps"
+            return Body.of(domain_gap_csv(payload, table), CSV, f"domain-gap-{table}.csv")
         return render("analysis/domain_gap.html", domain_gap_context(board, view, params))
 
     return await cached_response(request, session, cache, "page:domain-gap", params, render_page)
@@ -208,12 +219,13 @@ async def domain_gap_page(
 async def consistency_page(
     request: Request, session: SessionDep, cache: ViewCacheDep, params: AnalysisParamsDep
 ) -> Response:
-    if params.format == "csv":
-        return await api.get_consistency(request, session, cache, params)
-
     async def render_page(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
         view = consistency_view(board, filters_of(params), parse_source(params.source, board))
+        if params.format == "csv":
+            payload = consistency_payload(board, view, filters_of(params))
+            table = params.table or "correlations"
+            return Body.of(consistency_csv(payload, table), CSV, f"consistency-{table}.csv")
         return render("analysis/consistency.html", consistency_context(board, view, params))
 
     return await cached_response(request, session, cache, "page:consistency", params, render_page)
@@ -222,5 +234,5 @@ async def consistency_page(
 @router.get("/analysis/judge", response_class=HTMLResponse)
 async def judge_page(session: SessionDep) -> Response:
     reports = await judge_report(session)
-    context = {"title": "Judge", "reports": reports, "no_labels": api.NO_LABELS}
+    context = {"title": "Judge", "reports": reports, "no_labels": NO_LABELS}
     return HTMLResponse(render("analysis/judge.html", context).content)

@@ -17,18 +17,29 @@ from app.leaderboard.board import Board
 from app.leaderboard.table import (
     COMPUTED_HERE,
     DIMENSION_PREFIX,
+    RANK_BY_MEAN,
+    RANK_BY_OPTIONS,
     Column,
     TableView,
     overview_table,
     track_table,
 )
 from app.tracks import Track
-from app.web.api import leaderboard as api
-from app.web.api.leaderboard import ParamsDep, cached_response, load_board, query_of
-from app.web.api.schemas import ViewParams
+from app.web.api.schemas import OverviewParams, ViewParams
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.templating import templates
+from app.web.views import (
+    OverviewParamsDep,
+    ParamsDep,
+    cached_response,
+    load_board,
+    overview_body,
+    overview_query_of,
+    parse_track,
+    query_of,
+    track_body,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -108,14 +119,33 @@ def common_context(
     }
 
 
-OVERVIEW_COLUMNS: list[tuple[str, str, str]] = [
-    (
+ATTEMPTS_NOTE = (
+    "Attempts: the team's scored submissions of the model on the track, private ones included. "
+    "A team may score several submissions and publish only the best, so a best of many is a "
+    "selected maximum, not one draw; the count shows how much selection stands behind a row."
+)
+
+
+def ranked_by(rank_by: str) -> str:
+    """What the overview's rank means, in words."""
+    if rank_by == RANK_BY_MEAN:
+        return "the mean across tracks (computed here, not in the paper)"
+    track = Track(rank_by)
+    return f"the {track.value} {track.label.lower()} score"
+
+
+def overview_columns(rank_by: str) -> list[tuple[str, str, str]]:
+    rank = (
         Column.RANK,
         "#",
-        "Rank by the mean across tracks (computed here, not in the paper) among the rows shown "
-        "(filters apply); ties go to the earlier submission. Below it, the range of ranks "
-        "compatible with the intervals.",
-    ),
+        f"Rank by {ranked_by(rank_by)} among the rows shown (filters apply); ties go to the "
+        "earlier submission. Below it, the range of ranks compatible with the intervals.",
+    )
+    return [rank, *SCORE_COLUMNS]
+
+
+# The overview's columns after the rank (whose tooltip names what it ranks by).
+SCORE_COLUMNS: list[tuple[str, str, str]] = [
     (Column.MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
     (
         "T1",
@@ -139,17 +169,29 @@ OVERVIEW_COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
-def overview_context(board: Board, table: TableView, params: ViewParams) -> dict[str, Any]:
+def overview_context(board: Board, table: TableView, params: OverviewParams) -> dict[str, Any]:
     context = common_context(board, params, "/", "/api/v1/leaderboard", "Overview")
+    rank_by = params.rank_by
+    if rank_by == RANK_BY_MEAN:
+        rank_note = (
+            " The overview ranks by the mean across tracks; its interval is the mean of the four "
+            "tracks' lower and upper bounds (wider than the mean's own interval, so never "
+            "overconfident)."
+        )
+    else:
+        rank_note = f" The overview ranks by {ranked_by(rank_by)} and its 95% interval."
     context.update(
         table=table,
-        heads=heads("/", params, table, OVERVIEW_COLUMNS),
+        heads=heads("/", params, table, overview_columns(rank_by)),
         pager=pager("/", params, table),
         mean_note=COMPUTED_HERE["mean"],
-        rank_note=RANK_RANGE_NOTE
-        + " The overview ranks by the mean across tracks; its interval is the mean of the four "
-        "tracks' lower and upper bounds (wider than the mean's own interval, so never "
-        "overconfident).",
+        rank_by=rank_by,
+        ranked_by=ranked_by(rank_by),
+        rank_by_links=[
+            (option, link("/", params, rank_by=option, page=1), option == rank_by)
+            for option in RANK_BY_OPTIONS
+        ],
+        rank_note=RANK_RANGE_NOTE + rank_note,
     )
     return context
 
@@ -205,6 +247,7 @@ def track_context(
         dimensions=list(pair.dimensions) if pair else [],
         pager=pager(path, params, table),
         rank_note=RANK_RANGE_NOTE,
+        attempts_note=ATTEMPTS_NOTE,
         track_links=[(t, link(f"/tracks/{t.value}", params, sort=None, dir=None)) for t in Track],
     )
     return context
@@ -234,13 +277,18 @@ async def overview(
     session: SessionDep,
     settings: SettingsDep,
     cache: ViewCacheDep,
-    params: ParamsDep,
+    params: OverviewParamsDep,
 ) -> Response:
     if params.format == "csv":
-        return await api.get_leaderboard(request, session, settings, cache, params)
+
+        async def render_csv(stamp: Hashable) -> Body:
+            board = await load_board(session, cache, params, stamp)
+            return overview_body(board, params, settings.leaderboard_page_size)
+
+        return await cached_response(request, session, cache, "page:overview", params, render_csv)
 
     def build(board: Board) -> dict[str, Any]:
-        table = overview_table(board, query_of(params), settings.leaderboard_page_size)
+        table = overview_table(board, overview_query_of(params), settings.leaderboard_page_size)
         return overview_context(board, table, params)
 
     renderer = page_renderer(session, cache, params, "leaderboard/overview.html", build)
@@ -256,9 +304,16 @@ async def track_page(
     track: str,
     params: ParamsDep,
 ) -> Response:
+    which = parse_track(track)
     if params.format == "csv":
-        return await api.get_track(request, session, settings, cache, track, params)
-    which = api.parse_track(track)
+
+        async def render_csv(stamp: Hashable) -> Body:
+            board = await load_board(session, cache, params, stamp)
+            return track_body(board, which, params, settings.leaderboard_page_size)
+
+        return await cached_response(
+            request, session, cache, f"page:track:{which.value}", params, render_csv
+        )
 
     def build(board: Board) -> dict[str, Any]:
         table = track_table(board, which, query_of(params), settings.leaderboard_page_size)

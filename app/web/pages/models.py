@@ -9,19 +9,18 @@ from fastapi.responses import HTMLResponse, Response
 from app.leaderboard.board import Board, badges_of
 from app.services.model_page import ModelView, model_view
 from app.tracks import Track
-from app.web.api import leaderboard as api
-from app.web.api.leaderboard import ParamsDep, cached_response, load_board
 from app.web.api.schemas import ViewParams
 from app.web.deps import SessionDep
 from app.web.http_cache import Body, ViewCacheDep
-from app.web.pages.leaderboard import link, render
+from app.web.pages.leaderboard import ATTEMPTS_NOTE, link, render
+from app.web.views import ParamsDep, cached_response, load_board, model_body, quote_name
 
 router = APIRouter(include_in_schema=False)
 
 
 def model_context(board: Board, view: ModelView, params: ViewParams) -> dict[str, Any]:
     name = view.info.name
-    api_path = f"/api/v1/leaderboard/models/{api.quote_name(name)}"
+    api_path = f"/api/v1/leaderboard/models/{quote_name(name)}"
     shown = {
         cell.submission_id
         for cell in (view.judged.cells.values() if view.judged else [])
@@ -41,6 +40,7 @@ def model_context(board: Board, view: ModelView, params: ViewParams) -> dict[str
         "reported": view.reported,
         "history": view.history,
         "shown": shown,
+        "attempts_note": ATTEMPTS_NOTE,
         "reference": board.by_reference_judge(view.judged) if view.judged else False,
         "csv_url": link(api_path, params, format="csv", table="scores"),
         "dimensions_csv_url": link(api_path, params, format="csv", table="dimensions"),
@@ -53,12 +53,11 @@ def model_context(board: Board, view: ModelView, params: ViewParams) -> dict[str
 async def model_page(
     request: Request, session: SessionDep, cache: ViewCacheDep, name: str, params: ParamsDep
 ) -> Response:
-    if params.format == "csv":
-        return await api.get_model(request, session, cache, name, params)
-
     async def render_page(stamp: Hashable) -> Body:
         board = await load_board(session, cache, params, stamp)
         view = await model_view(session, board, name)
+        if params.format == "csv":
+            return model_body(view, params)
         return render("models/model.html", model_context(board, view, params))
 
     return await cached_response(request, session, cache, f"page:model:{name}", params, render_page)
