@@ -2,7 +2,7 @@
 injection attempts and false-positive rate on ordinary clinical answers, with the rules that fired.
 
     .venv/bin/python bench/screening_corpus.py            # rates and counts
-    .venv/bin/python bench/screening_corpus.py --verbose  # also the development corpus's misses and false positives
+    .venv/bin/python bench/screening_corpus.py --verbose  # and the development corpus's misses
 """
 
 import argparse
