@@ -9,11 +9,14 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.base import utcnow
 from app.errors import Forbidden, Unauthorized
-from app.services.accounts import Principal, authenticate
+from app.services.accounts import Principal, authenticate, record_token_use, token_use_due
+from app.unit_of_work import transaction
 from app.web import csrf
-from app.web.deps import SessionDep, SettingsDep
+from app.web.deps import KeysDep, SessionDep, get_runtime
 
 ADMIN_COOKIE = "mmrare_admin"
 
@@ -25,10 +28,18 @@ def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | Non
     return credentials.credentials if credentials and credentials.credentials else None
 
 
-async def _authenticated(request: Request, session: SessionDep, token: str) -> Principal:
+async def authenticated(request: Request, session: AsyncSession, token: str) -> Principal:
+    """The token's principal, or 401. Its use is written down at most once per
+    TOKEN_USE_RESOLUTION, in a short transaction of its own: the request's unit of work never
+    holds the token's row lock."""
     principal = await authenticate(session, token)
     if principal is None:
         raise Unauthorized("the API token is unknown or revoked; ask your team for a new one")
+    now = utcnow()
+    if token_use_due(principal.last_used_at, now):
+        runtime = await get_runtime(request)
+        async with transaction(runtime.sessions) as own:
+            await record_token_use(own, principal.token_id, now)
     request.state.principal = principal
     return principal
 
@@ -46,7 +57,7 @@ async def current_principal(request: Request, session: SessionDep, bearer: Beare
             "this endpoint needs an API token: send 'Authorization: Bearer <token>' "
             "(create one with `mmrare token create --team NAME`)"
         )
-    return await _authenticated(request, session, token)
+    return await authenticated(request, session, token)
 
 
 async def admin_principal(
@@ -61,7 +72,7 @@ async def optional_principal(
     """For reads that show more to a token holder (a team's private submissions). No token:
     None; a token that is unknown or revoked is still refused (401), not silently ignored."""
     token = _bearer_token(bearer)
-    return None if token is None else await _authenticated(request, session, token)
+    return None if token is None else await authenticated(request, session, token)
 
 
 async def admin_from_token(request: Request, session: SessionDep, token: str | None) -> Principal:
@@ -71,7 +82,7 @@ async def admin_from_token(request: Request, session: SessionDep, token: str | N
             "maintainer pages need an admin token: send 'Authorization: Bearer <token>' or sign "
             "in at /admin/login"
         )
-    return _require_admin(await _authenticated(request, session, token))
+    return _require_admin(await authenticated(request, session, token))
 
 
 async def admin_reader(request: Request, session: SessionDep, bearer: Bearer) -> Principal:
@@ -83,7 +94,7 @@ async def admin_reader(request: Request, session: SessionDep, bearer: Bearer) ->
 async def admin_form(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    keys: KeysDep,
     bearer: Bearer,
     csrf_field: Annotated[str, Form(alias="csrf")] = "",
 ) -> Principal:
@@ -94,7 +105,7 @@ async def admin_form(
     cookie = request.cookies.get(ADMIN_COOKIE)
     principal = await admin_from_token(request, session, cookie)
     assert cookie is not None
-    expected = csrf.admin_form_token(settings.judge_secret(), cookie)
+    expected = csrf.admin_form_token(keys.form_key, cookie)
     if not hmac.compare_digest(csrf_field, expected):
         raise Forbidden("the form's CSRF token is missing or stale; reload the page and try again")
     return principal

@@ -19,19 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.models import EvaluationRun, ItemResult, Model, Submission
-from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.db.session import create_engine, create_session_factory
 from app.demo.run import demo_dir
 from app.repositories import gold as gold_repo
 from app.runs import FailureKind, RunStatus
-from app.runtime import build_judge_client
+from app.runtime import Runtime, build_judge_client, rejudge_judge_slots
 from app.services.configuration import active_pair, ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
-from app.services.judge_cache import DatabaseJudgeCache
-from app.services.judging import JudgingContext, execute_run
+from app.services.judging import execute_run
 from app.services.reaper import requeue
 from app.standin.knobs import StandinKnobs
 from app.storage import FileStore
 from app.tracks import Track
+from app.unit_of_work import transaction
+from app.view_cache import ViewCache
+from tests.integration.helpers import RecordingQueue
 from tests.support import StandinThread, free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -63,7 +65,7 @@ async def sessions(pg_clean: str) -> AsyncIterator[async_sessionmaker[AsyncSessi
 
 async def _context(
     sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
-) -> JudgingContext:
+) -> Runtime:
     settings = Settings(
         database_url="unused://",
         storage_dir=tmp_path / "uploads",
@@ -76,22 +78,26 @@ async def _context(
         judge_timeout_seconds=5,
         judge_concurrency=1,  # one call at a time, so scripted faults hit a known item
     )
-    async with unit_of_work(sessions) as session:
+    async with transaction(sessions) as session:
         await ensure_track_configuration(session, settings)
         await import_gold_bundle(session, demo_dir() / "gold.jsonl")
-    return JudgingContext(
-        sessions=sessions,
-        client=build_judge_client(settings),
-        cache=DatabaseJudgeCache(sessions),
-        store=FileStore(settings.storage_dir),
+    return Runtime(
         settings=settings,
+        keys=settings.resolve_keys(),
+        engine=sessions.kw["bind"],
+        sessions=sessions,
+        store=FileStore(settings.storage_dir),
+        judge_client=build_judge_client(settings),
+        queue=RecordingQueue(),
+        view_cache=ViewCache(),
+        rejudge_slots=asyncio.Semaphore(rejudge_judge_slots(settings)),
     )
 
 
-async def _queued_t2_run(ctx: JudgingContext) -> int:
+async def _queued_t2_run(ctx: Runtime) -> int:
     data = T2_PREDICTIONS.read_bytes()
     digest = ctx.store.put(data)
-    async with unit_of_work(ctx.sessions) as session:
+    async with transaction(ctx.sessions) as session:
         gold = await gold_repo.current_version(session)
         assert gold is not None
         model = Model(name="judge-failure-model")
@@ -166,7 +172,7 @@ async def test_requeued_run_retries_only_the_items_that_failed(
     assert len([r for r in await _results(sessions, run_id) if r.error]) == 1
     calls_first = requests_seen(standin)
 
-    async with unit_of_work(sessions) as session:
+    async with transaction(sessions) as session:
         attempt = await requeue(session, run_id, RunStatus.FAILED)
     assert attempt == 2
     assert await execute_run(ctx, run_id, attempt) == RunStatus.SCORED

@@ -31,7 +31,7 @@ from app.services.model_page import ModelView
 from app.tracks import Track
 from app.web.api import schemas
 from app.web.csv_export import to_csv
-from app.web.deps import SessionDep, SettingsDep, get_state
+from app.web.deps import SessionDep, SettingsDep, get_runtime
 from app.web.http_cache import Body, ViewCache, ViewCacheDep, respond
 
 router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
@@ -87,7 +87,7 @@ async def cached_response(
     render: Callable[[Hashable], Awaitable[Body]],
 ) -> Response:
     """Render `view` once per (parameters, change stamp) and answer with validators."""
-    settings = (await get_state(request)).runtime.settings
+    settings = (await get_runtime(request)).settings
     stamp = await cache.stamp(
         lambda: service.board_stamp(session), settings.leaderboard_recheck_seconds
     )

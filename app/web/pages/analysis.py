@@ -198,7 +198,6 @@ async def domain_gap_page(
             seed=settings.bootstrap_seed,
             source=parse_source(params.source, board),
         )
-        await session.commit()  # paired intervals computed for the first time are kept
         return render("analysis/domain_gap.html", domain_gap_context(board, view, params))
 
     return await cached_response(request, session, cache, "page:domain-gap", params, render_page)
