@@ -232,7 +232,7 @@ async def test_every_judged_item_carries_its_case_narrative_in_the_reference_blo
     try:
         assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
     finally:
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
 
     texts = recorder.user_texts()
     assert len(texts) == len(gold)
@@ -256,7 +256,7 @@ async def test_t1_items_carry_the_gold_category_and_orphacode(
     try:
         assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
     finally:
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
     texts = recorder.user_texts()
     for item in gold:
         sections = reference_sections(texts[item.answer])
@@ -284,7 +284,7 @@ async def test_candidates_cannot_reach_the_reference_block_and_empty_ones_are_ne
     try:
         assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
     finally:
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
 
     assert len(recorder.bodies) == len(gold) - 2  # the two empty predictions were not sent
     texts = recorder.user_texts()
@@ -318,7 +318,7 @@ async def test_a_request_the_judge_rejects_is_that_items_judge_error(
         # One of ten items is within the 20 % tolerance: the run is scored, not failed.
         assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
     finally:
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
     async with sessions() as session:
         run = await session.get(EvaluationRun, run_id)
         rejected = await session.get(ItemResult, (run_id, gold[0].item_id))

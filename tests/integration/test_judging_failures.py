@@ -157,7 +157,7 @@ async def test_malformed_replies_are_judge_errors_and_fail_the_run(
     errors = [r for r in results if r.error is not None]
     assert len(errors) == 9  # every answered item; the unanswered one scored 0 without a call
     assert all(r.item_score is None and r.raw_reply for r in errors)  # never a silent 0
-    await ctx.client.aclose()
+    await ctx.judge_client.aclose()
 
 
 async def test_requeued_run_retries_only_the_items_that_failed(
@@ -180,7 +180,7 @@ async def test_requeued_run_retries_only_the_items_that_failed(
     assert requests_seen(standin) == calls_first + 1  # only the failed item was judged again
     results = await _results(sessions, run_id)
     assert len(results) == 10 and all(r.error is None for r in results)
-    await ctx.client.aclose()
+    await ctx.judge_client.aclose()
 
 
 async def test_a_judge_that_is_down_fails_the_run_as_a_service_failure(
@@ -197,7 +197,7 @@ async def test_a_judge_that_is_down_fails_the_run_as_a_service_failure(
     assert run.error == (
         "the judge was unavailable (HTTP 503, 2 attempts); re-queue the submission to try again"
     )
-    await ctx.client.aclose()
+    await ctx.judge_client.aclose()
 
 
 async def test_a_superseded_job_does_nothing(
@@ -208,7 +208,7 @@ async def test_a_superseded_job_does_nothing(
     assert await execute_run(ctx, run_id, attempt=7) is None  # the run is on attempt 1
     assert requests_seen(standin) == 0
     assert (await _run(sessions, run_id)).status == RunStatus.QUEUED.value
-    await ctx.client.aclose()
+    await ctx.judge_client.aclose()
 
 
 async def echo_judge(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -250,7 +250,7 @@ async def test_a_judge_echoing_the_request_leaks_nothing_into_the_run(
     finally:
         server.should_exit = True
         await task
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
     run = await _run(sessions, run_id)
     # A 400 is about one request: every item became its own judge error, too many for the run.
     assert run.error is not None and "9 of 10 items had judge errors" in run.error

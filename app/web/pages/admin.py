@@ -62,11 +62,9 @@ async def login_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/admin/login", response_model=None)
-async def login(
-    request: Request, session: SessionDep, token: Annotated[str, Form()] = ""
-) -> Response:
+async def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
     try:
-        await admin_from_token(request, session, token.strip())
+        await admin_from_token(request, token.strip())
     except DomainError as exc:
         return _page(request, "admin/login.html", {"error": exc.message}, status=401)
     response = RedirectResponse("/admin", status_code=303)
@@ -98,7 +96,7 @@ async def overview(request: Request, session: SessionDep, keys: KeysDep) -> Resp
     )
     if not token:
         return RedirectResponse("/admin/login", status_code=303)
-    principal = await admin_from_token(request, session, token)
+    principal = await admin_from_token(request, token)
     rubrics = await list_rubrics(session)
     active = {info.track: info for info in rubrics if info.active}
     context = _context(

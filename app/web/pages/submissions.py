@@ -131,7 +131,7 @@ async def submit_form(
             "enter your team's API token in the form (create one with "
             "`mmrare token create --team NAME`)"
         )
-    principal = await authenticated(request, session, token)
+    principal = await authenticated(request, token)
     limit = settings.submissions_per_day
     try:
         outcome = await submit_upload(uow, store, settings, submission_request(form, principal))
