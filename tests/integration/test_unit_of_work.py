@@ -172,6 +172,6 @@ async def test_a_token_use_is_written_once_per_resolution_even_on_reads(app: Fas
 async def test_the_placeholder_secret_key_stops_start_up(settings: Settings) -> None:
     refused = settings.model_copy(update={"secret_key": SecretStr("change-me-to-64-random-hex")})
     app = create_app(refused)
-    with pytest.raises(ConfigurationError, match="placeholder from deploy/env.example"):
+    with pytest.raises(ConfigurationError, match=r"placeholder from deploy/env\.example"):
         async with app.router.lifespan_context(app):
             pass  # pragma: no cover - never reached
