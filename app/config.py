@@ -1,15 +1,25 @@
 """Settings from environment variables: the only place that reads the environment."""
 
+import hashlib
+import hmac
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.judge import STANDIN_MODEL
 
 DEFAULT_VAR_DIR = Path("var")
+
+PLACEHOLDER_SECRET_PREFIX = "change-me"
+"""deploy/env.example's SECRET_KEY starts with this; a service refuses to start with it."""
+
+
+class ConfigurationError(ValueError):
+    """A setting that makes no sense to start with; the message says which and how to fix it."""
 
 
 class Settings(BaseSettings):
@@ -25,14 +35,15 @@ class Settings(BaseSettings):
     storage_dir: Path = Field(
         default=DEFAULT_VAR_DIR / "uploads", description="Uploaded files, content-addressed."
     )
-    secret_key: str | None = Field(
+    secret_key: SecretStr | None = Field(
         default=None,
-        description="Keys the prompt nonce. Unset: generated into STORAGE_DIR/../secret.key.",
+        description="The service's key (prompt nonces, form tokens, view links). Unset: "
+        "generated into STORAGE_DIR/../secret.key.",
     )
 
     judge_base_url: str = "http://127.0.0.1:8090/v1"
     judge_model: str = STANDIN_MODEL
-    judge_api_key: str | None = None
+    judge_api_key: SecretStr | None = None
     judge_concurrency: int = Field(default=16, ge=1, le=1024)
     judge_timeout_seconds: float = Field(default=120.0, gt=0)
     judge_max_transport_retries: int = Field(default=5, ge=0)
@@ -117,15 +128,49 @@ class Settings(BaseSettings):
     def uses_arq(self) -> bool:
         return bool(self.redis_url)
 
-    def judge_secret(self) -> bytes:
-        """The HMAC key for prompt nonces: stable across restarts so the judge cache hits."""
-        if self.secret_key:
-            return self.secret_key.encode()
+    def resolve_keys(self) -> "Keys":
+        """Read (or create) the service's key once and derive every key from it. Called at
+        start-up; refuses the deploy/env.example placeholder."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            value = self.secret_key.get_secret_value()
+            if value.strip().lower().startswith(PLACEHOLDER_SECRET_PREFIX):
+                raise ConfigurationError(
+                    "SECRET_KEY is still the placeholder from deploy/env.example; set it to 64 "
+                    "random hex characters (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_hex(32))'`), or leave it unset to have one generated "
+                    f"into {self.storage_dir.parent / 'secret.key'}"
+                )
+            return Keys.derive(value.encode())
         path = self.storage_dir.parent / "secret.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_hex(32))
-        return path.read_text().strip().encode()
+        return Keys.derive(path.read_text().strip().encode())
+
+
+@dataclass(frozen=True, repr=False)
+class Keys:
+    """The keys a process uses, each named for what it keys. Derived from SECRET_KEY (or the
+    generated key file) with HMAC domain separation, so no key can stand in for another."""
+
+    prompt_nonce_key: bytes  # the secret itself: judge-cache keys of stored runs stay valid
+    form_key: bytes  # CSRF tokens of the upload form and the maintainer pages
+    view_link_key: bytes  # the view keys in private submissions' links
+
+    @classmethod
+    def derive(cls, secret: bytes) -> "Keys":
+        return cls(
+            prompt_nonce_key=secret,
+            form_key=_derive(secret, "form"),
+            view_link_key=_derive(secret, "view-link"),
+        )
+
+    def __repr__(self) -> str:  # never print a key
+        return "Keys(<hidden>)"
+
+
+def _derive(secret: bytes, purpose: str) -> bytes:
+    return hmac.new(secret, f"mmrare key: {purpose}".encode(), hashlib.sha256).digest()
 
 
 @lru_cache

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from app.config import Settings  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
-from app.db.session import create_engine, create_session_factory, unit_of_work  # noqa: E402
+from app.db.session import create_engine, create_session_factory  # noqa: E402
 from app.leaderboard.board import EntryKind  # noqa: E402
 from app.leaderboard.table import EntryFilter  # noqa: E402
 from app.services.analysis import MIXED, Source, domain_gap_view  # noqa: E402
@@ -47,6 +47,7 @@ from app.services.configuration import ensure_track_configuration  # noqa: E402
 from app.services.leaderboard import build_board  # noqa: E402
 from app.services.reported import seed_reported  # noqa: E402
 from app.tracks import Track  # noqa: E402
+from app.unit_of_work import transaction  # noqa: E402
 from tests.leaderboard_fixture import seed_bulk, seed_item_scores  # noqa: E402
 
 STATIC_PATH = "/static/leaderboard.css"
@@ -85,13 +86,13 @@ async def seed(database_url: str, models: int) -> None:
     engine = create_engine(database_url)
     sessions = create_session_factory(engine)
     try:
-        async with unit_of_work(sessions) as session:
+        async with transaction(sessions) as session:
             await ensure_track_configuration(session, settings)
             await seed_reported(session)
             counts = await seed_bulk(session, models)
         print(f"seeded {counts['models']} models, {counts['runs']} scored runs, 23 reported")
         # Item rows for the runs the domain-gap page compares, so its paired intervals are real.
-        async with unit_of_work(sessions) as session:
+        async with transaction(sessions) as session:
             board = await build_board(session)
             view = await domain_gap_view(
                 session,
@@ -109,7 +110,7 @@ async def seed(database_url: str, models: int) -> None:
                         if cell is not None and cell.run_id is not None:
                             runs.add((cell.run_id, track_view.track, cell.score))
             await session.rollback()  # drop the throw-away intervals computed without items
-        async with unit_of_work(sessions) as session:
+        async with transaction(sessions) as session:
             for run_id, track, score in sorted(runs):
                 right = round(score)  # 100 items: `score` of them right
                 await seed_item_scores(

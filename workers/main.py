@@ -10,8 +10,10 @@ from arq.connections import RedisSettings
 from app.config import get_settings
 from app.queue import JUDGE_RUN_JOB, WORKER_MAX_JOBS, ArqQueue
 from app.runtime import Runtime
+from app.services.configuration import ensure_track_configuration
 from app.services.judging import execute_job
 from app.services.maintenance import beat_seconds, maintenance_pass
+from app.unit_of_work import transaction
 
 log = logging.getLogger("mmrare.worker")
 
@@ -21,10 +23,13 @@ MAINTENANCE_LOCK = "mmrare:maintenance-lock"
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    runtime = await Runtime.start(get_settings())
+    settings = get_settings()
+    keys = settings.resolve_keys()  # a refused SECRET_KEY stops start-up here
+    runtime = await Runtime.start(settings, keys, ArqQueue(ctx["redis"]))
     ctx["runtime"] = runtime
-    ctx["queue"] = ArqQueue(ctx["redis"])
-    await maintenance_pass(runtime.sessions, ctx["queue"], runtime.settings)
+    async with transaction(runtime.sessions) as session:
+        await ensure_track_configuration(session, settings)
+    await maintenance_pass(runtime.sessions, runtime.queue, settings)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -34,7 +39,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def judge_run(ctx: dict[str, Any], run_id: int, attempt: int) -> str | None:
-    status = await execute_job(ctx["runtime"].judging, ctx["queue"], run_id, attempt)
+    status = await execute_job(ctx["runtime"], run_id, attempt)
     return status.value if status else None
 
 
@@ -47,7 +52,7 @@ async def maintain(ctx: dict[str, Any]) -> int | None:
     # A little under one interval, so the beat exactly one interval later is never refused.
     if not await ctx["redis"].set(MAINTENANCE_LOCK, "1", nx=True, px=max(interval_ms - 250, 1)):
         return None
-    report = await maintenance_pass(runtime.sessions, ctx["queue"], runtime.settings)
+    report = await maintenance_pass(runtime.sessions, runtime.queue, runtime.settings)
     return report.requeued
 
 

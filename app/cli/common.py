@@ -8,7 +8,8 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.db.session import create_engine, create_session_factory
+from app.unit_of_work import transaction
 
 T = TypeVar("T")
 
@@ -25,7 +26,7 @@ def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[
     async def run() -> T:
         engine = create_engine(settings.database_url)
         try:
-            async with unit_of_work(create_session_factory(engine)) as session:
+            async with transaction(create_session_factory(engine)) as session:
                 return await work(session)
         finally:
             await engine.dispose()

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.common import CommandError, Subparsers
 from app.config import Settings
-from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.db.session import create_engine, create_session_factory
 from app.errors import DomainError
+from app.queue import ArqQueue
 from app.tracks import Track
+from app.unit_of_work import unit_of_work
 
 T = TypeVar("T")
 Jobs = Sequence[tuple[int, int]]
@@ -47,46 +49,59 @@ def _share(value: str) -> float:
 def _session_then_enqueue(
     settings: Settings, work: Callable[[AsyncSession], Awaitable[tuple[T, Jobs]]]
 ) -> T:
-    """Run `work` as one unit of work; after the commit, enqueue the runs it returned."""
+    """Run `work` as one unit of work; the runs it returns are enqueued after the commit."""
 
     async def run() -> T:
         engine = create_engine(settings.database_url)
+        queue = _CommandQueue(settings)
         try:
-            async with unit_of_work(create_session_factory(engine)) as session:
-                result, jobs = await work(session)
+            async with unit_of_work(create_session_factory(engine), queue) as uow:
+                result, jobs = await work(uow.session)
+                uow.enqueue_runs(jobs)
         except DomainError as exc:
             if exc.details:
                 raise _with_details(exc) from None
             raise
         finally:
+            await queue.close()
             await engine.dispose()
-        await _enqueue(settings, jobs)
+        if queue.deferred:
+            print(
+                f"{queue.deferred} run(s) queued; `mmrare serve` (no REDIS_URL) starts them "
+                f"within {settings.reaper_interval_seconds}s"
+            )
         return result
 
     return asyncio.run(run())
 
 
-async def _enqueue(settings: Settings, jobs: Jobs) -> None:
-    if not jobs:
-        return
-    if not settings.uses_arq:
-        print(
-            f"{len(jobs)} run(s) queued; `mmrare serve` (no REDIS_URL) starts them within "
-            f"{settings.reaper_interval_seconds}s"
-        )
-        return
-    from arq import create_pool
-    from arq.connections import RedisSettings
+class _CommandQueue:
+    """The queue of a command: the arq workers' (connected on first use) with REDIS_URL;
+    without it, runs wait for `mmrare serve`'s reaper and are only counted."""
 
-    from app.queue import ArqQueue
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.deferred = 0
+        self._arq: ArqQueue | None = None
 
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
-    try:
-        queue = ArqQueue(redis)
-        for run_id, attempt in jobs:
-            await queue.enqueue_run(run_id, attempt)
-    finally:
-        await redis.aclose()
+    async def enqueue_run(self, run_id: int, attempt: int) -> None:
+        if not self.settings.uses_arq:
+            self.deferred += 1
+            return
+        if self._arq is None:
+            from arq import create_pool
+            from arq.connections import RedisSettings
+
+            redis = await create_pool(RedisSettings.from_dsn(self.settings.redis_url or ""))
+            self._arq = ArqQueue(redis)
+        await self._arq.enqueue_run(run_id, attempt)
+
+    async def job_alive(self, run_id: int, attempt: int) -> bool:
+        return False  # never asked: commands only enqueue
+
+    async def close(self) -> None:
+        if self._arq is not None:
+            await self._arq.redis.aclose()
 
 
 def _read(path: str) -> bytes:

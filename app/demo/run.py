@@ -19,7 +19,7 @@ import uvicorn
 
 from app.config import Settings
 from app.db.migrate import upgrade
-from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.db.session import create_engine, create_session_factory
 from app.judge import STANDIN_MODEL
 from app.repositories.accounts import get_team_by_name
 from app.services.accounts import create_team, create_token
@@ -27,6 +27,7 @@ from app.services.configuration import ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
 from app.services.reported import seed_reported
 from app.tracks import Track
+from app.unit_of_work import transaction
 from app.web.app import create_app
 
 SMOKE_TIMEOUT_SECONDS = 300.0
@@ -41,7 +42,7 @@ async def prepare(settings: Settings) -> str:
     """Set up the demo data and the "demo" team; returns a fresh API token of that team."""
     engine = create_engine(settings.database_url)
     try:
-        async with unit_of_work(create_session_factory(engine)) as session:
+        async with transaction(create_session_factory(engine)) as session:
             await ensure_track_configuration(session, settings)
             gold = await import_gold_bundle(session, demo_dir() / "gold.jsonl")
             seeded = await seed_reported(session)

@@ -1,9 +1,10 @@
 """Teams and API tokens."""
 
-from sqlalchemy import select, update
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import utcnow
 from app.db.models import ApiToken, Team
 
 
@@ -33,10 +34,19 @@ async def active_token_by_hash(session: AsyncSession, token_hash: str) -> ApiTok
     )
 
 
-async def touch_token(session: AsyncSession, token_id: int) -> None:
-    await session.execute(
-        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+async def touch_token(
+    session: AsyncSession, token_id: int, now: datetime, *, not_since: datetime
+) -> bool:
+    """Set last_used_at = now unless it is already at or after `not_since`."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < not_since),
+        )
+        .values(last_used_at=now)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def lock_team_uploads(session: AsyncSession, team_id: int) -> None:

@@ -4,6 +4,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,7 @@ class Principal:
     token_id: int
     token_prefix: str
     is_admin: bool
+    last_used_at: datetime | None = None  # as read when authenticated
 
     @property
     def label(self) -> str:
@@ -79,5 +81,23 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
         return None
     team = await accounts_repo.get_team(session, record.team_id)
     assert team is not None
-    await accounts_repo.touch_token(session, record.id)
-    return Principal(team.id, team.name, record.id, record.prefix, record.is_admin)
+    return Principal(
+        team.id, team.name, record.id, record.prefix, record.is_admin, record.last_used_at
+    )
+
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)
+"""A token's `last_used_at` is written at most once per this interval."""
+
+
+def token_use_due(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a token's use should be written down: never recorded, or longer ago than
+    TOKEN_USE_RESOLUTION. (Pure: the web edge writes it in a short transaction of its own.)"""
+    return last_used_at is None or now - last_used_at >= TOKEN_USE_RESOLUTION
+
+
+async def record_token_use(session: AsyncSession, token_id: int, now: datetime) -> bool:
+    """Write the token's last use unless another request already did within the resolution."""
+    return await accounts_repo.touch_token(
+        session, token_id, now, not_since=now - TOKEN_USE_RESOLUTION
+    )

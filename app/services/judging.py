@@ -8,30 +8,27 @@ the next batch, and a restarted job skips every item already stored.
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.base import utcnow
 from app.db.models import EvaluationRun, GoldItem, ItemResult
-from app.db.session import unit_of_work
 from app.formats.predictions import gunzip_limited, parse_predictions
-from app.judge.client import JudgeClient
 from app.judge.errors import ItemInputError, JudgeConfigError, JudgeUnavailable
 from app.judge.prompt import render_request
-from app.judge.types import JudgeCache, JudgeInput, JudgeOutcome, JudgeRequest
-from app.queue import JobQueue
+from app.judge.types import JudgeInput, JudgeOutcome, JudgeRequest
 from app.repositories import gold as gold_repo
 from app.repositories import judging as judging_repo
 from app.repositories import runs as runs_repo
 from app.repositories import submissions as submissions_repo
 from app.rubrics.model import Rubric
 from app.runs import FailureKind, RunStatus
+from app.runtime import Runtime
 from app.scoring.aggregation import (
     count_inconsistent,
     dimension_means,
@@ -41,44 +38,13 @@ from app.scoring.aggregation import (
 from app.scoring.bootstrap import bootstrap_interval
 from app.scoring.f1 import best_token_f1, mean_token_f1
 from app.services.configuration import load_rubric
+from app.services.judge_cache import DatabaseJudgeCache
 from app.services.provenance import judging_record
 from app.services.rejudge import after_run
-from app.storage import FileStore
 from app.tracks import Track
+from app.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
-
-
-class RejudgeShare:
-    """The process-wide bound on judge calls made for rejudge runs: ceil(REJUDGE_JUDGE_SHARE ×
-    JUDGE_CONCURRENCY) of the client's slots, so a rejudge never takes the whole judge from new
-    submissions (whose calls are bounded by the client alone)."""
-
-    def __init__(self) -> None:
-        self._semaphore: asyncio.Semaphore | None = None
-        self.slots = 0
-
-    def semaphore(self, settings: Settings) -> asyncio.Semaphore:
-        if self._semaphore is None:
-            self.slots = rejudge_judge_slots(settings)
-            self._semaphore = asyncio.Semaphore(self.slots)
-        return self._semaphore
-
-
-def rejudge_judge_slots(settings: Settings) -> int:
-    return max(1, math.ceil(settings.rejudge_judge_share * settings.judge_concurrency))
-
-
-@dataclass(frozen=True)
-class JudgingContext:
-    """Long-lived things a job needs; built once per process."""
-
-    sessions: async_sessionmaker[AsyncSession]
-    client: JudgeClient
-    cache: JudgeCache
-    store: FileStore
-    settings: Settings
-    rejudge_share: RejudgeShare = field(default_factory=RejudgeShare)
 
 
 @dataclass(frozen=True)
@@ -120,26 +86,26 @@ def judge_failure_message(exc: JudgeUnavailable | JudgeConfigError) -> str:
     )
 
 
-async def execute_run(ctx: JudgingContext, run_id: int, attempt: int) -> RunStatus | None:
+async def execute_run(runtime: Runtime, run_id: int, attempt: int) -> RunStatus | None:
     """Judge every pending item of a run and finish it. Returns the final status, or None when
     this job had nothing to do (run finished, cancelled, or superseded)."""
-    plan = await _claim(ctx, run_id, attempt)
+    plan = await _claim(runtime, run_id, attempt)
     if plan is None:
         return None
-    heartbeat = asyncio.create_task(_heartbeat(ctx, run_id, attempt))
+    heartbeat = asyncio.create_task(_heartbeat(runtime, run_id, attempt))
     try:
-        await _judge_pending(ctx, plan)
-        return await _finish(ctx, plan)
+        await _judge_pending(runtime, plan)
+        return await _finish(runtime, plan)
     except _Stopped:
         log.info("run %s attempt %s stopped: cancelled or superseded", run_id, attempt)
         return None
     except (JudgeUnavailable, JudgeConfigError) as exc:
-        await _fail(ctx, run_id, attempt, judge_failure_message(exc), FailureKind.SERVICE)
+        await _fail(runtime, run_id, attempt, judge_failure_message(exc), FailureKind.SERVICE)
         return RunStatus.FAILED
     except Exception:
         # Anything else would otherwise leave the run judging, to be re-enqueued forever.
         log.exception("run %s attempt %s stopped by an internal error", run_id, attempt)
-        await _fail(ctx, run_id, attempt, INTERNAL_FAILURE, FailureKind.SERVICE)
+        await _fail(runtime, run_id, attempt, INTERNAL_FAILURE, FailureKind.SERVICE)
         return RunStatus.FAILED
     finally:
         heartbeat.cancel()
@@ -147,21 +113,19 @@ async def execute_run(ctx: JudgingContext, run_id: int, attempt: int) -> RunStat
             await heartbeat
 
 
-async def execute_job(
-    ctx: JudgingContext, queue: JobQueue, run_id: int, attempt: int
-) -> RunStatus | None:
+async def execute_job(runtime: Runtime, run_id: int, attempt: int) -> RunStatus | None:
     """The job body (arq and in-process): judge the run, then let rejudges take their next step
     — a finished rejudge run frees a slot and may be its rejudge's last (the switch)."""
-    status = await execute_run(ctx, run_id, attempt)
+    status = await execute_run(runtime, run_id, attempt)
     try:
-        await after_run(ctx.sessions, queue, ctx.settings, run_id)
+        await after_run(runtime.sessions, runtime.queue, runtime.settings, run_id)
     except Exception:  # the periodic tick retries; the run itself is done
         log.exception("rejudge follow-up after run %s failed", run_id)
     return status
 
 
-async def _claim(ctx: JudgingContext, run_id: int, attempt: int) -> _Plan | None:
-    async with unit_of_work(ctx.sessions) as session:
+async def _claim(runtime: Runtime, run_id: int, attempt: int) -> _Plan | None:
+    async with transaction(runtime.sessions) as session:
         run = await runs_repo.get(session, run_id)
         if run is None or run.attempt != attempt:
             return None
@@ -177,14 +141,14 @@ async def _claim(ctx: JudgingContext, run_id: int, attempt: int) -> _Plan | None
                 heartbeat_at=now,
                 error=None,
                 failure_kind=None,
-                **judging_record(ctx.settings),  # the evaluation card's settings, as sent
+                **judging_record(runtime.settings),  # the evaluation card's settings, as sent
             )
             if not claimed:
                 return None
         elif run.status != RunStatus.JUDGING.value:
             return None
         try:
-            return await _plan(ctx, session, run)
+            return await _plan(runtime, session, run)
         except ValueError as exc:
             # The stored file no longer parses (e.g. limits tightened since upload).
             error, kind = f"cannot judge this submission: {exc}", FailureKind.INPUT
@@ -195,20 +159,22 @@ async def _claim(ctx: JudgingContext, run_id: int, attempt: int) -> _Plan | None
         return None
 
 
-async def _plan(ctx: JudgingContext, session: AsyncSession, run: EvaluationRun) -> _Plan:
+async def _plan(runtime: Runtime, session: AsyncSession, run: EvaluationRun) -> _Plan:
     submission = await submissions_repo.get(session, run.submission_id)
     assert submission is not None
     track = Track(submission.track)
     gold_version = await gold_repo.get_version(session, submission.gold_version_id)
     assert gold_version is not None
     gold = {g.item_id: g for g in await gold_repo.items_for_track(session, gold_version.id, track)}
-    raw = gunzip_limited(ctx.store.read(submission.file_sha256), ctx.settings.max_upload_bytes)
+    raw = gunzip_limited(
+        runtime.store.read(submission.file_sha256), runtime.settings.max_upload_bytes
+    )
     parsed = parse_predictions(
         raw,
         filename=submission.filename,
         track=track,
         gold_ids={item_id: track for item_id in gold},
-        max_prediction_chars=ctx.settings.max_prediction_chars,
+        max_prediction_chars=runtime.settings.max_prediction_chars,
     )
     if not parsed.ok:
         raise ValueError(parsed.report())
@@ -229,12 +195,12 @@ async def _plan(ctx: JudgingContext, session: AsyncSession, run: EvaluationRun) 
     )
 
 
-async def _heartbeat(ctx: JudgingContext, run_id: int, attempt: int) -> None:
+async def _heartbeat(runtime: Runtime, run_id: int, attempt: int) -> None:
     """Keeps the run looking alive while judge calls are slow; stops when fenced off."""
-    interval = max(ctx.settings.run_stale_after_seconds / 4, 0.5)
+    interval = max(runtime.settings.run_stale_after_seconds / 4, 0.5)
     while True:
         await asyncio.sleep(interval)
-        async with unit_of_work(ctx.sessions) as session:
+        async with transaction(runtime.sessions) as session:
             if not await runs_repo.record_progress(session, run_id, attempt):
                 return
 
@@ -319,10 +285,10 @@ def _outcome_row(plan: _Plan, outcome: JudgeOutcome, request: JudgeRequest) -> d
     )
 
 
-async def _write_batch(ctx: JudgingContext, plan: _Plan, rows: Sequence[dict[str, Any]]) -> None:
+async def _write_batch(runtime: Runtime, plan: _Plan, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    async with unit_of_work(ctx.sessions) as session:
+    async with transaction(runtime.sessions) as session:
         # The fenced progress update comes first: if it matches nothing, nothing is written.
         alive = await runs_repo.record_progress(
             session,
@@ -338,11 +304,10 @@ async def _write_batch(ctx: JudgingContext, plan: _Plan, rows: Sequence[dict[str
         await runs_repo.upsert_item_results(session, rows)
 
 
-async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
-    settings = ctx.settings
+async def _judge_pending(runtime: Runtime, plan: _Plan) -> None:
+    settings = runtime.settings
     batch: list[dict[str, Any]] = []
     requests: list[JudgeRequest] = []
-    secret = settings.judge_secret()  # read once: it may come from a file
     for item_id in plan.pending:
         candidate = plan.predictions.get(item_id)
         if candidate is None or not candidate.strip():
@@ -354,7 +319,7 @@ async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
                 plan.rubric,
                 _judge_input(plan, plan.gold[item_id], candidate),
                 model=plan.judge_model,
-                secret=secret,
+                secret=runtime.keys.prompt_nonce_key,
                 max_answer_chars=settings.judge_max_answer_chars,
                 seed=settings.judge_seed,
                 max_tokens=settings.judge_max_tokens,
@@ -368,27 +333,27 @@ async def _judge_pending(ctx: JudgingContext, plan: _Plan) -> None:
             continue
         requests.append(request)
     by_item = {r.item_id: r for r in requests}
-    await _write_batch(ctx, plan, batch)
+    await _write_batch(runtime, plan, batch)
     batch = []
     outcomes = cast(
         AsyncGenerator[JudgeOutcome, None],  # judge_many is an async generator
-        ctx.client.judge_many(
+        runtime.judge_client.judge_many(
             requests,
             plan.rubric,
-            cache=ctx.cache,
+            cache=DatabaseJudgeCache(runtime.sessions),
             base_url=settings.judge_base_url,
-            limit=ctx.rejudge_share.semaphore(settings) if plan.rejudge else None,
+            limit=runtime.rejudge_slots if plan.rejudge else None,
         ),
     )
     try:
         async for outcome in outcomes:
             batch.append(_outcome_row(plan, outcome, by_item[outcome.item_id]))
             if len(batch) >= settings.run_batch_size:
-                await _write_batch(ctx, plan, batch)
+                await _write_batch(runtime, plan, batch)
                 batch = []
     finally:
         await outcomes.aclose()  # cancels judge calls still in flight when we stop early
-    await _write_batch(ctx, plan, batch)
+    await _write_batch(runtime, plan, batch)
 
 
 def _aggregate(plan: _Plan, results: Sequence[ItemResult], settings: Settings) -> dict[str, Any]:
@@ -430,18 +395,18 @@ def _aggregate(plan: _Plan, results: Sequence[ItemResult], settings: Settings) -
     }
 
 
-async def _finish(ctx: JudgingContext, plan: _Plan) -> RunStatus | None:
-    async with unit_of_work(ctx.sessions) as session:
+async def _finish(runtime: Runtime, plan: _Plan) -> RunStatus | None:
+    async with transaction(runtime.sessions) as session:
         results = await runs_repo.item_results(session, plan.run_id)
-        aggregate = _aggregate(plan, results, ctx.settings)
+        aggregate = _aggregate(plan, results, runtime.settings)
         inconsistent = aggregate.pop("judge_inconsistencies")
         errors = aggregate["judge_error_count"]
-        tolerated = ctx.settings.judge_error_tolerance * max(len(plan.gold), 1)
+        tolerated = runtime.settings.judge_error_tolerance * max(len(plan.gold), 1)
         if errors > tolerated:
             message = (
                 f"{errors} of {len(plan.gold)} items had judge errors (replies that did not "
                 "parse, requests the judge rejected, or items that could not be sent), above "
-                f"the tolerated {ctx.settings.judge_error_tolerance:.0%}; re-queue the run to "
+                f"the tolerated {runtime.settings.judge_error_tolerance:.0%}; re-queue the run to "
                 "retry those items"
             )
             moved = await _mark_failed(
@@ -464,9 +429,9 @@ async def _finish(ctx: JudgingContext, plan: _Plan) -> RunStatus | None:
 
 
 async def _fail(
-    ctx: JudgingContext, run_id: int, attempt: int, message: str, kind: FailureKind
+    runtime: Runtime, run_id: int, attempt: int, message: str, kind: FailureKind
 ) -> None:
-    async with unit_of_work(ctx.sessions) as session:
+    async with transaction(runtime.sessions) as session:
         await _mark_failed(session, run_id, attempt, message, kind)
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.session import unit_of_work
 from app.queue import JobQueue
 from app.repositories import runs as runs_repo
 from app.runs import RunStatus
+from app.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,8 @@ async def reap(
     """Re-enqueue runs whose job is gone. `orphaned=True` says no job of an earlier process can
     still be alive (in-process mode at start-up), so heartbeats need not go stale first."""
     stale_before = utcnow() - timedelta(seconds=settings.run_stale_after_seconds)
-    to_enqueue: list[tuple[int, int]] = []
-    async with unit_of_work(sessions) as session:
+    async with unit_of_work(sessions, queue) as uow:
+        session = uow.session
         for run in await runs_repo.active_runs(session):
             if run.status == RunStatus.QUEUED.value:
                 if await queue.job_alive(run.id, run.attempt):
@@ -50,11 +50,9 @@ async def reap(
                     session, run.id, run.attempt, stale_before=None if orphaned else stale_before
                 )
             if attempt is not None:
-                to_enqueue.append((run.id, attempt))
-    for run_id, attempt in to_enqueue:  # after commit: the job must find its attempt stored
-        log.info("reaper: re-enqueueing run %s as attempt %s", run_id, attempt)
-        await queue.enqueue_run(run_id, attempt)
-    return ReapReport(to_enqueue)
+                log.info("reaper: re-enqueueing run %s as attempt %s", run.id, attempt)
+                uow.enqueue_run(run.id, attempt)  # sent after the commit
+    return ReapReport(list(uow.jobs))
 
 
 async def requeue(session: AsyncSession, run_id: int, expected: RunStatus) -> int | None:

@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.db.base import utcnow
 from app.db.models import EvaluationRun, Rejudge, Submission, SubmissionState
-from app.db.session import unit_of_work
 from app.errors import Conflict, InvalidInput, NotFound
 from app.judge import STANDIN_MODEL
 from app.queue import WORKER_MAX_JOBS, JobQueue
@@ -47,6 +46,7 @@ from app.services.diffs import RejudgeDiff, compute_diff
 from app.services.reaper import requeue
 from app.services.rubrics import resolve_version
 from app.tracks import Track
+from app.unit_of_work import transaction, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -466,7 +466,7 @@ async def after_run(
 ) -> None:
     """Called by the job that judged `run_id`: a finished rejudge run frees a window slot and may
     be its rejudge's last, so rejudges advance (this run's first)."""
-    async with unit_of_work(sessions) as session:
+    async with transaction(sessions) as session:
         run = await runs_repo.get(session, run_id)
         if run is None or run.rejudge_id is None or run.status in _ACTIVE_RUNS:
             return
@@ -485,7 +485,7 @@ async def tick(
     """Advance every running rejudge, each in its own short transaction, then enqueue what they
     created. With `sweep`, also give a run under the active pair to any submission that a switch
     raced past (see `_stragglers`). Returns the enqueued jobs."""
-    async with unit_of_work(sessions) as session:
+    async with transaction(sessions) as session:
         running = [
             r.id for r in await rejudge_repo.with_status(session, [RejudgeStatus.RUNNING.value])
         ]
@@ -494,13 +494,13 @@ async def tick(
         running.insert(0, first)
     jobs: list[Job] = []
     for rejudge_id in running:
-        async with unit_of_work(sessions) as session:
-            jobs += await advance(session, settings, rejudge_id)
+        async with unit_of_work(sessions, queue) as uow:
+            uow.enqueue_runs(await advance(uow.session, settings, rejudge_id))
+        jobs += uow.jobs
     if sweep:
-        async with unit_of_work(sessions) as session:
-            jobs += await _stragglers(session)
-    for run_id, attempt in jobs:
-        await queue.enqueue_run(run_id, attempt)
+        async with unit_of_work(sessions, queue) as uow:
+            uow.enqueue_runs(await _stragglers(uow.session))
+        jobs += uow.jobs
     return jobs
 
 
@@ -542,11 +542,6 @@ async def _stragglers(session: AsyncSession) -> list[Job]:
             )
             jobs.append((run.id, run.attempt))
     return jobs
-
-
-async def enqueue(queue: JobQueue, jobs: Sequence[Job]) -> None:
-    for run_id, attempt in jobs:
-        await queue.enqueue_run(run_id, attempt)
 
 
 # --- reading -------------------------------------------------------------------------------

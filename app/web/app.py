@@ -15,8 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from app.config import Settings, get_settings
 from app.queue import ArqQueue, InProcessQueue, JobQueue
 from app.runtime import Runtime
+from app.services.configuration import ensure_track_configuration
 from app.services.judging import execute_job
 from app.services.maintenance import maintenance_pass
+from app.unit_of_work import transaction
 from app.web.api import admin as admin_api
 from app.web.api import analysis as analysis_api
 from app.web.api import leaderboard as leaderboard_api
@@ -29,17 +31,16 @@ from app.web.pages import analysis as analysis_pages
 from app.web.pages import leaderboard as leaderboard_pages
 from app.web.pages import models as models_pages
 from app.web.pages import submissions as submissions_pages
-from app.web.state import AppState
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-async def _maintain_forever(runtime: Runtime, queue: JobQueue) -> None:
+async def _maintain_forever(runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(runtime.settings.reaper_interval_seconds)
-        await maintenance_pass(runtime.sessions, queue, runtime.settings)
+        await maintenance_pass(runtime.sessions, runtime.queue, runtime.settings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,22 +48,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await Runtime.start(settings)
-        reaper: asyncio.Task[None] | None = None
+        keys = settings.resolve_keys()  # a refused SECRET_KEY stops start-up here
+        runtime: Runtime
+        queue: JobQueue
+        inprocess: InProcessQueue | None = None
         if settings.uses_arq:
-            redis = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
-            queue: JobQueue = ArqQueue(redis)
+            queue = ArqQueue(await create_pool(RedisSettings.from_dsn(settings.redis_url or "")))
         else:
             inprocess = InProcessQueue(
-                lambda run_id, attempt: execute_job(runtime.judging, inprocess, run_id, attempt),
+                lambda run_id, attempt: execute_job(runtime, run_id, attempt),
                 settings.inprocess_max_runs,
             )
             queue = inprocess
-            # No job of an earlier process can survive it: pick its runs up at once.
-            await maintenance_pass(runtime.sessions, queue, settings, orphaned=True)
-            reaper = asyncio.create_task(_maintain_forever(runtime, queue))
-        app.state.mmrare = AppState(runtime=runtime, queue=queue)
+        runtime = await Runtime.start(settings, keys, queue)
+        reaper: asyncio.Task[None] | None = None
         try:
+            async with transaction(runtime.sessions) as session:
+                await ensure_track_configuration(session, settings)
+            if inprocess is not None:
+                # No job of an earlier process can survive it: pick its runs up at once.
+                await maintenance_pass(runtime.sessions, queue, settings, orphaned=True)
+                reaper = asyncio.create_task(_maintain_forever(runtime))
+            app.state.runtime = runtime
             yield
         finally:
             if reaper is not None:

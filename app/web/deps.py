@@ -6,45 +6,53 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
-from app.queue import JobQueue
+from app.config import Keys, Settings
+from app.runtime import Runtime
 from app.storage import FileStore
-from app.web.state import AppState
+from app.unit_of_work import UnitOfWork, unit_of_work
 
 
 # The helpers below are `async def` although they only read: FastAPI runs a plain `def`
 # dependency in a worker thread, which costs more than the whole request on a cached page.
-async def get_state(request: Request) -> AppState:
-    state: AppState = request.app.state.mmrare
-    return state
+async def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
-    """A request is one unit of work: routes that change data commit once, at the end."""
-    async with state.runtime.sessions() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
+async def get_unit_of_work(runtime: RuntimeDep) -> AsyncIterator[UnitOfWork]:
+    """A request is one unit of work. It commits once, after the route returns and before the
+    response is sent (scope="function"), and only then are the jobs it recorded enqueued; a
+    failed commit answers 500. A route that raises is rolled back. A route that must keep what
+    it recorded while answering 4xx (a rejected upload) returns its error response instead of
+    raising."""
+    async with unit_of_work(runtime.sessions, runtime.queue) as uow:
+        yield uow
 
 
-async def get_settings_dep(state: StateDep) -> Settings:
-    return state.runtime.settings
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
 
 
-async def get_queue(state: StateDep) -> JobQueue:
-    return state.queue
+async def get_session(uow: UnitOfWorkDep) -> AsyncSession:
+    """The session of the request's unit of work: routes never commit it themselves."""
+    return uow.session
 
 
-async def get_store(state: StateDep) -> FileStore:
-    return state.runtime.store
+async def get_settings_dep(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+async def get_keys(runtime: RuntimeDep) -> Keys:
+    return runtime.keys
+
+
+async def get_store(runtime: RuntimeDep) -> FileStore:
+    return runtime.store
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-QueueDep = Annotated[JobQueue, Depends(get_queue)]
+KeysDep = Annotated[Keys, Depends(get_keys)]
 StoreDep = Annotated[FileStore, Depends(get_store)]

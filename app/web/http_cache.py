@@ -9,27 +9,21 @@ see (model metadata changed in place) stays hidden. Concurrent requests for a mi
 one build instead of stampeding the database.
 """
 
-import asyncio
 import gzip
 import hashlib
-import math
-import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+
+from app.view_cache import ViewCache as ViewCache  # served from here to the routes
+from app.web.deps import RuntimeDep
 
 T = TypeVar("T")
 
 CACHE_CONTROL = "public, max-age=15, must-revalidate"
 """Browsers and proxies may reuse a view for 15 s, then revalidate with If-None-Match."""
-
-DEFAULT_MAX_ENTRIES = 512
-DEFAULT_MAX_AGE_SECONDS = 60.0
-
 
 GZIP_MIN_BYTES = 1024
 
@@ -59,127 +53,9 @@ class Body:
         return self.etag[:-1] + '-gzip"'
 
 
-class ViewCache:
-    """A small LRU with a time limit per entry and single-flight builds."""
-
-    def __init__(
-        self,
-        max_entries: int = DEFAULT_MAX_ENTRIES,
-        max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_entries = max_entries
-        self.max_age_seconds = max_age_seconds
-        self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-        self._building: dict[Hashable, asyncio.Future[Any]] = {}
-        self._stamp: Hashable | None = None
-        self._stamp_at = -math.inf
-        self._stamp_pending: asyncio.Future[Hashable] | None = None
-        self.hits = 0
-        self.misses = 0
-        self.stamp_reads = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    def get(self, key: Hashable) -> Any | None:
-        found = self._entries.get(key)
-        if found is None:
-            return None
-        created, value = found
-        if self._clock() - created > self.max_age_seconds:
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: Hashable, value: Any) -> None:
-        self._entries[key] = (self._clock(), value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-
-    async def stamp(
-        self, read: Callable[[], Awaitable[Hashable]], recheck_seconds: float
-    ) -> Hashable:
-        """The database's change stamp, read at most once per `recheck_seconds` per process.
-
-        Concurrent callers share one read. With 0 every call reads it (tests, tiny sites).
-        """
-        if self._stamp is not None and self._clock() - self._stamp_at < recheck_seconds:
-            return self._stamp
-        if self._stamp_pending is not None:
-            return await asyncio.shield(self._stamp_pending)
-        future: asyncio.Future[Hashable] = asyncio.get_running_loop().create_future()
-        self._stamp_pending = future
-        try:
-            value = await read()
-        except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError):
-                future.cancel()
-            else:
-                future.set_exception(exc)
-                future.exception()
-            raise
-        else:
-            self.stamp_reads += 1
-            self._stamp, self._stamp_at = value, self._clock()
-            future.set_result(value)
-            return value
-        finally:
-            self._stamp_pending = None
-
-    async def get_or_build(self, key: Hashable, build: Callable[[], Awaitable[T]]) -> T:
-        while True:
-            found = self.get(key)
-            if found is not None:
-                self.hits += 1
-                value: T = found
-                return value
-            pending = self._building.get(key)
-            if pending is None:
-                break
-            try:
-                shared: T = await asyncio.shield(pending)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if pending.cancelled() and task is not None and not task.cancelling():
-                    continue  # the builder's request went away, not ours: build it ourselves
-                raise
-            self.hits += 1
-            return shared
-        self.misses += 1
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._building[key] = future
-        try:
-            result = await build()
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark it retrieved: waiters re-raise it, nobody else must
-            raise
-        else:
-            future.set_result(result)
-            self.put(key, result)
-            return result
-        finally:
-            del self._building[key]
-
-
-async def get_view_cache(request: Request) -> ViewCache:
-    """One cache per app (tests run many apps, each on its own database, in one process)."""
-    state = request.app.state
-    cache: ViewCache | None = getattr(state, "leaderboard_views", None)
-    if cache is None:
-        cache = ViewCache()
-        state.leaderboard_views = cache
-    return cache
+async def get_view_cache(runtime: RuntimeDep) -> ViewCache:
+    """The process's leaderboard view cache, built with its runtime."""
+    return runtime.view_cache
 
 
 ViewCacheDep = Annotated[ViewCache, Depends(get_view_cache)]

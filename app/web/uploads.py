@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from app.config import Settings
@@ -24,6 +23,7 @@ from app.services.model_registry import ModelFields, category
 from app.services.submissions import SubmissionRequest, SubmitOutcome, submit
 from app.storage import FileStore
 from app.tracks import Track
+from app.unit_of_work import UnitOfWork
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 8 * 1024  # every form field but the file
@@ -274,19 +274,19 @@ def submission_request(
     )
 
 
-async def submit_and_commit(
-    session: AsyncSession, store: FileStore, settings: Settings, request: SubmissionRequest
+async def submit_upload(
+    uow: UnitOfWork, store: FileStore, settings: Settings, request: SubmissionRequest
 ) -> SubmitOutcome:
-    """One upload as one unit of work. When a concurrent upload commits the same row first —
-    the same file for the same model and track, or the same new model name — the database's
-    unique constraint refuses ours; the upload is then tried once more and finds that row
-    (a duplicate answers 200; a model now another team's answers 403)."""
+    """One upload, recorded in the request's unit of work with the runs it wants judged. When a
+    concurrent upload commits the same row first — the same file for the same model and track,
+    or the same new model name — the database's unique constraint refuses ours; the upload is
+    then tried once more and finds that row (a duplicate answers 200; a model now another
+    team's answers 403)."""
     try:
-        outcome = await submit(session, store, settings, request)
-        await session.commit()
-        return outcome
+        outcome = await submit(uow.session, store, settings, request)
+        await uow.session.flush()
     except IntegrityError:
-        await session.rollback()
-    outcome = await submit(session, store, settings, request)
-    await session.commit()
+        await uow.discard()  # nothing but this upload was written in this unit of work
+        outcome = await submit(uow.session, store, settings, request)
+    uow.enqueue_runs(outcome.runs_to_enqueue())
     return outcome

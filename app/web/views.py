@@ -48,7 +48,7 @@ from app.tracks import Track
 from app.web.api import schemas
 from app.web.api.provenance import provenance_url
 from app.web.csv_export import to_csv
-from app.web.deps import SessionDep, get_state
+from app.web.deps import SessionDep, get_runtime
 from app.web.http_cache import Body, ViewCache, respond
 
 # --------------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ async def cached_response(
     render: Callable[[Hashable], Awaitable[Body]],
 ) -> Response:
     """Render `view` once per (parameters, change stamp) and answer with validators."""
-    settings = (await get_state(request)).runtime.settings
+    settings = (await get_runtime(request)).settings
     stamp = await cache.stamp(
         lambda: service.board_stamp(session), settings.leaderboard_recheck_seconds
     )

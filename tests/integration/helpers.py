@@ -4,6 +4,7 @@ serving the app on loopback or in-process, uploading."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 import threading
@@ -18,13 +19,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.db.session import create_engine, create_session_factory
 from app.demo.run import demo_dir
 from app.repositories.accounts import get_team_by_name
 from app.services.accounts import create_team, create_token
 from app.services.configuration import ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
 from app.tracks import Track
+from app.unit_of_work import transaction
 from app.web.app import create_app
 from tests.support import free_port, wait_until
 
@@ -38,7 +40,7 @@ def prepare_database(settings: Settings, bundle: Path = DEMO_GOLD) -> None:
     async def run() -> None:
         engine = create_engine(settings.database_url)
         try:
-            async with unit_of_work(create_session_factory(engine)) as session:
+            async with transaction(create_session_factory(engine)) as session:
                 await ensure_track_configuration(session, settings)
                 await import_gold_bundle(session, bundle)
         finally:
@@ -83,7 +85,7 @@ async def make_team_token(
     sessions: async_sessionmaker[AsyncSession], team: str, *, admin: bool = False
 ) -> str:
     """A new token of `team` (created when missing), committed."""
-    async with unit_of_work(sessions) as session:
+    async with transaction(sessions) as session:
         if await get_team_by_name(session, team) is None:
             await create_team(session, team)
         token, _ = await create_token(session, team, admin=admin, actor="test")
@@ -142,7 +144,7 @@ class InProcessApp:
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
-        sessions: async_sessionmaker[AsyncSession] = self.app.state.mmrare.runtime.sessions
+        sessions: async_sessionmaker[AsyncSession] = self.app.state.runtime.sessions
         return sessions
 
     async def token(self, team: str, *, admin: bool = False) -> str:
@@ -176,7 +178,7 @@ async def in_process_app(settings: Settings) -> AsyncIterator[InProcessApp]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         queue = RecordingQueue()
-        app.state.mmrare.queue = queue
+        app.state.runtime = dataclasses.replace(app.state.runtime, queue=queue)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield InProcessApp(app, client, queue)

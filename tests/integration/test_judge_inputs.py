@@ -19,19 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.models import EvaluationRun, GoldItem, ItemResult, Model, Submission
-from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.db.session import create_engine, create_session_factory
 from app.demo.run import demo_dir
 from app.judge.prompt import escape_headers, neutralise_delimiters
 from app.repositories import gold as gold_repo
 from app.runs import RunStatus
-from app.runtime import build_judge_client
+from app.runtime import Runtime, build_judge_client, rejudge_judge_slots
 from app.services.configuration import active_pair, ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
-from app.services.judge_cache import DatabaseJudgeCache
-from app.services.judging import JudgingContext, execute_run
+from app.services.judging import execute_run
 from app.standin.server import StandinJudge
 from app.storage import FileStore
 from app.tracks import Track
+from app.unit_of_work import transaction
+from app.view_cache import ViewCache
+from tests.integration.helpers import RecordingQueue
 from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -139,7 +141,7 @@ async def judge() -> AsyncIterator[tuple[RecordingJudge, str]]:
 
 async def _context(
     sessions: async_sessionmaker[AsyncSession], base_url: str, tmp_path: Path
-) -> JudgingContext:
+) -> Runtime:
     settings = Settings(
         database_url="unused://",
         storage_dir=tmp_path / "uploads",
@@ -151,15 +153,19 @@ async def _context(
         judge_timeout_seconds=10,
         judge_error_tolerance=0.2,
     )
-    async with unit_of_work(sessions) as session:
+    async with transaction(sessions) as session:
         await ensure_track_configuration(session, settings)
         await import_gold_bundle(session, demo_dir() / "gold.jsonl")
-    return JudgingContext(
-        sessions=sessions,
-        client=build_judge_client(settings),
-        cache=DatabaseJudgeCache(sessions),
-        store=FileStore(settings.storage_dir),
+    return Runtime(
         settings=settings,
+        keys=settings.resolve_keys(),
+        engine=sessions.kw["bind"],
+        sessions=sessions,
+        store=FileStore(settings.storage_dir),
+        judge_client=build_judge_client(settings),
+        queue=RecordingQueue(),
+        view_cache=ViewCache(),
+        rejudge_slots=asyncio.Semaphore(rejudge_judge_slots(settings)),
     )
 
 
@@ -170,13 +176,13 @@ async def _gold(sessions: async_sessionmaker[AsyncSession], track: Track) -> lis
         return list(await gold_repo.items_for_track(session, version.id, track))
 
 
-async def _queued_run(ctx: JudgingContext, track: Track, predictions: dict[str, str]) -> int:
+async def _queued_run(ctx: Runtime, track: Track, predictions: dict[str, str]) -> int:
     data = "".join(
         json.dumps({"id": item_id, "prediction": text}) + "\n"
         for item_id, text in predictions.items()
     ).encode()
     digest = ctx.store.put(data)
-    async with unit_of_work(ctx.sessions) as session:
+    async with transaction(ctx.sessions) as session:
         gold = await gold_repo.current_version(session)
         assert gold is not None
         model = Model(name=f"inputs-{track.value}")
@@ -226,7 +232,7 @@ async def test_every_judged_item_carries_its_case_narrative_in_the_reference_blo
     try:
         assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
     finally:
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
 
     texts = recorder.user_texts()
     assert len(texts) == len(gold)
@@ -250,7 +256,7 @@ async def test_t1_items_carry_the_gold_category_and_orphacode(
     try:
         assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
     finally:
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
     texts = recorder.user_texts()
     for item in gold:
         sections = reference_sections(texts[item.answer])
@@ -278,7 +284,7 @@ async def test_candidates_cannot_reach_the_reference_block_and_empty_ones_are_ne
     try:
         assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
     finally:
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
 
     assert len(recorder.bodies) == len(gold) - 2  # the two empty predictions were not sent
     texts = recorder.user_texts()
@@ -312,7 +318,7 @@ async def test_a_request_the_judge_rejects_is_that_items_judge_error(
         # One of ten items is within the 20 % tolerance: the run is scored, not failed.
         assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
     finally:
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
     async with sessions() as session:
         run = await session.get(EvaluationRun, run_id)
         rejected = await session.get(ItemResult, (run_id, gold[0].item_id))

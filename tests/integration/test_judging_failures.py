@@ -19,19 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.models import EvaluationRun, ItemResult, Model, Submission
-from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.db.session import create_engine, create_session_factory
 from app.demo.run import demo_dir
 from app.repositories import gold as gold_repo
 from app.runs import FailureKind, RunStatus
-from app.runtime import build_judge_client
+from app.runtime import Runtime, build_judge_client, rejudge_judge_slots
 from app.services.configuration import active_pair, ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
-from app.services.judge_cache import DatabaseJudgeCache
-from app.services.judging import JudgingContext, execute_run
+from app.services.judging import execute_run
 from app.services.reaper import requeue
 from app.standin.knobs import StandinKnobs
 from app.storage import FileStore
 from app.tracks import Track
+from app.unit_of_work import transaction
+from app.view_cache import ViewCache
+from tests.integration.helpers import RecordingQueue
 from tests.support import StandinThread, free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -63,7 +65,7 @@ async def sessions(pg_clean: str) -> AsyncIterator[async_sessionmaker[AsyncSessi
 
 async def _context(
     sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
-) -> JudgingContext:
+) -> Runtime:
     settings = Settings(
         database_url="unused://",
         storage_dir=tmp_path / "uploads",
@@ -76,22 +78,26 @@ async def _context(
         judge_timeout_seconds=5,
         judge_concurrency=1,  # one call at a time, so scripted faults hit a known item
     )
-    async with unit_of_work(sessions) as session:
+    async with transaction(sessions) as session:
         await ensure_track_configuration(session, settings)
         await import_gold_bundle(session, demo_dir() / "gold.jsonl")
-    return JudgingContext(
-        sessions=sessions,
-        client=build_judge_client(settings),
-        cache=DatabaseJudgeCache(sessions),
-        store=FileStore(settings.storage_dir),
+    return Runtime(
         settings=settings,
+        keys=settings.resolve_keys(),
+        engine=sessions.kw["bind"],
+        sessions=sessions,
+        store=FileStore(settings.storage_dir),
+        judge_client=build_judge_client(settings),
+        queue=RecordingQueue(),
+        view_cache=ViewCache(),
+        rejudge_slots=asyncio.Semaphore(rejudge_judge_slots(settings)),
     )
 
 
-async def _queued_t2_run(ctx: JudgingContext) -> int:
+async def _queued_t2_run(ctx: Runtime) -> int:
     data = T2_PREDICTIONS.read_bytes()
     digest = ctx.store.put(data)
-    async with unit_of_work(ctx.sessions) as session:
+    async with transaction(ctx.sessions) as session:
         gold = await gold_repo.current_version(session)
         assert gold is not None
         model = Model(name="judge-failure-model")
@@ -151,7 +157,7 @@ async def test_malformed_replies_are_judge_errors_and_fail_the_run(
     errors = [r for r in results if r.error is not None]
     assert len(errors) == 9  # every answered item; the unanswered one scored 0 without a call
     assert all(r.item_score is None and r.raw_reply for r in errors)  # never a silent 0
-    await ctx.client.aclose()
+    await ctx.judge_client.aclose()
 
 
 async def test_requeued_run_retries_only_the_items_that_failed(
@@ -166,7 +172,7 @@ async def test_requeued_run_retries_only_the_items_that_failed(
     assert len([r for r in await _results(sessions, run_id) if r.error]) == 1
     calls_first = requests_seen(standin)
 
-    async with unit_of_work(sessions) as session:
+    async with transaction(sessions) as session:
         attempt = await requeue(session, run_id, RunStatus.FAILED)
     assert attempt == 2
     assert await execute_run(ctx, run_id, attempt) == RunStatus.SCORED
@@ -174,7 +180,7 @@ async def test_requeued_run_retries_only_the_items_that_failed(
     assert requests_seen(standin) == calls_first + 1  # only the failed item was judged again
     results = await _results(sessions, run_id)
     assert len(results) == 10 and all(r.error is None for r in results)
-    await ctx.client.aclose()
+    await ctx.judge_client.aclose()
 
 
 async def test_a_judge_that_is_down_fails_the_run_as_a_service_failure(
@@ -191,7 +197,7 @@ async def test_a_judge_that_is_down_fails_the_run_as_a_service_failure(
     assert run.error == (
         "the judge was unavailable (HTTP 503, 2 attempts); re-queue the submission to try again"
     )
-    await ctx.client.aclose()
+    await ctx.judge_client.aclose()
 
 
 async def test_a_superseded_job_does_nothing(
@@ -202,7 +208,7 @@ async def test_a_superseded_job_does_nothing(
     assert await execute_run(ctx, run_id, attempt=7) is None  # the run is on attempt 1
     assert requests_seen(standin) == 0
     assert (await _run(sessions, run_id)).status == RunStatus.QUEUED.value
-    await ctx.client.aclose()
+    await ctx.judge_client.aclose()
 
 
 async def echo_judge(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -244,7 +250,7 @@ async def test_a_judge_echoing_the_request_leaks_nothing_into_the_run(
     finally:
         server.should_exit = True
         await task
-        await ctx.client.aclose()
+        await ctx.judge_client.aclose()
     run = await _run(sessions, run_id)
     # A 400 is about one request: every item became its own judge error, too many for the run.
     assert run.error is not None and "9 of 10 items had judge errors" in run.error

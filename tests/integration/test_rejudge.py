@@ -19,10 +19,11 @@ import psycopg
 import pytest
 
 from app.config import Settings
-from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.db.session import create_engine, create_session_factory
 from app.rubrics.loader import bundled_rubric
 from app.services.reported import seed_reported
 from app.tracks import Track
+from app.unit_of_work import transaction
 from tests.integration.helpers import auth, demo_predictions, prepare_database, serve, team_token
 from tests.support import StandinProcess, StartStandin, StartWorker, WorkerProcess, wait_until
 
@@ -187,7 +188,7 @@ def _seed_reported(database_url: str) -> None:
     async def run() -> None:
         engine = create_engine(database_url)
         try:
-            async with unit_of_work(create_session_factory(engine)) as session:
+            async with transaction(create_session_factory(engine)) as session:
                 await seed_reported(session)
         finally:
             await engine.dispose()

@@ -17,7 +17,7 @@ from app.db.models import EvaluationRun, Submission
 from app.db.session import create_engine, create_session_factory
 from app.queue import run_job_id
 from app.tracks import Track
-from tests.integration.helpers import auth, prepare_database, serve, team_token
+from tests.integration.helpers import RecordingQueue, auth, prepare_database, serve, team_token
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
@@ -144,9 +144,10 @@ def test_a_racing_duplicate_is_caught_by_the_database_and_answered_as_a_duplicat
     from sqlalchemy import text
 
     from app.services.accounts import Principal, authenticate
-    from app.services.submissions import SubmissionRequest, submit
+    from app.services.submissions import SubmissionRequest, SubmitOutcome, submit
     from app.storage import FileStore
-    from app.web.uploads import submit_and_commit
+    from app.unit_of_work import unit_of_work
+    from app.web.uploads import submit_upload
 
     settings = Settings(
         database_url=pg_clean, storage_dir=tmp_path / "uploads", secret_key="test-secret"
@@ -171,14 +172,17 @@ def test_a_racing_duplicate_is_caught_by_the_database_and_answered_as_a_duplicat
                 await setup.commit()
             assert team is not None and admin is not None
             # The team registers its model first, so the maintainer may submit under it.
-            async with sessions() as session:
-                await submit_and_commit(session, store, settings, request(team, 1))
+            queue = RecordingQueue()
+            async with unit_of_work(sessions, queue) as uow:
+                await submit_upload(uow, store, settings, request(team, 1))
 
-            async with sessions() as first, sessions() as second, sessions() as probe:
+            async def racing_upload() -> SubmitOutcome:
+                async with unit_of_work(sessions, queue) as uow:
+                    return await submit_upload(uow, store, settings, request(admin, 2))
+
+            async with sessions() as first, sessions() as probe:
                 mine = await submit(first, store, settings, request(team, 2))  # uncommitted
-                racing = asyncio.create_task(
-                    submit_and_commit(second, store, settings, request(admin, 2))
-                )
+                racing = asyncio.create_task(racing_upload())
 
                 async def blocked_on_our_insert() -> bool:
                     waiting = await probe.scalar(
@@ -196,6 +200,7 @@ def test_a_racing_duplicate_is_caught_by_the_database_and_answered_as_a_duplicat
             assert not mine.items[0].duplicate
             assert theirs.items[0].duplicate
             assert theirs.items[0].submission.id == mine.items[0].submission.id
+            assert len(queue.jobs) == 1  # the first upload's run; the duplicate queued nothing
             async with sessions() as check:
                 accepted = await check.scalar(
                     select(func.count())

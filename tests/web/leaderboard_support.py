@@ -17,9 +17,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db.session import create_engine, create_session_factory, unit_of_work
+from app.db.session import create_engine, create_session_factory
 from app.services.configuration import ensure_track_configuration
 from app.services.reported import seed_reported
+from app.unit_of_work import transaction
 from app.web.app import create_app
 from tests.leaderboard_fixture import seed_small_world
 
@@ -35,7 +36,7 @@ def settings_for(database_url: str, tmp_path: Path, **extra: Any) -> Settings:
 async def run_in_session(settings: Settings, work: Seeder) -> Any:
     engine = create_engine(settings.database_url)
     try:
-        async with unit_of_work(create_session_factory(engine)) as session:
+        async with transaction(create_session_factory(engine)) as session:
             return await work(session)
     finally:
         await engine.dispose()

@@ -77,11 +77,11 @@ async def env(settings: Settings) -> AsyncIterator[InProcessApp]:
 
 async def drain(env: InProcessApp, limit: int | None = None) -> int:
     """Run queued jobs (and the jobs they enqueue) through the real job function."""
-    judging = env.app.state.mmrare.runtime.judging
+    runtime = env.app.state.runtime
     done = 0
     while env.queue.jobs and (limit is None or done < limit):
         run_id, attempt = env.queue.jobs.pop(0)
-        await execute_job(judging, env.queue, run_id, attempt)
+        await execute_job(runtime, run_id, attempt)
         done += 1
     return done
 

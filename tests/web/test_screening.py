@@ -242,7 +242,7 @@ def mmrare(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_the_cli_lists_clears_and_upholds(env: InProcessApp) -> None:
     team = await env.token("alpha")
     sid = (await flagged_upload(env, team))["id"]
-    url = env.app.state.mmrare.runtime.settings.database_url
+    url = env.app.state.runtime.settings.database_url
     listed = mmrare(url, "flags", "list")
     assert listed.returncode == 0, listed.stderr
     assert f"submission {sid}: flagged-vlm on T1" in listed.stdout

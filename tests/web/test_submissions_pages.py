@@ -79,7 +79,7 @@ async def test_the_form_sets_a_signed_cookie_and_the_same_hidden_field(
         assert attribute in cookie
     token = hidden_token(page.text)
     assert env.client.cookies[csrf.COOKIE_NAME] == token
-    assert csrf.is_valid(settings.judge_secret(), token)
+    assert csrf.is_valid(settings.resolve_keys().form_key, token)
     again = await env.client.get("/submit")
     assert hidden_token(again.text) == token  # the same browser keeps its token (other tabs)
     assert 'type="password" name="token"' in page.text
@@ -99,7 +99,7 @@ async def test_a_post_without_a_matching_csrf_token_gets_a_403_page(
     env: InProcessApp, settings: Settings, case: str, message: str
 ) -> None:
     token = await env.token("alpha")
-    good = csrf.new_token(settings.judge_secret())
+    good = csrf.new_token(settings.resolve_keys().form_key)
     fields = {"token": token, "model": "m", "track": "T1"}
     cookies: dict[str, str] = {csrf.COOKIE_NAME: good}
     if case == "no cookie":
@@ -110,7 +110,7 @@ async def test_a_post_without_a_matching_csrf_token_gets_a_403_page(
         cookies = {csrf.COOKIE_NAME: forged}
         fields["csrf_token"] = forged
     elif case == "other field":
-        fields["csrf_token"] = csrf.new_token(settings.judge_secret())
+        fields["csrf_token"] = csrf.new_token(settings.resolve_keys().form_key)
     response = await post_form(env.client, fields, cookies=cookies)
     assert response.status_code == 403
     assert "<h2>Error 403</h2>" in response.text and message in html.unescape(response.text)

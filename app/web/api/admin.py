@@ -21,7 +21,6 @@ from app.services.rejudge import (
     RejudgeRequest,
     RejudgeView,
     cancel_rejudge,
-    enqueue,
     list_rejudges,
     rejudge_diff,
     rejudge_view,
@@ -40,7 +39,7 @@ from app.services.screening import (
 )
 from app.tracks import Track
 from app.web.auth import AdminPrincipal, AdminReader
-from app.web.deps import QueueDep, SessionDep, SettingsDep
+from app.web.deps import SessionDep, SettingsDep, UnitOfWorkDep
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -274,7 +273,6 @@ async def get_rubrics(
 )
 async def post_rubric(body: RubricIn, session: SessionDep, admin: AdminPrincipal) -> JSONResponse:
     loaded = await load_rubric(session, body.source, origin=body.filename, actor=admin.label)
-    await session.commit()
     info = next(i for i in await list_rubrics(session) if i.version == loaded.rubric.version)
     return JSONResponse(
         rubric_payload(info).model_dump(mode="json"), status_code=201 if loaded.created else 200
@@ -288,7 +286,6 @@ async def post_activate(
     result = await activate_rubric(
         session, body.track, version, actor=admin.label, force=body.force
     )
-    await session.commit()
     return ActivationOut(
         track=result.track.value,
         version=result.version,
@@ -313,7 +310,7 @@ async def post_rejudge(
     body: RejudgeIn,
     session: SessionDep,
     settings: SettingsDep,
-    queue: QueueDep,
+    uow: UnitOfWorkDep,
     admin: AdminPrincipal,
 ) -> RejudgeOut:
     request = RejudgeRequest(
@@ -324,8 +321,7 @@ async def post_rejudge(
         max_error_share=body.max_error_share,
     )
     started = await start_rejudge(session, settings, request, actor=admin.label)
-    await session.commit()
-    await enqueue(queue, started.jobs)  # only after the commit
+    uow.enqueue_runs(started.jobs)  # sent once the request's unit of work commits
     return rejudge_payload(await rejudge_view(session, started.rejudge.id))
 
 
@@ -337,7 +333,6 @@ async def get_rejudge(rejudge_id: int, session: SessionDep, _: AdminReader) -> R
 @router.post("/rejudges/{rejudge_id}/cancel", response_model=RejudgeOut)
 async def post_cancel(rejudge_id: int, session: SessionDep, admin: AdminPrincipal) -> RejudgeOut:
     await cancel_rejudge(session, rejudge_id, actor=admin.label)
-    await session.commit()
     return rejudge_payload(await rejudge_view(session, rejudge_id))
 
 
@@ -346,12 +341,11 @@ async def post_resume(
     rejudge_id: int,
     session: SessionDep,
     settings: SettingsDep,
-    queue: QueueDep,
+    uow: UnitOfWorkDep,
     admin: AdminPrincipal,
 ) -> RejudgeOut:
     started = await resume_rejudge(session, settings, rejudge_id, actor=admin.label)
-    await session.commit()
-    await enqueue(queue, started.jobs)
+    uow.enqueue_runs(started.jobs)
     return rejudge_payload(await rejudge_view(session, rejudge_id))
 
 
@@ -389,7 +383,6 @@ async def post_flag_decision(
     await decide(
         session, submission_id, FlagDecision(body.decision), actor=admin.label, note=body.note
     )
-    await session.commit()
     return flagged_payload(await flagged_submission(session, submission_id))
 
 
@@ -408,7 +401,6 @@ async def post_labels(
     report = await import_labels(
         session, data, filename=file.filename or "labels.jsonl", actor=admin.label
     )
-    await session.commit()
     return LabelImportOut(
         labels=report.labels,
         created=report.created,

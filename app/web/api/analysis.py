@@ -60,7 +60,6 @@ async def get_domain_gap(
             seed=settings.bootstrap_seed,
             source=parse_source(params.source, board),
         )
-        await session.commit()  # paired intervals computed for the first time are kept
         payload = domain_gap_payload(board, view, filters)
         if params.format == "csv":
             table = params.table or "gaps"

@@ -56,7 +56,6 @@ async def create_model(
         description=body.description,
     )
     model = await register_model(session, principal, body.name, fields)
-    await session.commit()
     return model_payload(await model_view(session, model))
 
 
@@ -70,7 +69,6 @@ async def patch_model(
 ) -> ModelInfo:
     """Change some of a model's metadata (the fields sent); its team only."""
     model = await update_model(session, principal, name, body.model_dump(exclude_unset=True))
-    await session.commit()
     return model_payload(await model_view(session, model))
 
 

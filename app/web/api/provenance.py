@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.services.provenance import Provenance, run_provenance
 from app.web.auth import OptionalPrincipal
-from app.web.deps import SessionDep, SettingsDep
+from app.web.deps import KeysDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
@@ -93,13 +93,13 @@ def provenance_url(run_id: int, key: str | None = None) -> str:
 )
 async def get_provenance(
     session: SessionDep,
-    settings: SettingsDep,
+    keys: KeysDep,
     principal: OptionalPrincipal,
     run_id: int,
     key: str | None = None,
 ) -> JSONResponse:
     """Public for published submissions; a private one needs its team's token (or `key`)."""
-    card = await run_provenance(session, run_id, principal, key=key, secret=settings.judge_secret())
+    card = await run_provenance(session, run_id, principal, key=key, secret=keys.view_link_key)
     return JSONResponse(
         provenance_payload(card).model_dump(mode="json"),
         headers={"Content-Disposition": f'attachment; filename="run-{run_id}-provenance.json"'},

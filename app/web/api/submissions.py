@@ -25,8 +25,8 @@ from app.web.api.schemas import (
     TrackQuotaStatus,
 )
 from app.web.auth import CurrentPrincipal, OptionalPrincipal
-from app.web.deps import QueueDep, SessionDep, SettingsDep, StoreDep
-from app.web.uploads import read_upload_form, submission_request, submit_and_commit
+from app.web.deps import KeysDep, SessionDep, SettingsDep, StoreDep, UnitOfWorkDep
+from app.web.uploads import read_upload_form, submission_request, submit_upload
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 
@@ -152,24 +152,20 @@ def screening_payload(view: SubmissionView) -> ScreeningStatus | None:
 async def create_submission(
     request: Request,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     settings: SettingsDep,
+    keys: KeysDep,
     store: StoreDep,
-    queue: QueueDep,
 ) -> JSONResponse:
     """Upload a prediction file (multipart form: `file`, `model`, `track`, …).
 
     A single-track upload answers with the submission's status; a multi-track upload (no
     `track`) with `{"submissions": [...]}`, one per track in the file."""
-    # End the token's bookkeeping transaction before the body streams in: no database lock or
-    # connection is held while a large file arrives. The upload is then one unit of work.
-    await session.commit()
     form = await read_upload_form(request, max_file_bytes=settings.max_upload_bytes)
-    outcome = await submit_and_commit(session, store, settings, submission_request(form, principal))
-    for run_id, attempt in outcome.runs_to_enqueue():
-        await queue.enqueue_run(run_id, attempt)  # only after the commit
-    body = await upload_body(session, outcome, principal, settings.judge_secret())
+    outcome = await submit_upload(uow, store, settings, submission_request(form, principal))
+    body = await upload_body(uow.session, outcome, principal, keys.view_link_key)
     if outcome.rejected:
+        # Returned, not raised: the rejected submission and its errors are kept.
         return JSONResponse(body, status_code=422)
     return JSONResponse(body, status_code=201 if outcome.created else 200)
 
@@ -207,90 +203,89 @@ async def upload_body(
 )
 async def get_submission_status(
     session: SessionDep,
-    settings: SettingsDep,
+    keys: KeysDep,
     principal: OptionalPrincipal,
     submission_id: int,
     key: str | None = None,
 ) -> SubmissionStatus:
     """A published submission is public; a private one needs its team's token (or `key`)."""
     view = await submission_view(
-        session, submission_id, principal, key=key, secret=settings.judge_secret()
+        session, submission_id, principal, key=key, secret=keys.view_link_key
     )
     return status_payload(view)
 
 
 async def _status_after(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
 ) -> SubmissionStatus:
-    view = await submission_view(session, submission_id, principal, secret=settings.judge_secret())
+    view = await submission_view(session, submission_id, principal, secret=keys.view_link_key)
     return status_payload(view)
 
 
 @router.post("/submissions/{submission_id}/publish", response_model=SubmissionStatus)
 async def publish_submission(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+    session: SessionDep,
+    settings: SettingsDep,
+    keys: KeysDep,
+    principal: CurrentPrincipal,
+    submission_id: int,
 ) -> SubmissionStatus:
     """Show the submission on the leaderboard once it is scored (its team only)."""
     await set_published(
         session, principal, submission_id, True, min_coverage=settings.min_ranked_coverage
     )
-    await session.commit()
-    return await _status_after(session, settings, principal, submission_id)
+    return await _status_after(session, keys, principal, submission_id)
 
 
 @router.post("/submissions/{submission_id}/unpublish", response_model=SubmissionStatus)
 async def unpublish_submission(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
 ) -> SubmissionStatus:
     """Take the submission off the leaderboard again (its team only)."""
     await set_published(session, principal, submission_id, False)
-    await session.commit()
-    return await _status_after(session, settings, principal, submission_id)
+    return await _status_after(session, keys, principal, submission_id)
 
 
 @router.post("/submissions/{submission_id}/pin", response_model=SubmissionStatus)
 async def pin_submission(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
 ) -> SubmissionStatus:
     """Show this submission on its model's leaderboard row instead of the latest one."""
     await set_pinned(session, principal, submission_id, True)
-    await session.commit()
-    return await _status_after(session, settings, principal, submission_id)
+    return await _status_after(session, keys, principal, submission_id)
 
 
 @router.post("/submissions/{submission_id}/unpin", response_model=SubmissionStatus)
 async def unpin_submission(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
 ) -> SubmissionStatus:
     """Go back to showing the model's latest published scored submission."""
     await set_pinned(session, principal, submission_id, False)
-    await session.commit()
-    return await _status_after(session, settings, principal, submission_id)
+    return await _status_after(session, keys, principal, submission_id)
 
 
 @router.post("/submissions/{submission_id}/cancel", response_model=SubmissionStatus)
 async def cancel_submission(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, submission_id: int
+    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
 ) -> SubmissionStatus:
     """Stop a queued or judging submission; a worker stops at its next batch."""
     await cancel(session, principal, submission_id)
-    await session.commit()
-    return await _status_after(session, settings, principal, submission_id)
+    return await _status_after(session, keys, principal, submission_id)
 
 
 @router.post("/submissions/{submission_id}/requeue", response_model=SubmissionStatus)
 async def requeue_submission(
     session: SessionDep,
     settings: SettingsDep,
-    queue: QueueDep,
+    keys: KeysDep,
+    uow: UnitOfWorkDep,
     principal: CurrentPrincipal,
     submission_id: int,
 ) -> SubmissionStatus:
     """Queue a failed or cancelled submission again, without re-uploading it."""
     run_id, attempt = await requeue(session, principal, submission_id, settings.submissions_per_day)
-    await session.commit()
-    await queue.enqueue_run(run_id, attempt)  # only after the commit
-    return await _status_after(session, settings, principal, submission_id)
+    uow.enqueue_run(run_id, attempt)  # sent once the request's unit of work commits
+    return await _status_after(session, keys, principal, submission_id)
 
 
 @router.get("/quota", response_model=QuotaStatus)

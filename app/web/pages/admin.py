@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.config import Keys
 from app.db.models import FlagDecision
 from app.errors import DomainError, InvalidInput
 from app.services.accounts import Principal
@@ -18,7 +19,6 @@ from app.services.audit import recent_events
 from app.services.rejudge import (
     RejudgeRequest,
     cancel_rejudge,
-    enqueue,
     list_rejudges,
     rejudge_diff,
     rejudge_view,
@@ -31,7 +31,7 @@ from app.services.screening import DecisionFilter, decide, flagged_submissions
 from app.tracks import Track
 from app.web.auth import ADMIN_COOKIE, AdminForm, AdminReader, admin_from_token
 from app.web.csrf import admin_form_token
-from app.web.deps import QueueDep, SessionDep, SettingsDep
+from app.web.deps import KeysDep, SessionDep, SettingsDep, UnitOfWorkDep
 from app.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -39,13 +39,11 @@ router = APIRouter(include_in_schema=False)
 COOKIE_MAX_AGE = 12 * 3600
 
 
-def _context(
-    request: Request, settings: SettingsDep, principal: Principal, **values: Any
-) -> dict[str, Any]:
+def _context(request: Request, keys: Keys, principal: Principal, **values: Any) -> dict[str, Any]:
     token = request.cookies.get(ADMIN_COOKIE)
     return {
         "principal": principal,
-        "csrf": admin_form_token(settings.judge_secret(), token) if token else "",
+        "csrf": admin_form_token(keys.form_key, token) if token else "",
         "tracks": list(Track),
         **values,
     }
@@ -64,14 +62,11 @@ async def login_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/admin/login", response_model=None)
-async def login(
-    request: Request, session: SessionDep, token: Annotated[str, Form()] = ""
-) -> Response:
+async def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
     try:
-        await admin_from_token(request, session, token.strip())
+        await admin_from_token(request, token.strip())
     except DomainError as exc:
         return _page(request, "admin/login.html", {"error": exc.message}, status=401)
-    await session.commit()  # the token's last use
     response = RedirectResponse("/admin", status_code=303)
     response.set_cookie(
         ADMIN_COOKIE,
@@ -95,18 +90,18 @@ async def logout(_: AdminForm) -> RedirectResponse:
 
 
 @router.get("/admin", response_class=HTMLResponse, response_model=None)
-async def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+async def overview(request: Request, session: SessionDep, keys: KeysDep) -> Response:
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or (
         request.cookies.get(ADMIN_COOKIE)
     )
     if not token:
         return RedirectResponse("/admin/login", status_code=303)
-    principal = await admin_from_token(request, session, token)
+    principal = await admin_from_token(request, token)
     rubrics = await list_rubrics(session)
     active = {info.track: info for info in rubrics if info.active}
     context = _context(
         request,
-        settings,
+        keys,
         principal,
         rubrics=rubrics,
         active=active,
@@ -127,7 +122,7 @@ def _ids(text: str) -> tuple[int, ...]:
 async def start(
     session: SessionDep,
     settings: SettingsDep,
-    queue: QueueDep,
+    uow: UnitOfWorkDep,
     admin: AdminForm,
     track: Annotated[str, Form()],
     rubric: Annotated[str, Form()] = "",
@@ -150,8 +145,7 @@ async def start(
         max_error_share=share,
     )
     started = await start_rejudge(session, settings, request, actor=admin.label)
-    await session.commit()
-    await enqueue(queue, started.jobs)
+    uow.enqueue_runs(started.jobs)
     return RedirectResponse(f"/admin/rejudges/{started.rejudge.id}", status_code=303)
 
 
@@ -160,20 +154,19 @@ async def rejudge_page(
     request: Request,
     rejudge_id: int,
     session: SessionDep,
-    settings: SettingsDep,
+    keys: KeysDep,
     admin: AdminReader,
 ) -> HTMLResponse:
     view = await rejudge_view(session, rejudge_id)
     diff = await rejudge_diff(session, rejudge_id) if view.finished else None
     return _page(
-        request, "admin/rejudge.html", _context(request, settings, admin, view=view, diff=diff)
+        request, "admin/rejudge.html", _context(request, keys, admin, view=view, diff=diff)
     )
 
 
 @router.post("/admin/rejudges/{rejudge_id}/cancel")
 async def cancel(rejudge_id: int, session: SessionDep, admin: AdminForm) -> RedirectResponse:
     await cancel_rejudge(session, rejudge_id, actor=admin.label)
-    await session.commit()
     return RedirectResponse(f"/admin/rejudges/{rejudge_id}", status_code=303)
 
 
@@ -182,12 +175,11 @@ async def resume(
     rejudge_id: int,
     session: SessionDep,
     settings: SettingsDep,
-    queue: QueueDep,
+    uow: UnitOfWorkDep,
     admin: AdminForm,
 ) -> RedirectResponse:
     started = await resume_rejudge(session, settings, rejudge_id, actor=admin.label)
-    await session.commit()
-    await enqueue(queue, started.jobs)
+    uow.enqueue_runs(started.jobs)
     return RedirectResponse(f"/admin/rejudges/{rejudge_id}", status_code=303)
 
 
@@ -196,13 +188,13 @@ async def diff_page(
     request: Request,
     rejudge_id: int,
     session: SessionDep,
-    settings: SettingsDep,
+    keys: KeysDep,
     admin: AdminReader,
 ) -> HTMLResponse:
     view = await rejudge_view(session, rejudge_id)
     diff = await rejudge_diff(session, rejudge_id)
     movers = [diff.entry(sid) for sid in diff.largest_movers]
-    context = _context(request, settings, admin, view=view, diff=diff, movers=movers)
+    context = _context(request, keys, admin, view=view, diff=diff, movers=movers)
     return _page(request, "admin/diff.html", context)
 
 
@@ -215,12 +207,12 @@ FLAG_VIEWS = ("pending", "cleared", "upheld", "all")
 async def flags_page(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    keys: KeysDep,
     admin: AdminReader,
     show: DecisionFilter = "pending",
 ) -> HTMLResponse:
     entries = await flagged_submissions(session, show)
-    context = _context(request, settings, admin, entries=entries, show=show, views=FLAG_VIEWS)
+    context = _context(request, keys, admin, entries=entries, show=show, views=FLAG_VIEWS)
     return _page(request, "admin/flags.html", context)
 
 
@@ -239,7 +231,6 @@ async def flag_decision(
             f"decision {decision!r} is not one of: cleared, upheld; pick one of the buttons"
         ) from None
     await decide(session, submission_id, chosen, actor=admin.label, note=note)
-    await session.commit()
     return RedirectResponse("/admin/flags", status_code=303)
 
 
@@ -250,7 +241,7 @@ async def flag_decision(
 async def reliability_page(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    keys: KeysDep,
     admin: AdminReader,
     track: str | None = None,
 ) -> HTMLResponse:
@@ -261,13 +252,13 @@ async def reliability_page(
         except ValueError:
             raise InvalidInput(f"{track!r} is not a track") from None
     reports = await reliability_report(session, chosen)
-    context = _context(request, settings, admin, reports=reports, chosen=chosen)
+    context = _context(request, keys, admin, reports=reports, chosen=chosen)
     return _page(request, "admin/reliability.html", context)
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
 async def audit_page(
-    request: Request, session: SessionDep, settings: SettingsDep, admin: AdminReader
+    request: Request, session: SessionDep, keys: KeysDep, admin: AdminReader
 ) -> HTMLResponse:
     events = await recent_events(session, 500)
-    return _page(request, "admin/audit.html", _context(request, settings, admin, events=events))
+    return _page(request, "admin/audit.html", _context(request, keys, admin, events=events))

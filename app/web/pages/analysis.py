@@ -205,7 +205,6 @@ async def domain_gap_page(
             seed=settings.bootstrap_seed,
             source=parse_source(params.source, board),
         )
-        await session.commit()  # paired intervals computed for the first time are kept
         if params.format == "csv":
             payload = domain_gap_payload(board, view, filters_of(params))
             table = params.table or "gaps"

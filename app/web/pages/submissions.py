@@ -7,17 +7,17 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import DomainError, QuotaExceeded, Unauthorized
-from app.services.accounts import Principal, authenticate
+from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
 from app.services.status import SubmissionView, submission_view, view_of
 from app.services.submissions import SubmitOutcome
 from app.tracks import Track
 from app.web import csrf
-from app.web.auth import OptionalPrincipal
-from app.web.deps import QueueDep, SessionDep, SettingsDep, StoreDep
+from app.web.auth import OptionalPrincipal, authenticated
+from app.web.deps import KeysDep, SessionDep, SettingsDep, StoreDep, UnitOfWorkDep
 from app.web.errors import status_for
 from app.web.templating import templates
-from app.web.uploads import read_upload_form, submission_request, submit_and_commit
+from app.web.uploads import read_upload_form, submission_request, submit_upload
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,13 +53,13 @@ def status_context(view: SubmissionView, key: str | None) -> dict[str, Any]:
 async def submission_page(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    keys: KeysDep,
     principal: OptionalPrincipal,
     submission_id: int,
     key: str | None = None,
 ) -> HTMLResponse:
     view = await submission_view(
-        session, submission_id, principal, key=key, secret=settings.judge_secret()
+        session, submission_id, principal, key=key, secret=keys.view_link_key
     )
     return templates.TemplateResponse(request, "submissions/status.html", status_context(view, key))
 
@@ -97,46 +97,46 @@ def _render_form(request: Request, context: dict[str, Any], status_code: int = 2
 
 @router.get("/submit", response_class=HTMLResponse)
 async def submit_page(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: OptionalPrincipal
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    keys: KeysDep,
+    principal: OptionalPrincipal,
 ) -> HTMLResponse:
     """The upload form. With a token (Authorization header), it shows the team's quota."""
     quota = None
     if principal is not None:
         quota = await team_quota(session, principal, settings.submissions_per_day)
-    token = csrf.token_for(request, settings.judge_secret())
+    token = csrf.token_for(request, keys.form_key)
     return _render_form(request, form_context(settings.submissions_per_day, token, quota=quota))
 
 
 @router.post("/submit", response_class=HTMLResponse)
 async def submit_form(
     request: Request,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     settings: SettingsDep,
+    keys: KeysDep,
     store: StoreDep,
-    queue: QueueDep,
 ) -> HTMLResponse:
-    """The form's upload: CSRF-checked, then authenticated by the token field."""
-    secret = settings.judge_secret()
-    csrf_token = csrf.require_cookie(request, secret)  # before a byte of the body is read
+    """The form's upload: CSRF-checked, then authenticated by the token field. Every answer,
+    errors included, is returned rather than raised, so a rejected file stays recorded."""
+    session = uow.session
+    csrf_token = csrf.require_cookie(request, keys.form_key)  # before a byte of the body is read
     form = await read_upload_form(request, max_file_bytes=settings.max_upload_bytes)
-    csrf.verify(request, secret, form.fields.pop(csrf.FIELD_NAME, None))
+    csrf.verify(request, keys.form_key, form.fields.pop(csrf.FIELD_NAME, None))
     token = form.fields.pop(TOKEN_FIELD, "").strip()
     if not token:
         raise Unauthorized(
             "enter your team's API token in the form (create one with "
             "`mmrare token create --team NAME`)"
         )
-    principal = await authenticate(session, token)
-    if principal is None:
-        raise Unauthorized("the API token is unknown or revoked; ask your team for a new one")
-    await session.commit()  # the token's bookkeeping; the upload is its own unit of work
+    principal = await authenticated(request, token)
     limit = settings.submissions_per_day
     try:
-        outcome = await submit_and_commit(
-            session, store, settings, submission_request(form, principal)
-        )
+        outcome = await submit_upload(uow, store, settings, submission_request(form, principal))
     except DomainError as exc:
-        await session.rollback()
+        await uow.discard()  # the refused upload leaves nothing behind
         quota = await team_quota(session, principal, limit)
         response = _render_form(
             request,
@@ -146,9 +146,7 @@ async def submit_form(
         if isinstance(exc, QuotaExceeded):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    for run_id, attempt in outcome.runs_to_enqueue():
-        await queue.enqueue_run(run_id, attempt)  # only after the commit
-    results = await _results(session, outcome, principal, secret)
+    results = await _results(session, outcome, principal, keys.view_link_key)
     quota = await team_quota(session, principal, limit)
     code = 422 if outcome.rejected else (201 if outcome.created else 200)
     context = form_context(limit, csrf_token, quota=quota, results=results, outcome=outcome)
