@@ -10,7 +10,15 @@ from app.db.models import EvaluationRun, Submission, SubmissionState
 from app.runs import FailureKind, RunStatus
 
 
-async def get(session: AsyncSession, submission_id: int) -> Submission | None:
+async def get(
+    session: AsyncSession, submission_id: int, *, for_update: bool = False
+) -> Submission | None:
+    """`for_update`: lock the row until the transaction ends (and read it afresh), so a check
+    made on it still holds when the change it guards commits."""
+    if for_update:
+        return await session.get(
+            Submission, submission_id, with_for_update=True, populate_existing=True
+        )
     return await session.get(Submission, submission_id)
 
 

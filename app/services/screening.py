@@ -145,7 +145,8 @@ async def decide(
         raise InvalidInput(
             f"the note is {len(note):,} characters long; keep it under {MAX_NOTE_CHARS:,}"
         )
-    submission = await submissions_repo.get(session, submission_id)
+    # Locked like a publish (submission_actions.set_published), so the two never interleave.
+    submission = await submissions_repo.get(session, submission_id, for_update=True)
     if submission is None:
         raise NotFound(f"submission {submission_id} was not found; check the id")
     screening = await screening_repo.get(session, submission_id)

@@ -29,11 +29,12 @@ AUDIT_VERBS = {"published": "publish", "pinned": "pin"}  # audited as submission
 
 
 async def owned_submission(
-    session: AsyncSession, principal: Principal, submission_id: int
+    session: AsyncSession, principal: Principal, submission_id: int, *, lock: bool = False
 ) -> Submission:
     """The submission, if `principal` is its team or a maintainer. Another team's private
-    submission does not exist for the caller (404); a published one is not theirs (403)."""
-    submission = await submissions_repo.get(session, submission_id)
+    submission does not exist for the caller (404); a published one is not theirs (403).
+    `lock`: hold its row until the unit of work ends (see submissions_repo.get)."""
+    submission = await submissions_repo.get(session, submission_id, for_update=lock)
     if submission is None or not (submission.published or is_owner(submission, principal)):
         raise not_found(submission_id)
     if not is_owner(submission, principal):
@@ -82,7 +83,9 @@ async def set_published(
     does), and is refused while prompt-injection flags await a maintainer's decision, or were
     upheld."""
     if published:
-        submission = await owned_submission(session, principal, submission_id)
+        # Locked: a maintainer upholding flags at the same moment waits for this publish to
+        # commit and then takes it down, or this publish sees the upheld flag and is refused.
+        submission = await owned_submission(session, principal, submission_id, lock=True)
         if submission.state != SubmissionState.REJECTED.value and not submission.published:
             check_ranked_coverage(submission, min_coverage)
         await check_publishable(session, submission)
