@@ -262,3 +262,14 @@ async def test_an_unknown_ranking_is_refused_clearly(
     else:
         assert response.headers["content-type"].startswith("application/json")
         assert message.replace("&#39;", "'") in response.text
+
+
+async def test_the_judge_page_is_in_the_navigation(
+    settings: Settings, world: dict[str, int]
+) -> None:
+    async with client_for(settings) as client:
+        pages = [await client.get(p) for p in ("/", "/tracks/T1", "/analysis/judge", "/submit")]
+    for page in pages:
+        assert page.status_code == 200
+        nav = page.text.split("<nav>", 1)[1].split("</nav>", 1)[0]
+        assert '<a href="/analysis/judge">Judge</a>' in nav
