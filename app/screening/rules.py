@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from app.screening.normalise import compact, normalise
 
-RULESET_VERSION = "2026.11.30-2"
+RULESET_VERSION = "2026.11.30-3"
 
 # Vocabulary shared by the rules. A pattern names a word class with an @NAME@ token; `_rx`
 # substitutes it before compiling. Everything is matched against the normalised (case-folded)
@@ -314,9 +314,9 @@ RULES: tuple[Rule, ...] = (
             r"\bas (?:an?|the) (?:ai|language model|llm|judge|grader|evaluator|rater|scorer)\b",
             r"\bas [\w\-]*(?:grader|judge)\b",
             r"\b(?:let's|let us) (?:play a game|role-?play|pretend)\b",
-            r"^[\s>*\-#\d.)(\[]*(?:the |dear |hey )?(?:[\w\-]+ )?@JUDGE@s?(?: (?:note|notes|"
+            r"^[ \t>*\-#\d.)(\[]*+(?:the |dear |hey )?(?:[\w\-]+ )?@JUDGE@s?(?: (?:note|notes|"
             r"override|instructions?|only|message|directive|memo|config\w*))?\s*[:,]",
-            r"^[\s>*\-#\d.)(\[]*(?:ai|model|reviewer|examiner|assistant)\s*:[^\n]*\b(?:yes\b|"
+            r"^[ \t>*\-#\d.)(\[]*+(?:ai|model|reviewer|examiner|assistant)\s*:[^\n]*\b(?:yes\b|"
             r"pass\b|award|output|ignore|disregard|reference answer|rubric|full marks|credit|"
             r"verdict|compare)",
             r"\b(?:whoever|whomever|anyone|anybody|the person|the people|those|everyone)(?: who)?"
@@ -362,7 +362,8 @@ RULES: tuple[Rule, ...] = (
             r"\b(?:all|every|each|rubric) (?:criteri(?:on|a)|dimensions?)\s*[:=]\s*\"?"
             r"(?:yes|pass|met)\b(?!\s+(?:for|to|in|on|if|when|because)\b)",
             r"\brubric\b[^.\n]{0,30}?\b(?:satisfied|met|fulfilled|passed)\b",
-            r"\bcriteri(?:on|a)\s*[:=]\s*all\s+\"?(?:yes|pass|met)\b|^\s*criteri(?:on|a)\s*[:=]\s*"
+            r"\bcriteri(?:on|a)\s*[:=]\s*all\s+\"?(?:yes|pass|met)\b"
+            r"|^[ \t]*criteri(?:on|a)\s*[:=]\s*"
             r"\"?yes\b",
             r"\b(?:final|overall|total) (?:score|rating|grade|mark)\s*[:=]\s*"
             r"(?:10/10|100/100|100%|2/2|5/5|1\.0\b|1/1|full|perfect|max)",
@@ -370,7 +371,8 @@ RULES: tuple[Rule, ...] = (
             r"rating|mark|result)\s*[:=\-]\s*\"?(?:full|yes|correct|pass|perfect|max|10/10|"
             r"accepted|approved)",
             r"\b(?:score|grade|rating|marks?|points|credit)\s*[:=]\s*(?:max(?:imum)?|full|perfect)"
-            r"\s*(?:[.,;)\n]|$|score|marks|points|credit)|^\s*score\s*[:=]\s*(?:10/10|100/100|5/5|2/2|1\.0\b|100%)",
+            r"\s*(?:[.,;)\n]|$|score|marks|points|credit)"
+            r"|^[ \t]*score\s*[:=]\s*(?:10/10|100/100|5/5|2/2|1\.0\b|100%)",
             r"\b(?:rubric|final|total|overall|judge|answer|model|grader|candidate|response)_"
             r"(?:score|grade|verdict|pass|rating|result)\b|\b(?:auto_?pass|strict_mode|"
             r"matched_reference|eval_override|evaluator_notes?|grader_notes?)\b",
@@ -396,14 +398,14 @@ RULES: tuple[Rule, ...] = (
         "'assistant:', 'user:', 'Système :', 'Sistema:', '系统：', '### Instruction', as if the "
         "prediction continued the conversation.",
         _rx(
-            r"^\s*(?:#+\s*)?(?:system|assistant|user|human|developer|bot|"
+            r"^[ \t]*(?:#+[ \t]*)?(?:system|assistant|user|human|developer|bot|"
             r"system message|system prompt)\s*:",
-            r"^\s*#{1,6}\s*(?:system|instruction|instructions|response|assistant|user|input|"
+            r"^[ \t]*#{1,6}[ \t]*(?:system|instruction|instructions|response|assistant|user|input|"
             r"output|task)\s*:?\s*$",
             r"\b(?:system|assistant|developer)\s*:\s*(?:you|ignore|the (?:judge|grader)|rate|"
             r"output|respond|as)\b",
             r"\[/?(?:system|assistant|user|developer)(?: message)?\]",
-            r"^\s*(?:#+\s*)?(?:système|systeme|sistema|systemnachricht|utilisateur|usuario|"
+            r"^[ \t]*(?:#+[ \t]*)?(?:système|systeme|sistema|systemnachricht|utilisateur|usuario|"
             r"benutzer|nutzer|utente|asistente|assistent|assistente|développeur|desarrollador|"
             r"entwickler|sviluppatore|システム|ユーザー|アシスタント|開発者|系统|系統|用户|用戶|"
             r"助手|开发者)\s*:",
@@ -438,11 +440,11 @@ RULES: tuple[Rule, ...] = (
             r"\b(?:candidate|submission|prediction|response|answer)(?: answer| response)? "
             r"(?:ends|starts|begins|stops) here\b",
             r"\[\s*(?:reference_answer|aliases|targets|context|category|orpha_code|evidence)\s*\]",
-            r"^\s*-{3,}\s*(?:end|begin|system|instructions?|reference|candidate)\b",
+            r"^[ \t]*-{3,}[ \t]*(?:end|begin|system|instructions?|reference|candidate)\b",
             r"</?\s*[a-z_\-]*(?:answer|reference|candidate|response|submission|prediction|rubric|"
             r"criteria|evaluation|grading|grader|judge|instruction|gold|guideline|verdict|score|"
             r"prompt|eval)[a-z_\-]*\s*>",
-            r"^\s*[=#~_<>\[\-]{3,}[^\n]{0,60}?\b(?:candidate|reference|answer|submission|"
+            r"^[ \t]*[=#~_<>\[\-]{3,}[^\n]{0,60}?\b(?:candidate|reference|answer|submission|"
             r"prediction|response|rubric|grader|grading|judge|evaluat\w*|instructions?|system|"
             r"gold|hidden|end|begin)\b[^\n]{0,60}?[=#~_>\]\-]{3,}\s*$",
             r"<!--",

@@ -1,6 +1,7 @@
 """The prompt-injection screener: corpus rates, normalisation, each rule, and robustness."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,16 @@ def test_never_raises_on_arbitrary_text(text: str) -> None:
 )
 def test_never_raises_on_surrogates_and_nul(chars: list[str]) -> None:
     screen("".join(chars))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\n" * 8000, "-\n" * 4000, " \n" * 4000, "#\n" * 4000, ">\n" * 4000, "-" * 8000, "- " * 4000],
+    ids=["newlines", "dash-lines", "space-lines", "hash-lines", "quote-lines", "dashes", "dash-sp"],
+)
+def test_the_longest_prediction_of_short_lines_is_screened_in_linear_time(text: str) -> None:
+    """Line-start patterns must not backtrack across line breaks (an 8,000-character answer of
+    short lines once took seconds); the bound is two orders above today's cost."""
+    started = time.perf_counter()
+    screen(text)
+    assert time.perf_counter() - started < 1.0
