@@ -75,9 +75,14 @@ async def scored_run_sums(
     columns: Sequence[str],
 ) -> tuple[int, int, dict[str, int]]:
     """Over the scored runs of `track` under one rubric version and judge: how many runs, how
-    many items were sent to the judge (answered items), and the sum of each run counter in
-    `columns` (e.g. "judge_errors")."""
-    counters = [func.coalesce(func.sum(getattr(EvaluationRun, c)), 0) for c in columns]
+    many items were answered, and the sum of each counter in `columns`: a column of the run's
+    final aggregate (e.g. "judge_error_count") or of the run itself (e.g.
+    "judge_inconsistencies"). A run's running `judge_errors` counter is no measure here: an item
+    retried after an error is counted again."""
+    counters = [
+        func.coalesce(func.sum(getattr(RunAggregate, c, None) or getattr(EvaluationRun, c)), 0)
+        for c in columns
+    ]
     row = (
         await session.execute(
             select(

@@ -252,16 +252,18 @@ RUN_RATES: tuple[RunRate, ...] = (
     RunRate(
         "judge_error_rate",
         "Judge-error rate",
-        "judge_errors",
-        "items whose judge reply never parsed as the rubric's JSON (after retries), over the "
-        "items sent to the judge, across the judge's scored runs on this track",
+        "judge_error_count",
+        "answered items left without a verdict when the run was scored (a reply that never "
+        "parsed as the rubric's JSON after retries, a request the judge refused, or an item that "
+        "could not be sent, such as an image over the size limit), over the answered items, "
+        "across the judge's scored runs on this track",
     ),
     RunRate(
         "judge_inconsistency_rate",
         "Judge-inconsistency rate",
         "judge_inconsistencies",
         "T1 only: items whose verdicts contradict each other (exact diagnosis YES but right "
-        "category NO), over the items sent to the judge, across the judge's scored runs on T1",
+        "category NO), over the answered items, across the judge's scored runs on T1",
         frozenset({Track.T1}),
     ),
 )
