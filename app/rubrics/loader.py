@@ -210,6 +210,18 @@ def _dimension(raw: Any, index: int, origin: str) -> Dimension:
             anchors[int(key)] = description.strip()
         anchors = dict(sorted(anchors.items(), reverse=True))  # shown to the judge best-first
 
+    for part, text in (
+        ("name", name),
+        ("criterion", criterion),
+        *((f"anchors.{value}", description) for value, description in anchors.items()),
+    ):
+        found = _PLACEHOLDER_LIKE.search(text)
+        if found:
+            raise RubricError(
+                f"{origin}: {where}: {part}: {found.group(0)!r} would reach the judge as written "
+                "(criteria are not templates); placeholders belong in the [prompt] templates"
+            )
+
     return Dimension(
         id=raw_id,
         name=name,
@@ -307,6 +319,13 @@ def _prompt(raw: Any, shows: tuple[str, ...], origin: str) -> PromptTemplate:
         raise RubricError(f"{origin}: prompt.system: {{{{candidate}}}} belongs in prompt.user")
     if user.count("{{candidate}}") != 1:
         raise RubricError(f"{origin}: prompt.user: must contain {{{{candidate}}}} exactly once")
+    for name in ("criteria", "output_format"):
+        placeholder = "{{" + name + "}}"
+        if (system + user).count(placeholder) != 1:
+            raise RubricError(
+                f"{origin}: prompt: {placeholder} must appear exactly once, in prompt.system or "
+                "prompt.user (the judge needs the criteria and the reply's shape)"
+            )
     for name in TEXT_FIELDS:
         if "{{" + name + "}}" in system:
             raise RubricError(
@@ -349,6 +368,11 @@ def _check_reference_block(user: str, fields: list[str], origin: str) -> None:
     for index in range(0, len(body), 2):
         header = _SECTION_HEADER.fullmatch(body[index])
         value = body[index + 1] if index + 1 < len(body) else ""
+        if header is not None and header.group(1) not in TEXT_FIELDS:
+            raise RubricError(
+                f"{where}: the reference block holds gold fields only; [{header.group(1)}] is "
+                f"not one (gold fields: {', '.join(TEXT_FIELDS)})"
+            )
         if header is None or value != "{{" + header.group(1) + "}}":
             raise RubricError(
                 f"{where}: the reference block must hold sections of a header line "

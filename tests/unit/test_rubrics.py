@@ -442,6 +442,34 @@ ERROR_CASES = [
         ),
         "implies[0]: dimension 'specificity' must be binary",
     ),
+    (
+        "non-gold section in the reference block",
+        _replace(
+            'user = """Question: {{question}}\n<<<REFERENCE>>>',
+            'user = """<<<REFERENCE>>>\n[question] Question:\n{{question}}',
+        ),
+        "the reference block holds gold fields only; [question] is not one",
+    ),
+    (
+        "placeholder in a criterion",
+        _replace("Covers the key tests.", "Covers {{reference_answer}}."),
+        "dimension 'coverage': criterion: '{{reference_answer}}' would reach the judge as written",
+    ),
+    (
+        "placeholder in an anchor",
+        _replace('1 = "Competent."', '1 = "Competent {{targets}}."'),
+        "anchors.1: '{{targets}}' would reach the judge as written",
+    ),
+    (
+        "no criteria",
+        _replace("{{criteria}}\n", ""),
+        "prompt: {{criteria}} must appear exactly once",
+    ),
+    (
+        "output format twice",
+        _replace("Reply with one JSON object.", "Reply with {{output_format}}."),
+        "prompt: {{output_format}} must appear exactly once",
+    ),
 ]
 
 
