@@ -18,20 +18,15 @@ from app.services.reliability import JudgeTrackReport, judge_report
 from app.web.api import schemas
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
-from app.web.views import (
-    CSV,
-    CSV_RESPONSES,
-    JSON,
+from app.web.views.analysis import (
     NO_LABELS,
     AnalysisParamsDep,
-    cached_response,
     consistency_csv,
     consistency_payload,
     domain_gap_csv,
     domain_gap_payload,
-    filters_of,
-    load_board,
 )
+from app.web.views.common import CSV, CSV_RESPONSES, JSON, cached_response, filters_of, load_board
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 

@@ -15,17 +15,16 @@ from app.services import model_page
 from app.web.api import schemas
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
-from app.web.views import (
+from app.web.views.common import (
     CSV_RESPONSES,
     OverviewParamsDep,
     ParamsDep,
     cached_response,
     load_board,
-    model_body,
-    overview_body,
     parse_track,
-    track_body,
 )
+from app.web.views.leaderboard import overview_body, track_body
+from app.web.views.models import model_body
 
 router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
 

@@ -29,19 +29,16 @@ from app.web import charts
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.pages.leaderboard import common_context, link, render
-from app.web.views import (
-    CSV,
+from app.web.views.analysis import (
     NO_LABELS,
     AnalysisParams,
     AnalysisParamsDep,
-    cached_response,
     consistency_csv,
     consistency_payload,
     domain_gap_csv,
     domain_gap_payload,
-    filters_of,
-    load_board,
 )
+from app.web.views.common import CSV, cached_response, filters_of, load_board
 
 router = APIRouter(include_in_schema=False)
 

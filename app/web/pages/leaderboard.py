@@ -29,17 +29,15 @@ from app.web.api.schemas import OverviewParams, ViewParams
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.templating import templates
-from app.web.views import (
+from app.web.views.common import (
     OverviewParamsDep,
     ParamsDep,
     cached_response,
     load_board,
-    overview_body,
-    overview_query_of,
     parse_track,
     query_of,
-    track_body,
 )
+from app.web.views.leaderboard import overview_body, overview_query_of, track_body
 
 router = APIRouter(include_in_schema=False)
 

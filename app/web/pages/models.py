@@ -13,7 +13,8 @@ from app.web.api.schemas import ViewParams
 from app.web.deps import SessionDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.pages.leaderboard import ATTEMPTS_NOTE, link, render
-from app.web.views import ParamsDep, cached_response, load_board, model_body, quote_name
+from app.web.views.common import ParamsDep, cached_response, load_board, quote_name
+from app.web.views.models import model_body
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,0 +1,113 @@
+"""What every view shares: query parameters turned into a board selection, filters and a table
+query; the cached board and the cached response; the pieces every payload carries.
+"""
+
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Query, Request
+from fastapi.responses import Response
+
+from app.errors import NotFound
+from app.leaderboard.board import Board, BoardPair, Cell, Selection
+from app.leaderboard.table import (
+    EntryFilter,
+    TableQuery,
+)
+from app.services import leaderboard as service
+from app.tracks import Track
+from app.web.api import schemas
+from app.web.deps import SessionDep, get_runtime
+from app.web.http_cache import Body, ViewCache, respond
+
+CSV = "text/csv; charset=utf-8"
+JSON = "application/json"
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON or CSV"},
+    304: {"description": "Not modified (If-None-Match matched the ETag)"},
+}
+
+ParamsDep = Annotated[schemas.ViewParams, Query()]
+OverviewParamsDep = Annotated[schemas.OverviewParams, Query()]
+
+
+def selection_of(params: schemas.ViewParams) -> Selection:
+    return Selection(rubrics=tuple(params.rubric), judge=params.judge)
+
+
+def filters_of(params: schemas.ViewParams) -> EntryFilter:
+    return EntryFilter(domain=params.domain, access=params.access, kind=params.kind, q=params.q)
+
+
+def query_of(params: schemas.ViewParams) -> TableQuery:
+    return TableQuery(
+        filters=filters_of(params),
+        sort=params.sort,
+        direction=params.dir,
+        page=params.page,
+        show_all=params.all,
+    )
+
+
+async def load_board(
+    session: SessionDep, cache: ViewCache, params: schemas.ViewParams, stamp: Hashable
+) -> Board:
+    selection = selection_of(params)
+    return await cache.get_or_build(
+        ("board", selection.cache_key, stamp), lambda: service.build_board(session, selection)
+    )
+
+
+async def cached_response(
+    request: Request,
+    session: SessionDep,
+    cache: ViewCache,
+    view: str,
+    params: schemas.ViewParams,
+    render: Callable[[Hashable], Awaitable[Body]],
+) -> Response:
+    """Render `view` once per (parameters, change stamp) and answer with validators."""
+    settings = (await get_runtime(request)).settings
+    stamp = await cache.stamp(
+        lambda: service.board_stamp(session), settings.leaderboard_recheck_seconds
+    )
+    body = await cache.get_or_build((view, params.cache_key(), stamp), lambda: render(stamp))
+    return respond(request, body)
+
+
+def pair_payload(pair: BoardPair) -> schemas.BoardPair:
+    return schemas.BoardPair.model_validate(pair)
+
+
+def filters_payload(filters: EntryFilter) -> schemas.ViewFilters:
+    return schemas.ViewFilters.model_validate(filters)
+
+
+def track_entry(cell: Cell, pair: BoardPair | None, judged: bool) -> schemas.TrackEntry:
+    """A cell as read from the board; the rubric and judge come from the track's pair."""
+    entry = schemas.TrackEntry.model_validate(cell)
+    if judged and pair is not None:
+        entry.rubric_version = pair.rubric_version
+        entry.judge_model = pair.judge_model
+        entry.judge = pair.judge_model
+        entry.judge_is_reference = pair.judge_is_reference
+    return entry
+
+
+def quote_name(name: str) -> str:
+    """A model name as one URL path segment."""
+    return quote(name, safe="")
+
+
+def parse_track(value: str) -> Track:
+    try:
+        return Track(value.upper())
+    except ValueError:
+        raise NotFound(
+            f"no track {value!r}: the tracks are {', '.join(t.value for t in Track)}"
+        ) from None
+
+
+def json_body(model: Any) -> Body:
+    return Body.of(model.model_dump_json(), JSON)
