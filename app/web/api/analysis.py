@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from app.db.base import utcnow
 from app.services.analysis import consistency_view, domain_gap_view, parse_source
 from app.services.reliability import JudgeTrackReport, judge_report
-from app.web.api import schemas
+from app.web.api.schemas import views as schemas
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.views.analysis import (

@@ -11,7 +11,7 @@ from app.services.model_registry import (
     register_model,
     update_model,
 )
-from app.web.api.schemas import ModelCreate, ModelInfo, ModelUpdate
+from app.web.api.schemas.models import ModelCreate, ModelInfo, ModelUpdate
 from app.web.auth import CurrentPrincipal
 from app.web.deps import SessionDep
 

@@ -14,7 +14,7 @@ from app.services.status import SubmissionView, submission_view, view_of
 from app.services.submission_actions import cancel, requeue, set_pinned, set_published
 from app.services.submissions import SubmitOutcome
 from app.web.api.provenance import provenance_url
-from app.web.api.schemas import (
+from app.web.api.schemas.submissions import (
     Coverage,
     MultiTrackUpload,
     Progress,

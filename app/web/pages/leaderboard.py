@@ -25,7 +25,7 @@ from app.leaderboard.table import (
     track_table,
 )
 from app.tracks import Track
-from app.web.api.schemas import OverviewParams, ViewParams
+from app.web.api.schemas.views import OverviewParams, ViewParams
 from app.web.deps import SessionDep, SettingsDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.templating import templates

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.leaderboard.board import Board, badges_of
 from app.services.model_page import ModelView, model_view
 from app.tracks import Track
-from app.web.api.schemas import ViewParams
+from app.web.api.schemas.views import ViewParams
 from app.web.deps import SessionDep
 from app.web.http_cache import Body, ViewCacheDep
 from app.web.pages.leaderboard import ATTEMPTS_NOTE, link, render

@@ -24,7 +24,7 @@ from app.services.analysis import (
     value_judge,
 )
 from app.tracks import Track
-from app.web.api import schemas
+from app.web.api.schemas import views as schemas
 from app.web.csv_export import to_csv
 from app.web.views.common import filters_payload, pair_payload
 

@@ -17,7 +17,7 @@ from app.leaderboard.table import (
 )
 from app.services import leaderboard as service
 from app.tracks import Track
-from app.web.api import schemas
+from app.web.api.schemas import views as schemas
 from app.web.deps import SessionDep, get_runtime
 from app.web.http_cache import Body, ViewCache, respond
 

@@ -18,7 +18,7 @@ from app.leaderboard.table import (
     track_table,
 )
 from app.tracks import Track
-from app.web.api import schemas
+from app.web.api.schemas import views as schemas
 from app.web.csv_export import to_csv
 from app.web.http_cache import Body
 from app.web.views.common import (

@@ -4,8 +4,8 @@ from app.db.base import utcnow
 from app.errors import InvalidInput
 from app.leaderboard.board import EntryKind
 from app.services.model_page import ModelView
-from app.web.api import schemas
 from app.web.api.provenance import provenance_url
+from app.web.api.schemas import views as schemas
 from app.web.csv_export import to_csv
 from app.web.http_cache import Body
 from app.web.views.common import CSV, json_body, pair_payload, track_entry
