@@ -5,7 +5,9 @@ from typing import Annotated
 
 from fastapi import Query
 from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.db.base import utcnow
 from app.errors import InvalidInput
 from app.leaderboard.board import Board, Entry
@@ -20,13 +22,17 @@ from app.services.analysis import (
     DomainGapView,
     GroupScores,
     Source,
+    consistency_view,
+    domain_gap_view,
+    parse_source,
     source_options,
     value_judge,
 )
 from app.tracks import Track
 from app.web.api.schemas import views as schemas
 from app.web.csv_export import to_csv
-from app.web.views.common import filters_payload, pair_payload
+from app.web.http_cache import Body
+from app.web.views.common import CSV, filters_of, filters_payload, json_body, pair_payload
 
 DOMAIN_GAP_TABLES = ("gaps", "scores")
 CONSISTENCY_TABLES = ("correlations", "firsts")
@@ -242,3 +248,39 @@ def consistency_csv(payload: schemas.Consistency, table: str) -> str:
             ),
         )
     raise InvalidInput(f"table must be one of {', '.join(CONSISTENCY_TABLES)}, not {table!r}")
+
+
+async def load_domain_gap(
+    session: AsyncSession, settings: Settings, board: Board, params: AnalysisParams
+) -> DomainGapView:
+    """The domain gap of the board's entries the parameters select, with its intervals."""
+    return await domain_gap_view(
+        session,
+        board,
+        filters_of(params),
+        resamples=settings.bootstrap_resamples,
+        seed=settings.bootstrap_seed,
+        source=parse_source(params.source, board),
+    )
+
+
+def load_consistency(board: Board, params: AnalysisParams) -> ConsistencyView:
+    return consistency_view(board, filters_of(params), parse_source(params.source, board))
+
+
+def domain_gap_body(board: Board, view: DomainGapView, params: AnalysisParams) -> Body:
+    """The domain gap as JSON, or one of its tables as CSV with `format=csv`."""
+    payload = domain_gap_payload(board, view, filters_of(params))
+    if params.format == "csv":
+        table = params.table or "gaps"
+        return Body.of(domain_gap_csv(payload, table), CSV, f"domain-gap-{table}.csv")
+    return json_body(payload)
+
+
+def consistency_body(board: Board, view: ConsistencyView, params: AnalysisParams) -> Body:
+    """The consistency analysis as JSON, or one of its tables as CSV with `format=csv`."""
+    payload = consistency_payload(board, view, filters_of(params))
+    if params.format == "csv":
+        table = params.table or "correlations"
+        return Body.of(consistency_csv(payload, table), CSV, f"consistency-{table}.csv")
+    return json_body(payload)

@@ -3,12 +3,15 @@ query; the cached board and the cached response; the pieces every payload carrie
 """
 
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.errors import NotFound
 from app.leaderboard.board import Board, BoardPair, Cell, Selection
 from app.leaderboard.table import (
@@ -18,8 +21,8 @@ from app.leaderboard.table import (
 from app.services import leaderboard as service
 from app.tracks import Track
 from app.web.api.schemas import views as schemas
-from app.web.deps import SessionDep, get_runtime
-from app.web.http_cache import Body, ViewCache, respond
+from app.web.deps import SessionDep, SettingsDep
+from app.web.http_cache import Body, ViewCache, ViewCacheDep, respond
 
 CSV = "text/csv; charset=utf-8"
 JSON = "application/json"
@@ -59,21 +62,38 @@ async def load_board(
     )
 
 
-async def cached_response(
-    request: Request,
-    session: SessionDep,
-    cache: ViewCache,
-    view: str,
-    params: schemas.ViewParams,
-    render: Callable[[Hashable], Awaitable[Body]],
-) -> Response:
-    """Render `view` once per (parameters, change stamp) and answer with validators."""
-    settings = (await get_runtime(request)).settings
-    stamp = await cache.stamp(
-        lambda: service.board_stamp(session), settings.leaderboard_recheck_seconds
-    )
-    body = await cache.get_or_build((view, params.cache_key(), stamp), lambda: render(stamp))
-    return respond(request, body)
+@dataclass(frozen=True)
+class BoardViews:
+    """What every view of the board needs: the request, its session, the view cache and the
+    settings. `respond` renders a view once per (parameters, change stamp)."""
+
+    request: Request
+    session: AsyncSession
+    cache: ViewCache
+    settings: Settings
+
+    async def respond(
+        self, view: str, params: schemas.ViewParams, build: Callable[[Board], Awaitable[Body]]
+    ) -> Response:
+        """`view` built from the board its parameters select, answered with validators."""
+        stamp = await self.cache.stamp(
+            lambda: service.board_stamp(self.session), self.settings.leaderboard_recheck_seconds
+        )
+
+        async def render() -> Body:
+            return await build(await load_board(self.session, self.cache, params, stamp))
+
+        body = await self.cache.get_or_build((view, params.cache_key(), stamp), render)
+        return respond(self.request, body)
+
+
+async def get_board_views(
+    request: Request, session: SessionDep, settings: SettingsDep, cache: ViewCacheDep
+) -> BoardViews:
+    return BoardViews(request, session, cache, settings)
+
+
+BoardViewsDep = Annotated[BoardViews, Depends(get_board_views)]
 
 
 def pair_payload(pair: BoardPair) -> schemas.BoardPair:
