@@ -49,13 +49,13 @@ async def transition(
     """Move a run from `expected` to `target` only if it is still `expected` (and, when given,
     still on `attempt`). Returns False when another actor got there first."""
     check_transition(expected, target)
-    conditions = [EvaluationRun.id == run_id, EvaluationRun.status == expected.value]
+    conditions = [EvaluationRun.id == run_id, EvaluationRun.status == expected]
     if attempt is not None:
         conditions.append(EvaluationRun.attempt == attempt)
     result = await session.execute(
         update(EvaluationRun)
         .where(*conditions)
-        .values(status=target.value, **fields)
+        .values(status=target, **fields)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -75,7 +75,7 @@ async def record_progress(
         .where(
             EvaluationRun.id == run_id,
             EvaluationRun.attempt == attempt,
-            EvaluationRun.status == RunStatus.JUDGING.value,
+            EvaluationRun.status == RunStatus.JUDGING,
         )
         .values(**values)
         .execution_options(synchronize_session=False)
@@ -120,7 +120,7 @@ async def queue_position(session: AsyncSession, run: EvaluationRun) -> int:
     ahead = await session.scalar(
         select(func.count())
         .select_from(EvaluationRun)
-        .where(EvaluationRun.status == RunStatus.QUEUED.value, EvaluationRun.id < run.id)
+        .where(EvaluationRun.status == RunStatus.QUEUED, EvaluationRun.id < run.id)
     )
     return (ahead or 0) + 1
 

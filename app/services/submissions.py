@@ -61,7 +61,7 @@ class SubmitOutcome:
 
     @property
     def rejected(self) -> bool:
-        return any(i.submission.state == SubmissionState.REJECTED.value for i in self.items)
+        return any(i.submission.state == SubmissionState.REJECTED for i in self.items)
 
     @property
     def created(self) -> bool:
@@ -123,7 +123,7 @@ async def submit(
         items = []
         for track in _rejected_tracks(request.track, parsed):
             submission = new_submission(track, file_sha256, request.filename, len(request.data))
-            submission.state = SubmissionState.REJECTED.value
+            submission.state = SubmissionState.REJECTED
             submission.errors = errors
             submission.error_count = parsed.error_count
             submission.answered = parsed.answered(track)
