@@ -41,6 +41,8 @@ class ModelUpdate(BaseModel):
 
 
 class ModelInfo(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     team: str | None = Field(None, description="The owning team; none for the paper's entries")
     organisation: str | None
