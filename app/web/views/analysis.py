@@ -1,7 +1,7 @@
 """The analyses (domain gap, judge consistency): their parameters, JSON payloads and CSV tables."""
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import Field
@@ -125,6 +125,24 @@ def _distribution(
     )
 
 
+def _page_fields(
+    board: Board,
+    source: Source,
+    entries: int,
+    definitions: Sequence[Definition],
+    filters: EntryFilter,
+) -> dict[str, Any]:
+    """The fields of `schemas.AnalysisPage`."""
+    return {
+        "entries": entries,
+        "source": source_payload(board, source),
+        "computed_here": definitions_payload(definitions),
+        "filters": filters_payload(filters),
+        "pairs": [pair_payload(pair) for pair in board.pairs.values()],
+        "generated_at": utcnow(),
+    }
+
+
 def domain_gap_payload(
     board: Board, view: DomainGapView, filters: EntryFilter
 ) -> schemas.DomainGap:
@@ -145,12 +163,7 @@ def domain_gap_payload(
             for t in view.tracks
         ],
         capacity_dilution=view.capacity_dilution,
-        entries=view.entries,
-        source=source_payload(board, view.source),
-        computed_here=definitions_payload(DOMAIN_GAP_DEFINITIONS),
-        filters=filters_payload(filters),
-        pairs=[pair_payload(pair) for pair in board.pairs.values()],
-        generated_at=utcnow(),
+        **_page_fields(board, view.source, view.entries, DOMAIN_GAP_DEFINITIONS, filters),
     )
 
 
@@ -225,12 +238,7 @@ def consistency_payload(
         ],
         leaders={t.value: [e.name for e in leaders] for t, leaders in view.leaders.items()},
         max_firsts=view.max_firsts,
-        entries=view.entries,
-        source=source_payload(board, view.source),
-        computed_here=definitions_payload(CONSISTENCY_DEFINITIONS),
-        filters=filters_payload(filters),
-        pairs=[pair_payload(pair) for pair in board.pairs.values()],
-        generated_at=utcnow(),
+        **_page_fields(board, view.source, view.entries, CONSISTENCY_DEFINITIONS, filters),
     )
 
 

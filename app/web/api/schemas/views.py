@@ -382,17 +382,22 @@ class TrackGapOut(BaseModel):
     medical: Distribution
 
 
-class DomainGap(BaseModel):
-    tracks: list[TrackGapOut]
-    capacity_dilution: float | None = Field(
-        description="Gap vs the best open general-purpose model on T3 minus the same on T1"
-    )
+class AnalysisPage(BaseModel):
+    """What every analysis answer carries besides its findings."""
+
     entries: int
     source: AnalysisSource
     computed_here: list[ComputedHere]
     filters: ViewFilters
     pairs: list[BoardPair]
     generated_at: datetime
+
+
+class DomainGap(AnalysisPage):
+    tracks: list[TrackGapOut]
+    capacity_dilution: float | None = Field(
+        description="Gap vs the best open general-purpose model on T3 minus the same on T1"
+    )
 
 
 class CorrelationOut(BaseModel):
@@ -412,14 +417,8 @@ class FirstPlacesOut(BaseModel):
     )
 
 
-class Consistency(BaseModel):
+class Consistency(AnalysisPage):
     correlations: list[CorrelationOut]
     firsts: list[FirstPlacesOut]
     leaders: dict[str, list[str]]
     max_firsts: int = Field(description="Most tracks any one entry ranks first on")
-    entries: int
-    source: AnalysisSource
-    computed_here: list[ComputedHere]
-    filters: ViewFilters
-    pairs: list[BoardPair]
-    generated_at: datetime
