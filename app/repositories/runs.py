@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import EvaluationRun, ItemResult, RunAggregate
+from app.db.models import EvaluationRun, ItemResult, RunAggregate, Submission
 from app.repositories.upsert import upsert
 from app.runs import ACTIVE, RunStatus, check_transition
 
@@ -31,7 +31,22 @@ async def get(session: AsyncSession, run_id: int) -> EvaluationRun | None:
     return await session.get(EvaluationRun, run_id)
 
 
-async def add(session: AsyncSession, run: EvaluationRun) -> EvaluationRun:
+async def add(
+    session: AsyncSession,
+    submission: Submission,
+    rubric_version: str,
+    judge_model_id: int,
+    *,
+    rejudge_id: int | None = None,
+) -> EvaluationRun:
+    """A new queued run of `submission` under a rubric version and judge model."""
+    run = EvaluationRun(
+        submission_id=submission.id,
+        rubric_version=rubric_version,
+        judge_model_id=judge_model_id,
+        rejudge_id=rejudge_id,
+        items_total=submission.total_items,
+    )
     session.add(run)
     await session.flush()
     return run

@@ -343,13 +343,10 @@ async def advance(session: AsyncSession, settings: Settings, rejudge_id: int) ->
         for submission in waiting[: max(free, 0)]:
             run = await runs_repo.add(
                 session,
-                EvaluationRun(
-                    submission_id=submission.id,
-                    rubric_version=rejudge.rubric_version,
-                    judge_model_id=rejudge.judge_model_id,
-                    rejudge_id=rejudge.id,
-                    items_total=submission.total_items,
-                ),
+                submission,
+                rejudge.rubric_version,
+                rejudge.judge_model_id,
+                rejudge_id=rejudge.id,
             )
             jobs.append((run.id, run.attempt))
         return jobs
@@ -512,15 +509,7 @@ async def _stragglers(session: AsyncSession) -> list[Job]:
         for submission in old_board:
             if submission.id in covered:
                 continue
-            run = await runs_repo.add(
-                session,
-                EvaluationRun(
-                    submission_id=submission.id,
-                    rubric_version=pair.rubric_version,
-                    judge_model_id=pair.judge_model_id,
-                    items_total=submission.total_items,
-                ),
-            )
+            run = await runs_repo.add(session, submission, pair.rubric_version, pair.judge_model_id)
             log.info(
                 "submission %s missed the %s switch: judging it as run %s",
                 submission.id,

@@ -170,15 +170,7 @@ async def submit(
 
 async def _first_run(session: AsyncSession, submission: Submission, track: Track) -> EvaluationRun:
     pair = await active_pair(session, track)
-    return await runs_repo.add(
-        session,
-        EvaluationRun(
-            submission_id=submission.id,
-            rubric_version=pair.rubric_version,
-            judge_model_id=pair.judge_model_id,
-            items_total=submission.total_items,
-        ),
-    )
+    return await runs_repo.add(session, submission, pair.rubric_version, pair.judge_model_id)
 
 
 def _rejected_tracks(track: Track | None, parsed: PredictionFile) -> list[Track]:
