@@ -32,7 +32,12 @@ from app.tracks import Track
 from app.web.api.schemas import views as schemas
 from app.web.csv_export import to_csv
 from app.web.http_cache import Body
-from app.web.views.common import CSV, filters_of, filters_payload, json_body, pair_payload
+from app.web.views.common import (
+    filters_of,
+    filters_payload,
+    pair_payload,
+    tables_body,
+)
 
 DOMAIN_GAP_TABLES = ("gaps", "scores")
 CONSISTENCY_TABLES = ("correlations", "firsts")
@@ -279,16 +284,10 @@ def load_consistency(board: Board, params: AnalysisParams) -> ConsistencyView:
 def domain_gap_body(board: Board, view: DomainGapView, params: AnalysisParams) -> Body:
     """The domain gap as JSON, or one of its tables as CSV with `format=csv`."""
     payload = domain_gap_payload(board, view, filters_of(params))
-    if params.format == "csv":
-        table = params.table or "gaps"
-        return Body.of(domain_gap_csv(payload, table), CSV, f"domain-gap-{table}.csv")
-    return json_body(payload)
+    return tables_body(payload, params, domain_gap_csv, "gaps", "domain-gap")
 
 
 def consistency_body(board: Board, view: ConsistencyView, params: AnalysisParams) -> Body:
     """The consistency analysis as JSON, or one of its tables as CSV with `format=csv`."""
     payload = consistency_payload(board, view, filters_of(params))
-    if params.format == "csv":
-        table = params.table or "correlations"
-        return Body.of(consistency_csv(payload, table), CSV, f"consistency-{table}.csv")
-    return json_body(payload)
+    return tables_body(payload, params, consistency_csv, "correlations", "consistency")

@@ -4,11 +4,12 @@ query; the cached board and the cached response; the pieces every payload carrie
 
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -131,3 +132,20 @@ def parse_track(value: str) -> Track:
 
 def json_body(model: Any) -> Body:
     return Body.of(model.model_dump_json(), JSON)
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def tables_body(
+    payload: P,
+    params: schemas.ViewParams,
+    to_table: Callable[[P, str], str],
+    default_table: str,
+    name: str,
+) -> Body:
+    """A payload as JSON, or one of its tables as CSV (`{name}-{table}.csv`) with `format=csv`."""
+    if params.format == "csv":
+        table = params.table or default_table
+        return Body.of(to_table(payload, table), CSV, f"{name}-{table}.csv")
+    return json_body(payload)

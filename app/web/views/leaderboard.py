@@ -36,27 +36,35 @@ def _marks(row: RankedEntry, mark: str) -> list[str]:
     return [column for column, value in row.marks.items() if value == mark]
 
 
+def _ranked_fields(row: RankedEntry) -> dict[str, Any]:
+    """What a ranked row shows in every table: its rank (and range), who it is, its marks."""
+    entry = row.entry
+    return {
+        "rank": row.rank,
+        "rank_best": row.rank_range[0] if row.rank_range else None,
+        "rank_worst": row.rank_range[1] if row.rank_range else None,
+        "model": entry.model,
+        "kind": entry.kind,
+        "source": entry.source,
+        "group": entry.group,
+        "open_weights": entry.info.open_weights,
+        "medical": entry.info.medical,
+        "best": _marks(row, "best"),
+        "second": _marks(row, "second"),
+    }
+
+
 def overview_entry(board: Board, row: RankedEntry) -> schemas.LeaderboardEntry:
     entry = row.entry
     judged = entry.kind == EntryKind.JUDGED
     interval = entry.mean_interval
     return schemas.LeaderboardEntry(
-        rank=row.rank,
-        rank_best=row.rank_range[0] if row.rank_range else None,
-        rank_worst=row.rank_range[1] if row.rank_range else None,
-        model=entry.model,
+        **_ranked_fields(row),
         organisation=entry.info.organisation,
-        open_weights=entry.info.open_weights,
-        medical=entry.info.medical,
         category=entry.info.category,
-        group=entry.group,
-        kind=entry.kind,
-        source=entry.source,
         mean=entry.mean,
         mean_ci_low=interval[0] if interval else None,
         mean_ci_high=interval[1] if interval else None,
-        best=_marks(row, "best"),
-        second=_marks(row, "second"),
         judges=[judge for judge, _ in board.judges_of(entry)],
         attempts={
             track.value: cell.attempts
@@ -167,15 +175,7 @@ def track_board_entry(board: Board, track: Track, row: RankedEntry) -> schemas.T
     cell = entry.cells[track]
     pair = board.judge_of(entry, track)
     return schemas.TrackBoardEntry(
-        rank=row.rank,
-        rank_best=row.rank_range[0] if row.rank_range else None,
-        rank_worst=row.rank_range[1] if row.rank_range else None,
-        model=entry.model,
-        kind=entry.kind,
-        source=entry.source,
-        group=entry.group,
-        open_weights=entry.info.open_weights,
-        medical=entry.info.medical,
+        **_ranked_fields(row),
         score=cell.score,
         ci_low=cell.ci_low,
         ci_high=cell.ci_high,
@@ -190,8 +190,6 @@ def track_board_entry(board: Board, track: Track, row: RankedEntry) -> schemas.T
         judge=pair.judge_model if pair else None,
         judge_is_reference=pair.judge_is_reference if pair else False,
         attempts=cell.attempts,
-        best=_marks(row, "best"),
-        second=_marks(row, "second"),
     )
 
 

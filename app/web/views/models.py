@@ -8,7 +8,7 @@ from app.web.api.provenance import provenance_url
 from app.web.api.schemas import views as schemas
 from app.web.csv_export import to_csv
 from app.web.http_cache import Body
-from app.web.views.common import CSV, json_body, pair_payload, track_entry
+from app.web.views.common import pair_payload, tables_body, track_entry
 
 
 def model_payload(view: ModelView) -> schemas.ModelPage:
@@ -113,8 +113,4 @@ def model_csv(page: schemas.ModelPage, table: str) -> str:
 
 def model_body(view: ModelView, params: schemas.ViewParams) -> Body:
     """A model's page as JSON, or one of its tables as CSV with `format=csv`."""
-    page = model_payload(view)
-    if params.format == "csv":
-        table = params.table or "scores"
-        return Body.of(model_csv(page, table), CSV, f"model-{table}.csv")
-    return json_body(page)
+    return tables_body(model_payload(view), params, model_csv, "scores", "model")
