@@ -38,6 +38,10 @@ from app.web.views.common import BoardViewsDep
 
 router = APIRouter(include_in_schema=False)
 
+# The charts' groups, one per track, and their labels under the axis.
+TRACKS = [t.value for t in Track]
+TRACK_LABELS = [f"{t.value} {t.label}" for t in Track]
+
 SERIES = (
     charts.BarSeries("best closed", charts.BLUE),
     charts.BarSeries("best open general-purpose", charts.CYAN),
@@ -63,8 +67,8 @@ def peak_chart(view: DomainGapView) -> Markup:
     return charts.grouped_bar_chart(
         "peak-chart",
         title="Peak general-purpose vs peak medical score per track",
-        groups=[t.value for t in Track],
-        group_labels=[f"{t.value} {t.label}" for t in Track],
+        groups=TRACKS,
+        group_labels=TRACK_LABELS,
         series=SERIES,
         values=value,
     )
@@ -92,8 +96,8 @@ def distribution_chart(view: DomainGapView) -> Markup:
     return charts.box_points_chart(
         "distribution-chart",
         title="Score distributions of general-purpose and medical models per track",
-        categories=[t.value for t in Track],
-        category_labels=[f"{t.value} {t.label}" for t in Track],
+        categories=TRACKS,
+        category_labels=TRACK_LABELS,
         groups=groups,
         legend=[("general-purpose", charts.BLUE), ("medical", charts.RED)],
     )
