@@ -29,7 +29,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["runtime"] = runtime
     async with transaction(runtime.sessions) as session:
         await ensure_track_configuration(session, settings)
-    await maintenance_pass(runtime.sessions, runtime.queue, settings)
+    await maintenance_pass(runtime)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -52,7 +52,7 @@ async def maintain(ctx: dict[str, Any]) -> int | None:
     # A little under one interval, so the beat exactly one interval later is never refused.
     if not await ctx["redis"].set(MAINTENANCE_LOCK, "1", nx=True, px=max(interval_ms - 250, 1)):
         return None
-    report = await maintenance_pass(runtime.sessions, runtime.queue, runtime.settings)
+    report = await maintenance_pass(runtime)
     return report.requeued
 
 

@@ -286,6 +286,32 @@ def sort_ranked(
     return [row for _, row in present] + missing
 
 
+def _sorted(
+    ranked: Sequence[RankedEntry],
+    sort: str,
+    direction: Direction,
+    *,
+    rank_track: Track | None,
+    column_track: Callable[[str], Track | None],
+    value: Callable[[Entry, str], float | None],
+) -> list[RankedEntry]:
+    """Rows in the order a table's `sort` column asks for: by name, by rank (ties by the
+    submission time on `rank_track`), or by the column's value (ties on `column_track(sort)`)."""
+    if sort == Column.MODEL:
+        return sort_by_name(ranked, direction)
+    if sort == Column.RANK:
+        return sort_ranked(
+            ranked, column=Column.RANK, direction=direction, value=_rank_value, track=rank_track
+        )
+    return sort_ranked(
+        ranked,
+        column=sort,
+        direction=direction,
+        value=lambda r: value(r.entry, sort),
+        track=column_track(sort),
+    )
+
+
 def _partial_mean(entry: Entry) -> float:
     if not entry.cells:
         return 0.0
@@ -372,22 +398,14 @@ def overview_table(board: Board, query: TableQuery, page_size: int) -> TableView
     direction = query.resolved_direction()
     entries = query.filters.apply(board.entries)
     ranked = rank_entries(entries, track=by, marked=OVERVIEW_SCORE_COLUMNS, value=overview_value)
-    if query.sort == Column.MODEL:
-        rows = sort_by_name(ranked, direction)
-    elif query.sort == Column.RANK:
-        rows = sort_ranked(
-            ranked, column=Column.RANK, direction=direction, value=_rank_value, track=by
-        )
-    else:
-        column = query.sort
-        track = None if column == Column.MEAN else Track(column.split("_")[0])
-        rows = sort_ranked(
-            ranked,
-            column=column,
-            direction=direction,
-            value=lambda r: overview_value(r.entry, column),
-            track=track,
-        )
+    rows = _sorted(
+        ranked,
+        query.sort,
+        direction,
+        rank_track=by,
+        column_track=lambda column: None if column == Column.MEAN else Track(column.split("_")[0]),
+        value=overview_value,
+    )
     view = _page(rows, query, page_size, board.total, OVERVIEW_COLUMNS, direction)
     return replace(view, rank_by=query.rank_by)
 
@@ -408,19 +426,12 @@ def track_table(board: Board, track: Track, query: TableQuery, page_size: int) -
         marked=marked,
         value=lambda e, c: track_value(e, track, c),
     )
-    if query.sort == Column.MODEL:
-        rows = sort_by_name(ranked, direction)
-    elif query.sort == Column.RANK:
-        rows = sort_ranked(
-            ranked, column=Column.RANK, direction=direction, value=_rank_value, track=track
-        )
-    else:
-        column = query.sort
-        rows = sort_ranked(
-            ranked,
-            column=column,
-            direction=direction,
-            value=lambda r: track_value(r.entry, track, column),
-            track=track,
-        )
+    rows = _sorted(
+        ranked,
+        query.sort,
+        direction,
+        rank_track=track,
+        column_track=lambda _: track,
+        value=lambda entry, column: track_value(entry, track, column),
+    )
     return _page(rows, query, page_size, board.total, columns, direction)

@@ -50,15 +50,19 @@ async def track_configs(session: AsyncSession) -> dict[Track, TrackConfig]:
     return {Track(row.track): row for row in rows}
 
 
-async def set_track_config(
-    session: AsyncSession, track: Track, rubric_version: str, judge_model_id: int
-) -> TrackConfig:
-    row = {
+def _config_row(track: Track, rubric_version: str, judge_model_id: int) -> dict[str, object]:
+    return {
         "track": track.value,
         "rubric_version": rubric_version,
         "judge_model_id": judge_model_id,
         "updated_at": utcnow(),
     }
+
+
+async def set_track_config(
+    session: AsyncSession, track: Track, rubric_version: str, judge_model_id: int
+) -> TrackConfig:
+    row = _config_row(track, rubric_version, judge_model_id)
     await upsert(
         session,
         TrackConfig,
@@ -74,12 +78,7 @@ async def set_track_config(
 async def add_missing_track_config(
     session: AsyncSession, track: Track, rubric_version: str, judge_model_id: int
 ) -> None:
-    row = {
-        "track": track.value,
-        "rubric_version": rubric_version,
-        "judge_model_id": judge_model_id,
-        "updated_at": utcnow(),
-    }
+    row = _config_row(track, rubric_version, judge_model_id)
     await upsert(session, TrackConfig, [row], key=["track"])
 
 

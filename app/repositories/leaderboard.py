@@ -7,7 +7,7 @@ views built from them are cached across requests and must not hold on to a sessi
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -186,7 +186,7 @@ async def scored_pair_counts(session: AsyncSession) -> list[ScoredPairCount]:
         )
         .join(EvaluationRun, EvaluationRun.submission_id == Submission.id)
         .join(RunAggregate, RunAggregate.run_id == EvaluationRun.id)
-        .where(EvaluationRun.status == RunStatus.SCORED.value, Submission.published.is_(True))
+        .where(EvaluationRun.status == RunStatus.SCORED, Submission.published.is_(True))
         .group_by(Submission.track, EvaluationRun.rubric_version, EvaluationRun.judge_model_id)
     )
     return [
@@ -196,19 +196,7 @@ async def scored_pair_counts(session: AsyncSession) -> list[ScoredPairCount]:
 
 
 def _model_info(model: Any) -> ModelInfo:
-    return ModelInfo(
-        id=model.id,
-        name=model.name,
-        organisation=model.organisation,
-        open_weights=model.open_weights,
-        medical=model.medical,
-        category=model.category,
-        parameter_count=model.parameter_count,
-        url=model.url,
-        paper_url=model.paper_url,
-        description=model.description,
-        team_id=model.team_id,
-    )
+    return ModelInfo(**{field.name: getattr(model, field.name) for field in fields(ModelInfo)})
 
 
 _MODEL_COLUMNS = (
@@ -283,9 +271,9 @@ async def scored_cells(
         .join(EvaluationRun, EvaluationRun.submission_id == Submission.id)
         .join(RunAggregate, RunAggregate.run_id == EvaluationRun.id)
         .where(
-            EvaluationRun.status == RunStatus.SCORED.value,
+            EvaluationRun.status == RunStatus.SCORED,
             Submission.published.is_(True),
-            Submission.state == SubmissionState.ACCEPTED.value,
+            Submission.state == SubmissionState.ACCEPTED,
             _pair_filter(pairs),
         )
         .order_by(
@@ -333,13 +321,13 @@ async def attempts(session: AsyncSession) -> dict[tuple[int, Track], int]:
         .join(RunAggregate, RunAggregate.run_id == EvaluationRun.id)
         .where(
             EvaluationRun.submission_id == Submission.id,
-            EvaluationRun.status == RunStatus.SCORED.value,
+            EvaluationRun.status == RunStatus.SCORED,
         )
         .exists()
     )
     rows = await session.execute(
         select(Submission.model_id, Submission.track, func.count(Submission.id))
-        .where(Submission.state == SubmissionState.ACCEPTED.value, scored)
+        .where(Submission.state == SubmissionState.ACCEPTED, scored)
         .group_by(Submission.model_id, Submission.track)
     )
     return {(model_id, Track(track)): count for model_id, track, count in rows}
@@ -381,7 +369,7 @@ async def published_history(
             .where(
                 Submission.model_id == model_id,
                 Submission.published.is_(True),
-                Submission.state == SubmissionState.ACCEPTED.value,
+                Submission.state == SubmissionState.ACCEPTED,
             )
             .order_by(Submission.created_at.desc(), Submission.id.desc())
         )
@@ -394,7 +382,7 @@ async def published_history(
             .join(RunAggregate, RunAggregate.run_id == EvaluationRun.id)
             .where(
                 Submission.model_id == model_id,
-                EvaluationRun.status == RunStatus.SCORED.value,
+                EvaluationRun.status == RunStatus.SCORED,
                 _pair_filter(pairs),
             )
             .order_by(EvaluationRun.id)

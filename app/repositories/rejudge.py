@@ -16,6 +16,7 @@ from app.db.models import (
     ItemResult,
     Model,
     Rejudge,
+    RejudgeStatus,
     RunAggregate,
     Submission,
     SubmissionState,
@@ -24,8 +25,8 @@ from app.db.models import (
 from app.runs import ACTIVE, RunStatus
 from app.tracks import Track
 
-_ACTIVE = [status.value for status in ACTIVE]
-_ON_BOARD = [RunStatus.SCORED.value, *_ACTIVE]
+_ACTIVE = list(ACTIVE)
+_ON_BOARD = [RunStatus.SCORED, *_ACTIVE]
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,11 @@ async def lock(session: AsyncSession, rejudge_id: int) -> Rejudge | None:
 
 
 async def transition(
-    session: AsyncSession, rejudge_id: int, expected: str, target: str, **fields: Any
+    session: AsyncSession,
+    rejudge_id: int,
+    expected: RejudgeStatus,
+    target: RejudgeStatus,
+    **fields: Any,
 ) -> bool:
     """Move a rejudge from `expected` to `target` only if it is still `expected`."""
     result = await session.execute(
@@ -119,7 +124,7 @@ async def submissions_on_board(
     )
     query = select(Submission).where(
         Submission.track == track.value,
-        Submission.state == SubmissionState.ACCEPTED.value,
+        Submission.state == SubmissionState.ACCEPTED,
         has_run,
     )
     return list(await session.scalars(query.order_by(Submission.id)))
@@ -148,7 +153,7 @@ async def scored_runs_under_pair(
         EvaluationRun.submission_id.in_(list(submission_ids)),
         EvaluationRun.rubric_version == rubric_version,
         EvaluationRun.judge_model_id == judge_model_id,
-        EvaluationRun.status == RunStatus.SCORED.value,
+        EvaluationRun.status == RunStatus.SCORED,
     )
     if not_of_rejudge is not None:
         query = query.where(
@@ -217,7 +222,7 @@ async def scored_runs_by_rubric(session: AsyncSession) -> dict[str, int]:
     """How many scored runs each rubric version has (any judge, any submission)."""
     rows = await session.execute(
         select(EvaluationRun.rubric_version, func.count())
-        .where(EvaluationRun.status == RunStatus.SCORED.value)
+        .where(EvaluationRun.status == RunStatus.SCORED)
         .group_by(EvaluationRun.rubric_version)
     )
     return {version: count for version, count in rows}

@@ -93,7 +93,7 @@ async def scored_run_sums(
             .join(RunAggregate, RunAggregate.run_id == EvaluationRun.id)
             .join(Submission, Submission.id == EvaluationRun.submission_id)
             .where(
-                EvaluationRun.status == RunStatus.SCORED.value,
+                EvaluationRun.status == RunStatus.SCORED,
                 EvaluationRun.rubric_version == rubric_version,
                 EvaluationRun.judge_model_id == judge_model_id,
                 Submission.track == track.value,

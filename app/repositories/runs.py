@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import EvaluationRun, ItemResult, RunAggregate
+from app.db.models import EvaluationRun, ItemResult, RunAggregate, Submission
 from app.repositories.upsert import upsert
 from app.runs import ACTIVE, RunStatus, check_transition
 
@@ -31,7 +31,22 @@ async def get(session: AsyncSession, run_id: int) -> EvaluationRun | None:
     return await session.get(EvaluationRun, run_id)
 
 
-async def add(session: AsyncSession, run: EvaluationRun) -> EvaluationRun:
+async def add(
+    session: AsyncSession,
+    submission: Submission,
+    rubric_version: str,
+    judge_model_id: int,
+    *,
+    rejudge_id: int | None = None,
+) -> EvaluationRun:
+    """A new queued run of `submission` under a rubric version and judge model."""
+    run = EvaluationRun(
+        submission_id=submission.id,
+        rubric_version=rubric_version,
+        judge_model_id=judge_model_id,
+        rejudge_id=rejudge_id,
+        items_total=submission.total_items,
+    )
     session.add(run)
     await session.flush()
     return run
@@ -49,13 +64,13 @@ async def transition(
     """Move a run from `expected` to `target` only if it is still `expected` (and, when given,
     still on `attempt`). Returns False when another actor got there first."""
     check_transition(expected, target)
-    conditions = [EvaluationRun.id == run_id, EvaluationRun.status == expected.value]
+    conditions = [EvaluationRun.id == run_id, EvaluationRun.status == expected]
     if attempt is not None:
         conditions.append(EvaluationRun.attempt == attempt)
     result = await session.execute(
         update(EvaluationRun)
         .where(*conditions)
-        .values(status=target.value, **fields)
+        .values(status=target, **fields)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -75,7 +90,7 @@ async def record_progress(
         .where(
             EvaluationRun.id == run_id,
             EvaluationRun.attempt == attempt,
-            EvaluationRun.status == RunStatus.JUDGING.value,
+            EvaluationRun.status == RunStatus.JUDGING,
         )
         .values(**values)
         .execution_options(synchronize_session=False)
@@ -120,7 +135,7 @@ async def queue_position(session: AsyncSession, run: EvaluationRun) -> int:
     ahead = await session.scalar(
         select(func.count())
         .select_from(EvaluationRun)
-        .where(EvaluationRun.status == RunStatus.QUEUED.value, EvaluationRun.id < run.id)
+        .where(EvaluationRun.status == RunStatus.QUEUED, EvaluationRun.id < run.id)
     )
     return (ahead or 0) + 1
 

@@ -31,7 +31,7 @@ async def find_accepted_duplicate(
             Submission.model_id == model_id,
             Submission.track == track,
             Submission.file_sha256 == file_sha256,
-            Submission.state == SubmissionState.ACCEPTED.value,
+            Submission.state == SubmissionState.ACCEPTED,
         )
         .order_by(Submission.id)
         .limit(1)
@@ -69,11 +69,11 @@ def _not_counted() -> ColumnElement[bool]:
     cancelled before judging started."""
     return or_(
         and_(
-            EvaluationRun.status == RunStatus.FAILED.value,
-            EvaluationRun.failure_kind == FailureKind.SERVICE.value,
+            EvaluationRun.status == RunStatus.FAILED,
+            EvaluationRun.failure_kind == FailureKind.SERVICE,
         ),
         and_(
-            EvaluationRun.status == RunStatus.CANCELLED.value,
+            EvaluationRun.status == RunStatus.CANCELLED,
             EvaluationRun.started_at.is_(None),
         ),
     )
@@ -89,7 +89,7 @@ async def counted_since(
         .outerjoin(EvaluationRun, EvaluationRun.id == _latest_own_run_id(Submission.id))
         .where(
             Submission.team_id == team_id,
-            Submission.state == SubmissionState.ACCEPTED.value,
+            Submission.state == SubmissionState.ACCEPTED,
             Submission.created_at > since,
             or_(EvaluationRun.id.is_(None), not_(_not_counted())),
         )

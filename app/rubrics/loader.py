@@ -13,6 +13,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,17 +98,23 @@ def _decode(raw: bytes, origin: str) -> str:
         raise RubricError(f"{origin}: not valid UTF-8 (byte {exc.start})") from exc
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(enum: type[E], raw: str, origin: str, where: str) -> E:
+    """`raw` as a member of `enum`, or an error naming the known values."""
+    try:
+        return enum(raw)
+    except ValueError:
+        known = ", ".join(member.value for member in enum)
+        noun = where.rsplit(": ", 1)[-1]
+        raise RubricError(f"{origin}: {where}: unknown {noun} {raw!r} (known: {known})") from None
+
+
 def _build(data: Mapping[str, Any], *, text: str, origin: str) -> Rubric:
     _reject_unknown(data, _TOP_KEYS, origin, "top level")
 
-    raw_track = _required(data, "track", str, origin, "track")
-    try:
-        track = Track(raw_track)
-    except ValueError:
-        known = ", ".join(t.value for t in Track)
-        raise RubricError(
-            f"{origin}: track: unknown track {raw_track!r} (known: {known})"
-        ) from None
+    track = _choice(Track, _required(data, "track", str, origin, "track"), origin, "track")
 
     title = _required(data, "title", str, origin, "title").strip()
     if not title:
@@ -167,13 +174,7 @@ def _dimension(raw: Any, index: int, origin: str) -> Dimension:
         raise RubricError(f"{origin}: {where}: criterion: must not be empty")
 
     raw_kind = _required(raw, "kind", str, origin, f"{where}: kind")
-    try:
-        kind = DimensionKind(raw_kind)
-    except ValueError:
-        known = ", ".join(k.value for k in DimensionKind)
-        raise RubricError(
-            f"{origin}: {where}: kind: unknown kind {raw_kind!r} (known: {known})"
-        ) from None
+    kind = _choice(DimensionKind, raw_kind, origin, f"{where}: kind")
 
     weight = raw.get("weight")
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:

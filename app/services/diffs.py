@@ -204,7 +204,7 @@ async def compute_diff(session: AsyncSession, rejudge: Rejudge) -> RejudgeDiff:
     runs = await rejudge_repo.runs_of(session, rejudge.id)
     new_runs: dict[int, EvaluationRun] = {}
     for run in runs:
-        if run.status == RunStatus.SCORED.value:
+        if run.status == RunStatus.SCORED:
             new_runs[run.submission_id] = run
     submission_ids = sorted({run.submission_id for run in runs})
     old_runs: dict[int, EvaluationRun] = {}

@@ -118,7 +118,7 @@ async def execute_job(runtime: Runtime, run_id: int, attempt: int) -> RunStatus 
     — a finished rejudge run frees a slot and may be its rejudge's last (the switch)."""
     status = await execute_run(runtime, run_id, attempt)
     try:
-        await after_run(runtime.sessions, runtime.queue, runtime.settings, run_id)
+        await after_run(runtime, run_id)
     except Exception:  # the periodic tick retries; the run itself is done
         log.exception("rejudge follow-up after run %s failed", run_id)
     return status
@@ -130,7 +130,7 @@ async def _claim(runtime: Runtime, run_id: int, attempt: int) -> _Plan | None:
         if run is None or run.attempt != attempt:
             return None
         now = utcnow()
-        if run.status == RunStatus.QUEUED.value:
+        if run.status == RunStatus.QUEUED:
             claimed = await runs_repo.transition(
                 session,
                 run_id,
@@ -145,7 +145,7 @@ async def _claim(runtime: Runtime, run_id: int, attempt: int) -> _Plan | None:
             )
             if not claimed:
                 return None
-        elif run.status != RunStatus.JUDGING.value:
+        elif run.status != RunStatus.JUDGING:
             return None
         try:
             return await _plan(runtime, session, run)
@@ -446,6 +446,6 @@ async def _mark_failed(
         RunStatus.FAILED,
         attempt=attempt,
         error=message,
-        failure_kind=kind.value,
+        failure_kind=kind,
         finished_at=utcnow(),
     )

@@ -5,10 +5,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from app.config import Settings
-from app.queue import JobQueue
+from app.runtime import Runtime
 from app.services.reaper import reap
 from app.services.rejudge import tick
 
@@ -22,24 +19,18 @@ class MaintenanceReport:
     failed: tuple[str, ...]  # steps that raised (logged with their traceback)
 
 
-async def maintenance_pass(
-    sessions: async_sessionmaker[AsyncSession],
-    queue: JobQueue,
-    settings: Settings,
-    *,
-    orphaned: bool = False,
-) -> MaintenanceReport:
+async def maintenance_pass(runtime: Runtime, *, orphaned: bool = False) -> MaintenanceReport:
     """Reap, then tick. A failing step is logged and does not stop the other: a rejudge whose
     last run just finished still switches while the reaper cannot reach Redis, and vice versa."""
     failed: list[str] = []
     requeued = rejudge_jobs = 0
     try:
-        requeued = len((await reap(sessions, queue, settings, orphaned=orphaned)).requeued)
+        requeued = len((await reap(runtime, orphaned=orphaned)).requeued)
     except Exception:
         log.exception("maintenance: reaping runs failed")
         failed.append("reap")
     try:
-        rejudge_jobs = len(await tick(sessions, queue, settings))
+        rejudge_jobs = len(await tick(runtime))
     except Exception:
         log.exception("maintenance: advancing rejudges failed")
         failed.append("rejudge tick")

@@ -100,7 +100,7 @@ async def run_provenance(
             f"run {run_id} was not found. A private submission's runs are visible only to its "
             "team: send the team's token or add the status link's key= parameter"
         ) from None
-    if run.status != RunStatus.SCORED.value:
+    if run.status != RunStatus.SCORED:
         raise Conflict(
             f"run {run_id} is {run.status}: its evaluation card exists once it is scored"
         )

@@ -51,9 +51,9 @@ def run_counts(run: EvaluationRun | None) -> bool:
     """Whether a submission whose latest own run is `run` uses up a slot (the window aside)."""
     if run is None:
         return True
-    if run.status == RunStatus.FAILED.value and run.failure_kind == FailureKind.SERVICE.value:
+    if run.status == RunStatus.FAILED and run.failure_kind == FailureKind.SERVICE:
         return False
-    return not (run.status == RunStatus.CANCELLED.value and run.started_at is None)
+    return not (run.status == RunStatus.CANCELLED and run.started_at is None)
 
 
 async def team_quota(

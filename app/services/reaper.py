@@ -8,13 +8,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
 from app.db.base import utcnow
-from app.queue import JobQueue
 from app.repositories import runs as runs_repo
 from app.runs import RunStatus
+from app.runtime import Runtime
 from app.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -25,20 +24,15 @@ class ReapReport:
     requeued: list[tuple[int, int]]  # (run id, attempt) sent to the queue
 
 
-async def reap(
-    sessions: async_sessionmaker[AsyncSession],
-    queue: JobQueue,
-    settings: Settings,
-    *,
-    orphaned: bool = False,
-) -> ReapReport:
+async def reap(runtime: Runtime, *, orphaned: bool = False) -> ReapReport:
     """Re-enqueue runs whose job is gone. `orphaned=True` says no job of an earlier process can
     still be alive (in-process mode at start-up), so heartbeats need not go stale first."""
-    stale_before = utcnow() - timedelta(seconds=settings.run_stale_after_seconds)
-    async with unit_of_work(sessions, queue) as uow:
+    queue = runtime.queue
+    stale_before = utcnow() - timedelta(seconds=runtime.settings.run_stale_after_seconds)
+    async with unit_of_work(runtime.sessions, queue) as uow:
         session = uow.session
         for run in await runs_repo.active_runs(session):
-            if run.status == RunStatus.QUEUED.value:
+            if run.status == RunStatus.QUEUED:
                 if await queue.job_alive(run.id, run.attempt):
                     continue
                 # A fresh attempt: the old job id may still hold an arq result key.
@@ -59,7 +53,7 @@ async def requeue(session: AsyncSession, run_id: int, expected: RunStatus) -> in
     """Put a failed or cancelled run back in the queue (stored items are kept). Returns the new
     attempt to enqueue after commit, or None if the run was no longer `expected`."""
     run = await runs_repo.get(session, run_id)
-    if run is None or run.status != expected.value:
+    if run is None or run.status != expected:
         return None
     moved = await runs_repo.transition(
         session,

@@ -26,20 +26,20 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.models import EvaluationRun, Rejudge, Submission, SubmissionState
+from app.db.models import EvaluationRun, Rejudge, RejudgeStatus, Submission, SubmissionState
 from app.errors import Conflict, InvalidInput, NotFound
 from app.judge import STANDIN_MODEL
-from app.queue import WORKER_MAX_JOBS, JobQueue
+from app.queue import WORKER_MAX_JOBS
 from app.repositories import judging as judging_repo
 from app.repositories import rejudge as rejudge_repo
 from app.repositories import runs as runs_repo
 from app.runs import ACTIVE, RunStatus
+from app.runtime import Runtime
 from app.services.audit import record_event
 from app.services.configuration import ActivePair, active_pair, load_rubric
 from app.services.diffs import RejudgeDiff, compute_diff
@@ -52,13 +52,6 @@ log = logging.getLogger(__name__)
 
 Job = tuple[int, int]  # (run id, attempt): enqueue after commit
 SYSTEM_ACTOR = "system"
-
-
-class RejudgeStatus(StrEnum):
-    RUNNING = "running"
-    CANCELLED = "cancelled"
-    COMPLETED = "completed"
-    FAILED = "failed"
 
 
 TRANSITIONS: dict[RejudgeStatus, frozenset[RejudgeStatus]] = {
@@ -134,8 +127,8 @@ def rejudge_window(settings: Settings) -> int:
     return max(1, math.floor(settings.rejudge_judge_share * slots))
 
 
-def _check(current: str, target: RejudgeStatus, rejudge_id: int) -> None:
-    if target not in TRANSITIONS[RejudgeStatus(current)]:
+def _check(current: RejudgeStatus, target: RejudgeStatus, rejudge_id: int) -> None:
+    if target not in TRANSITIONS[current]:
         raise Conflict(f"rejudge {rejudge_id} is {current}; it cannot become {target}")
 
 
@@ -185,7 +178,7 @@ async def start_rejudge(
             track=track.value,
             rubric_version=rubric_version,
             judge_model_id=judge_model_id,
-            status=RejudgeStatus.RUNNING.value,
+            status=RejudgeStatus.RUNNING,
             created_by=actor,
             max_error_share=share,
             switched=False,
@@ -219,7 +212,7 @@ async def _refuse_second_running(
     session: AsyncSession, track: Track, *, other_than: int | None = None
 ) -> None:
     await rejudge_repo.lock_track(session, track)  # two starts of one track: one at a time
-    for running in await rejudge_repo.with_status(session, [RejudgeStatus.RUNNING.value]):
+    for running in await rejudge_repo.with_status(session, [RejudgeStatus.RUNNING]):
         if running.track == track.value and running.id != other_than:
             raise Conflict(
                 f"rejudge {running.id} of {track} is still running; wait for it or cancel it "
@@ -241,7 +234,7 @@ async def _named_submissions(
             problems.append(f"submission {sid} does not exist")
         elif submission.track != track.value:
             problems.append(f"submission {sid} is a {submission.track} submission, not {track}")
-        elif submission.state != SubmissionState.ACCEPTED.value:
+        elif submission.state != SubmissionState.ACCEPTED:
             problems.append(f"submission {sid} was rejected: it has nothing to judge")
     if problems:
         raise InvalidInput(f"cannot rejudge the named submissions of {track}", details=problems)
@@ -275,14 +268,14 @@ async def _cancel_run(session: AsyncSession, run: EvaluationRun, rejudge_id: int
         if await runs_repo.transition(
             session,
             run.id,
-            RunStatus(status),
+            status,
             RunStatus.CANCELLED,
             error=f"cancelled with rejudge {rejudge_id}",
             finished_at=utcnow(),
         ):
             return True
         fresh = await session.get(EvaluationRun, run.id, populate_existing=True)
-        status = fresh.status if fresh else RunStatus.SCORED.value
+        status = fresh.status if fresh else RunStatus.SCORED
     return False
 
 
@@ -299,7 +292,7 @@ async def resume_rejudge(
     jobs: list[Job] = []
     for run in await rejudge_repo.runs_of(session, rejudge.id):
         for expected in _RETRYABLE_RUNS:
-            if run.status == expected.value:
+            if run.status == expected:
                 attempt = await requeue(session, run.id, expected)
                 if attempt is not None:
                     jobs.append((run.id, attempt))
@@ -338,7 +331,7 @@ async def _targets(session: AsyncSession, rejudge: Rejudge) -> list[Submission]:
 async def advance(session: AsyncSession, settings: Settings, rejudge_id: int) -> list[Job]:
     """Take the rejudge's next step under its row lock; returns runs to enqueue after commit."""
     rejudge = await rejudge_repo.lock(session, rejudge_id)
-    if rejudge is None or rejudge.status != RejudgeStatus.RUNNING.value:
+    if rejudge is None or rejudge.status != RejudgeStatus.RUNNING:
         return []
     targets = await _targets(session, rejudge)
     runs = await rejudge_repo.runs_of(session, rejudge.id)
@@ -350,13 +343,10 @@ async def advance(session: AsyncSession, settings: Settings, rejudge_id: int) ->
         for submission in waiting[: max(free, 0)]:
             run = await runs_repo.add(
                 session,
-                EvaluationRun(
-                    submission_id=submission.id,
-                    rubric_version=rejudge.rubric_version,
-                    judge_model_id=rejudge.judge_model_id,
-                    rejudge_id=rejudge.id,
-                    items_total=submission.total_items,
-                ),
+                submission,
+                rejudge.rubric_version,
+                rejudge.judge_model_id,
+                rejudge_id=rejudge.id,
             )
             jobs.append((run.id, run.attempt))
         return jobs
@@ -379,7 +369,7 @@ async def _finish(session: AsyncSession, rejudge: Rejudge, runs: Sequence[Evalua
         await judging_repo.set_track_config(session, track, *target)
     status = RejudgeStatus.COMPLETED if reason is None else RejudgeStatus.FAILED
     diff: RejudgeDiff | None = None
-    if any(run.status == RunStatus.SCORED.value for run in runs):
+    if any(run.status == RunStatus.SCORED for run in runs):
         diff = await compute_diff(session, rejudge)
     await _transition(
         session,
@@ -420,7 +410,7 @@ async def _why_not_switch(
     pair: ActivePair,
 ) -> str | None:
     track = Track(rejudge.track)
-    unscored = [run for run in runs if run.status != RunStatus.SCORED.value]
+    unscored = [run for run in runs if run.status != RunStatus.SCORED]
     if unscored:
         listed = ", ".join(f"run {r.id} ({r.status})" for r in unscored[:10])
         return (
@@ -461,23 +451,19 @@ async def _why_not_switch(
 # --- jobs and the periodic check ------------------------------------------------------------
 
 
-async def after_run(
-    sessions: async_sessionmaker[AsyncSession], queue: JobQueue, settings: Settings, run_id: int
-) -> None:
+async def after_run(runtime: Runtime, run_id: int) -> None:
     """Called by the job that judged `run_id`: a finished rejudge run frees a window slot and may
     be its rejudge's last, so rejudges advance (this run's first)."""
-    async with transaction(sessions) as session:
+    async with transaction(runtime.sessions) as session:
         run = await runs_repo.get(session, run_id)
         if run is None or run.rejudge_id is None or run.status in _ACTIVE_RUNS:
             return
         first = run.rejudge_id
-    await tick(sessions, queue, settings, first=first, sweep=False)
+    await tick(runtime, first=first, sweep=False)
 
 
 async def tick(
-    sessions: async_sessionmaker[AsyncSession],
-    queue: JobQueue,
-    settings: Settings,
+    runtime: Runtime,
     *,
     first: int | None = None,
     sweep: bool = True,
@@ -485,20 +471,18 @@ async def tick(
     """Advance every running rejudge, each in its own short transaction, then enqueue what they
     created. With `sweep`, also give a run under the active pair to any submission that a switch
     raced past (see `_stragglers`). Returns the enqueued jobs."""
-    async with transaction(sessions) as session:
-        running = [
-            r.id for r in await rejudge_repo.with_status(session, [RejudgeStatus.RUNNING.value])
-        ]
+    async with transaction(runtime.sessions) as session:
+        running = [r.id for r in await rejudge_repo.with_status(session, [RejudgeStatus.RUNNING])]
     if first in running:
         running.remove(first)
         running.insert(0, first)
     jobs: list[Job] = []
     for rejudge_id in running:
-        async with unit_of_work(sessions, queue) as uow:
-            uow.enqueue_runs(await advance(uow.session, settings, rejudge_id))
+        async with unit_of_work(runtime.sessions, runtime.queue) as uow:
+            uow.enqueue_runs(await advance(uow.session, runtime.settings, rejudge_id))
         jobs += uow.jobs
     if sweep:
-        async with unit_of_work(sessions, queue) as uow:
+        async with unit_of_work(runtime.sessions, runtime.queue) as uow:
             uow.enqueue_runs(await _stragglers(uow.session))
         jobs += uow.jobs
     return jobs
@@ -525,15 +509,7 @@ async def _stragglers(session: AsyncSession) -> list[Job]:
         for submission in old_board:
             if submission.id in covered:
                 continue
-            run = await runs_repo.add(
-                session,
-                EvaluationRun(
-                    submission_id=submission.id,
-                    rubric_version=pair.rubric_version,
-                    judge_model_id=pair.judge_model_id,
-                    items_total=submission.total_items,
-                ),
-            )
+            run = await runs_repo.add(session, submission, pair.rubric_version, pair.judge_model_id)
             log.info(
                 "submission %s missed the %s switch: judging it as run %s",
                 submission.id,
@@ -570,10 +546,10 @@ async def _view(session: AsyncSession, rejudge: Rejudge) -> RejudgeView:
         submissions_total=len(latest) + len(waiting),
         submissions_started=len(latest),
         submissions_done=sum(
-            1 for r in finished if r.status in (RunStatus.SCORED.value, RunStatus.FAILED.value)
+            1 for r in finished if r.status in (RunStatus.SCORED, RunStatus.FAILED)
         ),
-        submissions_scored=sum(1 for r in finished if r.status == RunStatus.SCORED.value),
-        submissions_failed=sum(1 for r in finished if r.status == RunStatus.FAILED.value),
+        submissions_scored=sum(1 for r in finished if r.status == RunStatus.SCORED),
+        submissions_failed=sum(1 for r in finished if r.status == RunStatus.FAILED),
         runs_active=sum(1 for r in latest.values() if r.status in _ACTIVE_RUNS),
         items_total=sum(r.items_total for r in latest.values())
         + sum(s.total_items for s in waiting),

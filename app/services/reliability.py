@@ -78,7 +78,7 @@ async def import_labels(
     gold_items: dict[tuple[int, Track], frozenset[str]] = {}
     rubrics: dict[Track, Rubric] = {}
     for submission in submissions:
-        if submission.state != SubmissionState.ACCEPTED.value:
+        if submission.state != SubmissionState.ACCEPTED:
             continue
         track = Track(submission.track)
         key = (submission.gold_version_id, track)

@@ -25,7 +25,7 @@ from app.tracks import Track
 MAX_NOTE_CHARS = 2000
 PENDING = "pending"
 DecisionFilter = Literal["pending", "cleared", "upheld", "all"]
-ALL_DECISIONS = (None, FlagDecision.CLEARED.value, FlagDecision.UPHELD.value)
+ALL_DECISIONS = (None, FlagDecision.CLEARED, FlagDecision.UPHELD)
 
 
 def screen_tracks(predictions: Mapping[Track, Mapping[str, str]]) -> dict[Track, list[ItemFlag]]:
@@ -59,11 +59,11 @@ def decision_state(screening: SubmissionScreening | None) -> str | None:
 def publish_refusal(submission_id: int, screening: SubmissionScreening | None) -> Conflict | None:
     """Why a submission may not be published because of its flags, or None."""
     state = decision_state(screening)
-    if state is None or state == FlagDecision.CLEARED.value:
+    if state is None or state == FlagDecision.CLEARED:
         return None
     assert screening is not None
     count = screening.flagged_items
-    if state == FlagDecision.UPHELD.value:
+    if state == FlagDecision.UPHELD:
         return Conflict(
             f"submission {submission_id} cannot be published: a maintainer upheld the "
             f"prompt-injection flag on {count} item(s), so it stays off the leaderboard. Remove "
@@ -105,8 +105,8 @@ async def flagged_submissions(
 ) -> list[FlaggedSubmission]:
     decisions: tuple[str | None, ...] = {
         "pending": (None,),
-        "cleared": (FlagDecision.CLEARED.value,),
-        "upheld": (FlagDecision.UPHELD.value,),
+        "cleared": (FlagDecision.CLEARED,),
+        "upheld": (FlagDecision.UPHELD,),
         "all": ALL_DECISIONS,
     }[which]
     rows = await screening_repo.flagged(session, decisions, limit)
@@ -155,10 +155,10 @@ async def decide(
             f"submission {submission_id} has no flagged items; there is nothing to clear or "
             "uphold (`mmrare flags list` shows the submissions awaiting a decision)"
         )
-    if screening.decision == decision.value:
+    if screening.decision == decision:
         return DecisionOutcome(screening, False, False, screening.decided_at)
     previous = screening.decision
-    screening.decision = decision.value
+    screening.decision = decision
     screening.decided_by = actor
     screening.decided_at = utcnow()
     screening.decision_note = note

@@ -96,7 +96,7 @@ async def visible_submission(
 
 
 def eta_seconds(run: EvaluationRun, now: datetime) -> float | None:
-    if run.status != RunStatus.JUDGING.value or run.started_at is None or run.items_done <= 0:
+    if run.status != RunStatus.JUDGING or run.started_at is None or run.items_done <= 0:
         return None
     elapsed = (now - run.started_at).total_seconds()
     remaining = max(run.items_total - run.items_done, 0)
@@ -134,9 +134,9 @@ async def view_of(
     judge = aggregate = position = eta = None
     if run is not None:
         judge = await judging_repo.get_judge_model(session, run.judge_model_id)
-        if run.status == RunStatus.SCORED.value:
+        if run.status == RunStatus.SCORED:
             aggregate = await runs_repo.get_aggregate(session, run.id)
-        elif run.status == RunStatus.QUEUED.value:
+        elif run.status == RunStatus.QUEUED:
             position = await runs_repo.queue_position(session, run)
         eta = eta_seconds(run, utcnow())
     owner = is_owner(submission, principal)

@@ -45,7 +45,7 @@ async def owned_submission(
 
 
 async def _own_run(session: AsyncSession, submission: Submission) -> EvaluationRun:
-    if submission.state == SubmissionState.REJECTED.value:
+    if submission.state == SubmissionState.REJECTED:
         raise Conflict(
             f"submission {submission.id} was rejected (invalid file) and has no run; "
             "fix the file and upload it again"
@@ -86,7 +86,7 @@ async def set_published(
         # Locked: a maintainer upholding flags at the same moment waits for this publish to
         # commit and then takes it down, or this publish sees the upheld flag and is refused.
         submission = await owned_submission(session, principal, submission_id, lock=True)
-        if submission.state != SubmissionState.REJECTED.value and not submission.published:
+        if submission.state != SubmissionState.REJECTED and not submission.published:
             check_ranked_coverage(submission, min_coverage)
         await check_publishable(session, submission)
     return await _set_flag(
@@ -115,7 +115,7 @@ async def _set_flag(
     """The owner's on/off switches, `flag` being "published" or "pinned": only accepted
     submissions can be switched on, and only a real change is written and audited."""
     submission = await owned_submission(session, principal, submission_id)
-    if value and submission.state == SubmissionState.REJECTED.value:
+    if value and submission.state == SubmissionState.REJECTED:
         raise Conflict(
             f"submission {submission_id} was rejected (invalid file); only accepted "
             f"submissions can be {flag}"
@@ -139,7 +139,7 @@ async def cancel(session: AsyncSession, principal: Principal, submission_id: int
     for _ in range(CANCEL_ATTEMPTS):
         run = await _own_run(session, submission)
         await session.refresh(run)
-        status = RunStatus(run.status)
+        status = run.status
         if status not in ACTIVE:
             raise Conflict(
                 f"submission {submission_id} is {status.value}; only a queued or judging "
@@ -172,7 +172,7 @@ async def requeue(
     await accounts_repo.lock_team_uploads(session, principal.team_id)
     submission = await owned_submission(session, principal, submission_id)
     run = await _own_run(session, submission)
-    status = RunStatus(run.status)
+    status = run.status
     if status not in (RunStatus.FAILED, RunStatus.CANCELLED):
         raise Conflict(
             f"submission {submission_id} is {status.value}; only a failed or cancelled "

@@ -61,7 +61,7 @@ class SubmitOutcome:
 
     @property
     def rejected(self) -> bool:
-        return any(i.submission.state == SubmissionState.REJECTED.value for i in self.items)
+        return any(i.submission.state == SubmissionState.REJECTED for i in self.items)
 
     @property
     def created(self) -> bool:
@@ -123,7 +123,7 @@ async def submit(
         items = []
         for track in _rejected_tracks(request.track, parsed):
             submission = new_submission(track, file_sha256, request.filename, len(request.data))
-            submission.state = SubmissionState.REJECTED.value
+            submission.state = SubmissionState.REJECTED
             submission.errors = errors
             submission.error_count = parsed.error_count
             submission.answered = parsed.answered(track)
@@ -170,15 +170,7 @@ async def submit(
 
 async def _first_run(session: AsyncSession, submission: Submission, track: Track) -> EvaluationRun:
     pair = await active_pair(session, track)
-    return await runs_repo.add(
-        session,
-        EvaluationRun(
-            submission_id=submission.id,
-            rubric_version=pair.rubric_version,
-            judge_model_id=pair.judge_model_id,
-            items_total=submission.total_items,
-        ),
-    )
+    return await runs_repo.add(session, submission, pair.rubric_version, pair.judge_model_id)
 
 
 def _rejected_tracks(track: Track | None, parsed: PredictionFile) -> list[Track]:

@@ -40,7 +40,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 async def _maintain_forever(runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(runtime.settings.reaper_interval_seconds)
-        await maintenance_pass(runtime.sessions, runtime.queue, runtime.settings)
+        await maintenance_pass(runtime)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await ensure_track_configuration(session, settings)
             if inprocess is not None:
                 # No job of an earlier process can survive it: pick its runs up at once.
-                await maintenance_pass(runtime.sessions, queue, settings, orphaned=True)
+                await maintenance_pass(runtime, orphaned=True)
                 reaper = asyncio.create_task(_maintain_forever(runtime))
             app.state.runtime = runtime
             yield

@@ -209,6 +209,23 @@ class Bar:
     mark: str | None = None
 
 
+def _frame(
+    plot: Plot,
+    legend: Sequence[tuple[str, str, str]],
+    value_label: str,
+    slots: int,
+    labels: Sequence[str],
+) -> tuple[list[str], float]:
+    """A chart's legend, value axis and one label under each of `slots` equal slots; returns
+    the parts and the slot width."""
+    parts = _legend(plot.left, 20, legend)
+    parts += _value_axis(plot, value_label)
+    slot = plot.width / max(slots, 1)
+    for i, label in enumerate(labels):
+        parts.append(_axis_label(plot.left + i * slot + slot / 2, plot.bottom + 18, label))
+    return parts, slot
+
+
 def bar_layout(
     groups: Sequence[str],
     series: Sequence[BarSeries],
@@ -261,11 +278,7 @@ def grouped_bar_chart(
     legend = [(one.name, one.colour, "rect") for one in series]
     if any(bar.mark for bar in bars):
         legend.append((MARKED_LEGEND, INK, "diamond"))
-    parts = _legend(plot.left, 20, legend)
-    parts += _value_axis(plot, value_label)
-    slot = plot.width / max(len(groups), 1)
-    for g, label in enumerate(group_labels):
-        parts.append(_axis_label(plot.left + g * slot + slot / 2, plot.bottom + 18, label))
+    parts, _ = _frame(plot, legend, value_label, len(groups), group_labels)
     described = []
     for bar in bars:
         who = f": {bar.who}" if bar.who else ""
@@ -360,11 +373,7 @@ def box_points_chart(
     items = [(label, colour, "circle") for label, colour in legend]
     if any(group.marks for group in groups):
         items.append((MARKED_LEGEND, INK, "diamond"))
-    parts = _legend(plot.left, 20, items)
-    parts += _value_axis(plot, value_label)
-    slot = plot.width / max(len(categories), 1)
-    for c, label in enumerate(category_labels):
-        parts.append(_axis_label(plot.left + c * slot + slot / 2, plot.bottom + 18, label))
+    parts, slot = _frame(plot, items, value_label, len(categories), category_labels)
     described = []
     per_category: dict[str, list[BoxGroup]] = {}
     for group in groups:

@@ -518,11 +518,11 @@ async def test_a_submission_that_raced_past_the_switch_gets_a_run_under_the_new_
         )
         await session.commit()
     assert "late-vlm" not in await board_cells(env, Track.T2)
-    jobs = await tick(env.sessions, env.queue, settings)
+    jobs = await tick(env.app.state.runtime)
     assert len(jobs) == 1
     await drain(env)
     assert (await board_cells(env, Track.T2))["late-vlm"][1] == version
-    assert await tick(env.sessions, env.queue, settings) == []  # done once
+    assert await tick(env.app.state.runtime) == []  # done once
 
 
 async def test_public_judge_page_with_and_without_human_labels(env: InProcessApp) -> None:

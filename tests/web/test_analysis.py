@@ -33,7 +33,7 @@ from app.services import leaderboard as service
 from app.services.analysis import consistency_view
 from app.tracks import Track
 from app.web.pages.analysis import consistency_context
-from app.web.views import AnalysisParams
+from app.web.views.analysis import AnalysisParams
 from tests.web.leaderboard_support import client_for, run_in_session, seed, settings_for
 
 # The small judged world is judged by the stand-in: its own view, apart from the paper's.

@@ -32,7 +32,7 @@ from app.leaderboard.board import Board
 from app.leaderboard.table import EntryFilter, TableQuery, overview_table, track_table
 from app.services import leaderboard as service
 from app.tracks import Track
-from app.web.api.schemas import OverviewParams, ViewParams
+from app.web.api.schemas.views import OverviewParams, ViewParams
 from app.web.pages.leaderboard import overview_context, track_context
 from tests.leaderboard_fixture import BASE_TIME, JudgedSpec, add_judged
 from tests.web.leaderboard_support import client_for, run_in_session, seed, settings_for

@@ -4,7 +4,7 @@ from app.db.models.accounts import ApiToken, Team
 from app.db.models.gold import GoldItem, GoldVersion
 from app.db.models.judging import JudgeCacheEntry, JudgeModel, RubricVersion, TrackConfig
 from app.db.models.leaderboard import PairedGap
-from app.db.models.maintenance import AuditEvent, HumanLabel, Rejudge
+from app.db.models.maintenance import AuditEvent, HumanLabel, Rejudge, RejudgeStatus
 from app.db.models.models import Model, ModelCategory, ReportedResult
 from app.db.models.runs import EvaluationRun, ItemResult, RunAggregate
 from app.db.models.screening import FlagDecision, SubmissionScreening
@@ -25,6 +25,7 @@ __all__ = [
     "ModelCategory",
     "PairedGap",
     "Rejudge",
+    "RejudgeStatus",
     "ReportedResult",
     "RubricVersion",
     "RunAggregate",

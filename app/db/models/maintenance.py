@@ -1,12 +1,20 @@
 """Maintainers' records: rejudges, human reliability labels and the audit log."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, JSONValue, UTCDateTime, utcnow
+from app.db.base import Base, EnumText, JSONValue, UTCDateTime, utcnow
+
+
+class RejudgeStatus(StrEnum):
+    RUNNING = "running"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    FAILED = "failed"
 
 
 class Rejudge(Base):
@@ -19,7 +27,7 @@ class Rejudge(Base):
     track: Mapped[str] = mapped_column(String(2), index=True)
     rubric_version: Mapped[str] = mapped_column(ForeignKey("rubric_versions.version"))
     judge_model_id: Mapped[int] = mapped_column(ForeignKey("judge_models.id"))
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[RejudgeStatus] = mapped_column(EnumText(RejudgeStatus, 12))
     created_by: Mapped[str] = mapped_column(String(200))
     max_error_share: Mapped[float] = mapped_column(Float)
     switched: Mapped[bool] = mapped_column(Boolean, default=False)

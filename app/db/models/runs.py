@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, JSONValue, UTCDateTime, utcnow
-from app.runs import RunStatus
+from app.db.base import Base, EnumText, JSONValue, UTCDateTime, utcnow
+from app.runs import FailureKind, RunStatus
 
 
 class EvaluationRun(Base):
@@ -20,7 +20,7 @@ class EvaluationRun(Base):
     rubric_version: Mapped[str] = mapped_column(ForeignKey("rubric_versions.version"))
     judge_model_id: Mapped[int] = mapped_column(ForeignKey("judge_models.id"))
     rejudge_id: Mapped[int | None] = mapped_column(ForeignKey("rejudges.id"), index=True)
-    status: Mapped[str] = mapped_column(String(10), default=RunStatus.QUEUED.value)
+    status: Mapped[RunStatus] = mapped_column(EnumText(RunStatus, 10), default=RunStatus.QUEUED)
     # Fencing token: bumped when a run is handed to a new job, so a stale job stops writing.
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     items_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -32,7 +32,7 @@ class EvaluationRun(Base):
     # disease category); scored as given, counted for maintainers.
     judge_inconsistencies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
-    failure_kind: Mapped[str | None] = mapped_column(String(10))
+    failure_kind: Mapped[FailureKind | None] = mapped_column(EnumText(FailureKind, 10))
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, JSONValue, UTCDateTime, utcnow
+from app.db.base import Base, EnumText, JSONValue, UTCDateTime, utcnow
 
 
 class FlagDecision(StrEnum):
@@ -25,7 +25,7 @@ class SubmissionScreening(Base):
     ruleset_version: Mapped[str] = mapped_column(String(40))
     flagged_items: Mapped[int] = mapped_column(Integer, default=0)
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue, default=list)
-    decision: Mapped[str | None] = mapped_column(String(10), index=True)
+    decision: Mapped[FlagDecision | None] = mapped_column(EnumText(FlagDecision, 10), index=True)
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)

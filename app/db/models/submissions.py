@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, JSONValue, UTCDateTime, utcnow
+from app.db.base import Base, EnumText, JSONValue, UTCDateTime, utcnow
 
 
 class SubmissionState(StrEnum):
@@ -39,7 +39,9 @@ class Submission(Base):
     file_sha256: Mapped[str] = mapped_column(String(64), index=True)
     filename: Mapped[str] = mapped_column(Text)
     size_bytes: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(10), default=SubmissionState.ACCEPTED.value)
+    state: Mapped[SubmissionState] = mapped_column(
+        EnumText(SubmissionState, 10), default=SubmissionState.ACCEPTED
+    )
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue, default=list)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     answered: Mapped[int] = mapped_column(Integer, default=0)  # non-empty predictions

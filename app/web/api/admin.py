@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from app.db.models import FlagDecision
 from app.errors import InvalidInput
@@ -27,7 +27,12 @@ from app.services.rejudge import (
     resume_rejudge,
     start_rejudge,
 )
-from app.services.reliability import TrackReliability, import_labels, reliability_report
+from app.services.reliability import (
+    ImportReport,
+    TrackReliability,
+    import_labels,
+    reliability_report,
+)
 from app.services.rubrics import RubricInfo, activate_rubric, list_rubrics, load_rubric
 from app.services.screening import (
     MAX_NOTE_CHARS,
@@ -50,6 +55,8 @@ MAX_LABEL_FILE_BYTES = 20 * 1024 * 1024
 
 
 class RubricOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     version: str
     track: str
     title: str
@@ -85,6 +92,8 @@ class RejudgeIn(BaseModel):
 
 
 class ProgressOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     submissions_total: int
     submissions_done: int
     submissions_scored: int
@@ -98,7 +107,9 @@ class ProgressOut(BaseModel):
 
 
 class RunOut(BaseModel):
-    run_id: int
+    model_config = ConfigDict(from_attributes=True)
+
+    run_id: int = Field(validation_alias=AliasChoices("run_id", "id"))
     submission_id: int
     status: str
     attempt: int
@@ -113,33 +124,30 @@ class RunOut(BaseModel):
     error: str | None
 
 
-class RejudgeOut(BaseModel):
+class RejudgeRecordOut(BaseModel):
+    """A rejudge as stored."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     track: str
     status: str = Field(description="running, cancelled, completed or failed")
     switched: bool
     error: str | None = Field(description="Why a finished rejudge did not switch")
     rubric_version: str
-    judge_model: str
     from_rubric_version: str | None
-    from_judge_model: str | None
     submission_ids: list[int] | None
     max_error_share: float
     created_by: str
     created_at: datetime
     finished_at: datetime | None
+
+
+class RejudgeOut(RejudgeRecordOut):
+    judge_model: str
+    from_judge_model: str | None
     progress: ProgressOut
     runs: list[RunOut]
-
-
-class LabelImportOut(BaseModel):
-    labels: int
-    created: int
-    updated: int
-    lines: int
-    submissions: int
-    raters: list[str]
-    tracks: list[str]
 
 
 class AuditOut(BaseModel):
@@ -197,61 +205,16 @@ def flagged_payload(entry: FlaggedSubmission) -> FlaggedSubmissionOut:
 
 
 def rubric_payload(info: RubricInfo) -> RubricOut:
-    return RubricOut(
-        version=info.version,
-        track=info.track.value,
-        title=info.title,
-        created_at=info.created_at,
-        active=info.active,
-        scored_runs=info.scored_runs,
-    )
+    return RubricOut.model_validate(info)
 
 
 def rejudge_payload(view: RejudgeView) -> RejudgeOut:
-    r, p = view.rejudge, view.progress
     return RejudgeOut(
-        id=r.id,
-        track=r.track,
-        status=r.status,
-        switched=r.switched,
-        error=r.error,
-        rubric_version=r.rubric_version,
+        **RejudgeRecordOut.model_validate(view.rejudge).model_dump(),
         judge_model=view.judge_model,
-        from_rubric_version=r.from_rubric_version,
         from_judge_model=view.from_judge_model,
-        submission_ids=r.submission_ids,
-        max_error_share=r.max_error_share,
-        created_by=r.created_by,
-        created_at=r.created_at,
-        finished_at=r.finished_at,
-        progress=ProgressOut(
-            submissions_total=p.submissions_total,
-            submissions_done=p.submissions_done,
-            submissions_scored=p.submissions_scored,
-            submissions_failed=p.submissions_failed,
-            runs_active=p.runs_active,
-            items_total=p.items_total,
-            items_done=p.items_done,
-            judge_errors=p.judge_errors,
-            cache_hits=p.cache_hits,
-            judge_calls=p.judge_calls,
-        ),
-        runs=[
-            RunOut(
-                run_id=run.id,
-                submission_id=run.submission_id,
-                status=run.status,
-                attempt=run.attempt,
-                items_done=run.items_done,
-                items_total=run.items_total,
-                judge_errors=run.judge_errors,
-                judge_inconsistencies=run.judge_inconsistencies,
-                cache_hits=run.cache_hits,
-                judge_calls=run.judge_calls,
-                error=run.error,
-            )
-            for run in view.runs
-        ],
+        progress=ProgressOut.model_validate(view.progress),
+        runs=[RunOut.model_validate(run) for run in view.runs],
     )
 
 
@@ -389,26 +352,17 @@ async def post_flag_decision(
 # --- human labels, reliability, audit -------------------------------------------------------
 
 
-@router.post("/human-labels", response_model=LabelImportOut, status_code=201)
+@router.post("/human-labels", response_model=ImportReport, status_code=201)
 async def post_labels(
     session: SessionDep,
     admin: AdminPrincipal,
     file: Annotated[UploadFile, File(description="JSONL labels (docs/maintainers.md)")],
-) -> LabelImportOut:
+) -> ImportReport:
     data = await file.read(MAX_LABEL_FILE_BYTES + 1)
     if len(data) > MAX_LABEL_FILE_BYTES:
         raise InvalidInput(f"the label file is larger than {MAX_LABEL_FILE_BYTES:,} bytes")
-    report = await import_labels(
+    return await import_labels(
         session, data, filename=file.filename or "labels.jsonl", actor=admin.label
-    )
-    return LabelImportOut(
-        labels=report.labels,
-        created=report.created,
-        updated=report.updated,
-        lines=report.lines,
-        submissions=report.submissions,
-        raters=report.raters,
-        tracks=report.tracks,
     )
 
 

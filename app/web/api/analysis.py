@@ -5,33 +5,28 @@ each number it computes that the paper does not report (`computed_here`). The pa
 in `app.web.views`, shared with the HTML pages.
 """
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.db.base import utcnow
-from app.services.analysis import consistency_view, domain_gap_view, parse_source
+from app.leaderboard.board import Board
 from app.services.reliability import JudgeTrackReport, judge_report
-from app.web.api import schemas
-from app.web.deps import SessionDep, SettingsDep
-from app.web.http_cache import Body, ViewCacheDep
-from app.web.views import (
-    CSV,
-    CSV_RESPONSES,
-    JSON,
+from app.web.api.schemas import views as schemas
+from app.web.deps import SessionDep
+from app.web.http_cache import Body
+from app.web.views.analysis import (
     NO_LABELS,
     AnalysisParamsDep,
-    cached_response,
-    consistency_csv,
-    consistency_payload,
-    domain_gap_csv,
-    domain_gap_payload,
-    filters_of,
-    load_board,
+    consistency_body,
+    domain_gap_body,
+    load_consistency,
+    load_domain_gap,
 )
+from app.web.views.common import CSV_RESPONSES, BoardViewsDep
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
@@ -43,30 +38,14 @@ router = APIRouter(prefix="/api/v1", tags=["analysis"])
     summary="Best medical vs best general-purpose models per track (paper Sec. 4.2, Fig. 3)",
 )
 async def get_domain_gap(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    cache: ViewCacheDep,
+    views: BoardViewsDep,
     params: AnalysisParamsDep,
 ) -> Response:
-    async def render(stamp: Hashable) -> Body:
-        board = await load_board(session, cache, params, stamp)
-        filters = filters_of(params)
-        view = await domain_gap_view(
-            session,
-            board,
-            filters,
-            resamples=settings.bootstrap_resamples,
-            seed=settings.bootstrap_seed,
-            source=parse_source(params.source, board),
-        )
-        payload = domain_gap_payload(board, view, filters)
-        if params.format == "csv":
-            table = params.table or "gaps"
-            return Body.of(domain_gap_csv(payload, table), CSV, f"domain-gap-{table}.csv")
-        return Body.of(payload.model_dump_json(), JSON)
+    async def build(board: Board) -> Body:
+        view = await load_domain_gap(views.session, views.settings, board, params)
+        return domain_gap_body(board, view, params)
 
-    return await cached_response(request, session, cache, "api:domain-gap", params, render)
+    return await views.respond("api:domain-gap", params, build)
 
 
 @router.get(
@@ -76,22 +55,13 @@ async def get_domain_gap(
     summary="Spearman's ρ between tracks and first places per entry (paper Sec. 4.3)",
 )
 async def get_consistency(
-    request: Request,
-    session: SessionDep,
-    cache: ViewCacheDep,
+    views: BoardViewsDep,
     params: AnalysisParamsDep,
 ) -> Response:
-    async def render(stamp: Hashable) -> Body:
-        board = await load_board(session, cache, params, stamp)
-        filters = filters_of(params)
-        view = consistency_view(board, filters, parse_source(params.source, board))
-        payload = consistency_payload(board, view, filters)
-        if params.format == "csv":
-            table = params.table or "correlations"
-            return Body.of(consistency_csv(payload, table), CSV, f"consistency-{table}.csv")
-        return Body.of(payload.model_dump_json(), JSON)
+    async def build(board: Board) -> Body:
+        return consistency_body(board, load_consistency(board, params), params)
 
-    return await cached_response(request, session, cache, "api:consistency", params, render)
+    return await views.respond("api:consistency", params, build)
 
 
 # --------------------------------------------------------------------------------------------

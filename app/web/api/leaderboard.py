@@ -6,26 +6,22 @@ lookup, and a client holding the ETag gets a 304. The views themselves are in `a
 shared with the HTML pages.
 """
 
-from collections.abc import Hashable
-
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
+from app.leaderboard.board import Board
 from app.services import model_page
-from app.web.api import schemas
-from app.web.deps import SessionDep, SettingsDep
-from app.web.http_cache import Body, ViewCacheDep
-from app.web.views import (
+from app.web.api.schemas import views as schemas
+from app.web.http_cache import Body
+from app.web.views.common import (
     CSV_RESPONSES,
+    BoardViewsDep,
     OverviewParamsDep,
     ParamsDep,
-    cached_response,
-    load_board,
-    model_body,
-    overview_body,
     parse_track,
-    track_body,
 )
+from app.web.views.leaderboard import overview_body, track_body
+from app.web.views.models import model_body
 
 router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
 
@@ -37,17 +33,13 @@ router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
     summary="The overview: one row per entry, T1 Score, T1 F1, T2–T4 and their mean",
 )
 async def get_leaderboard(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    cache: ViewCacheDep,
+    views: BoardViewsDep,
     params: OverviewParamsDep,
 ) -> Response:
-    async def render(stamp: Hashable) -> Body:
-        board = await load_board(session, cache, params, stamp)
-        return overview_body(board, params, settings.leaderboard_page_size)
+    async def build(board: Board) -> Body:
+        return overview_body(board, params, views.settings.leaderboard_page_size)
 
-    return await cached_response(request, session, cache, "api:overview", params, render)
+    return await views.respond("api:overview", params, build)
 
 
 @router.get(
@@ -57,22 +49,16 @@ async def get_leaderboard(
     summary="One track: score, interval, per-dimension means, items and coverage",
 )
 async def get_track(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    cache: ViewCacheDep,
+    views: BoardViewsDep,
     track: str,
     params: ParamsDep,
 ) -> Response:
     which = parse_track(track)
 
-    async def render(stamp: Hashable) -> Body:
-        board = await load_board(session, cache, params, stamp)
-        return track_body(board, which, params, settings.leaderboard_page_size)
+    async def build(board: Board) -> Body:
+        return track_body(board, which, params, views.settings.leaderboard_page_size)
 
-    return await cached_response(
-        request, session, cache, f"api:track:{which.value}", params, render
-    )
+    return await views.respond(f"api:track:{which.value}", params, build)
 
 
 @router.get(
@@ -82,14 +68,11 @@ async def get_track(
     summary="A model: metadata, scores with intervals, dimensions, published submissions",
 )
 async def get_model(
-    request: Request,
-    session: SessionDep,
-    cache: ViewCacheDep,
+    views: BoardViewsDep,
     name: str,
     params: ParamsDep,
 ) -> Response:
-    async def render(stamp: Hashable) -> Body:
-        board = await load_board(session, cache, params, stamp)
-        return model_body(await model_page.model_view(session, board, name), params)
+    async def build(board: Board) -> Body:
+        return model_body(await model_page.model_view(views.session, board, name), params)
 
-    return await cached_response(request, session, cache, f"api:model:{name}", params, render)
+    return await views.respond(f"api:model:{name}", params, build)

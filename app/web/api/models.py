@@ -11,7 +11,7 @@ from app.services.model_registry import (
     register_model,
     update_model,
 )
-from app.web.api.schemas import ModelCreate, ModelInfo, ModelUpdate
+from app.web.api.schemas.models import ModelCreate, ModelInfo, ModelUpdate
 from app.web.auth import CurrentPrincipal
 from app.web.deps import SessionDep
 
@@ -19,20 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["models"])
 
 
 def model_payload(view: ModelView) -> ModelInfo:
-    model = view.model
-    return ModelInfo(
-        name=model.name,
-        team=view.team,
-        organisation=model.organisation,
-        open_weights=model.open_weights,
-        medical=model.medical,
-        category=model.category,
-        parameter_count=model.parameter_count,
-        url=model.url,
-        paper_url=model.paper_url,
-        description=model.description,
-        created_at=model.created_at,
-    )
+    return ModelInfo.model_validate(view.model).model_copy(update={"team": view.team})
 
 
 @router.post(
@@ -45,16 +32,8 @@ async def create_model(
     session: SessionDep, principal: CurrentPrincipal, body: ModelCreate
 ) -> ModelInfo:
     """Register a model for the calling team; only that team can then submit under it."""
-    fields = ModelFields(
-        organisation=body.organisation,
-        open_weights=body.open_weights,
-        medical=body.medical,
-        category=ModelCategory(body.category),
-        parameter_count=body.parameter_count,
-        url=body.url,
-        paper_url=body.paper_url,
-        description=body.description,
-    )
+    written = body.model_dump(exclude={"name"})
+    fields = ModelFields(**{**written, "category": ModelCategory(body.category)})
     model = await register_model(session, principal, body.name, fields)
     return model_payload(await model_view(session, model))
 

@@ -1,11 +1,10 @@
 """A scored run's evaluation card as a JSON download: `/api/v1/runs/{id}/provenance.json`."""
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.services.provenance import Provenance, run_provenance
 from app.web.auth import OptionalPrincipal
@@ -15,6 +14,8 @@ router = APIRouter(prefix="/api/v1", tags=["runs"])
 
 
 class GoldVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     digest: str = Field(description="sha256 identifying the gold bundle (never its content)")
     imported_at: datetime
@@ -28,6 +29,8 @@ class Sampling(BaseModel):
 
 class ProvenanceOut(BaseModel):
     """What a scored run was judged with. Never the judge's address or key, never gold text."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     run_id: int
     submission_id: int
@@ -54,27 +57,7 @@ class ProvenanceCard(BaseModel):
 
 
 def provenance_payload(card: Provenance) -> ProvenanceCard:
-    sampling: dict[str, Any] | None = card.sampling
-    return ProvenanceCard(
-        provenance=ProvenanceOut(
-            run_id=card.run_id,
-            submission_id=card.submission_id,
-            track=card.track.value,
-            judge_model=card.judge_model,
-            judge_is_reference=card.judge_is_reference,
-            rubric_version=card.rubric_version,
-            prompt_template_sha256=card.prompt_template_sha256,
-            sampling=None if sampling is None else Sampling(**sampling),
-            gold_version=GoldVersionOut(
-                id=card.gold_version.id,
-                digest=card.gold_version.digest,
-                imported_at=card.gold_version.imported_at,
-            ),
-            software_version=card.software_version,
-            started_at=card.started_at,
-            judged_at=card.judged_at,
-        )
-    )
+    return ProvenanceCard(provenance=ProvenanceOut.model_validate(card))
 
 
 def provenance_url(run_id: int, key: str | None = None) -> str:

@@ -14,7 +14,7 @@ from app.services.status import SubmissionView, submission_view, view_of
 from app.services.submission_actions import cancel, requeue, set_pinned, set_published
 from app.services.submissions import SubmitOutcome
 from app.web.api.provenance import provenance_url
-from app.web.api.schemas import (
+from app.web.api.schemas.submissions import (
     Coverage,
     MultiTrackUpload,
     Progress,
@@ -95,7 +95,7 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         judge_is_reference=view.judge.is_reference if view.judge else False,
         failure=run.error if run else None,
         provenance_url=provenance_url(run.id, view.view_key)
-        if run and run.status == RunStatus.SCORED.value
+        if run and run.status == RunStatus.SCORED
         else None,
         result=RunResult(
             score=agg.score,

@@ -1,10 +1,9 @@
 """HTML: the domain-specialisation gap (`/analysis/domain-gap`) and cross-track consistency
 (`/analysis/consistency`), with server-rendered SVG charts."""
 
-from collections.abc import Hashable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
@@ -18,32 +17,30 @@ from app.services.analysis import (
     ConsistencyView,
     DomainGapView,
     Source,
-    consistency_view,
-    domain_gap_view,
-    parse_source,
     source_options,
 )
 from app.services.reliability import judge_report
 from app.tracks import Track
 from app.web import charts
-from app.web.deps import SessionDep, SettingsDep
-from app.web.http_cache import Body, ViewCacheDep
+from app.web.deps import SessionDep
+from app.web.http_cache import Body
 from app.web.pages.leaderboard import common_context, link, render
-from app.web.views import (
-    CSV,
+from app.web.views.analysis import (
     NO_LABELS,
     AnalysisParams,
     AnalysisParamsDep,
-    cached_response,
-    consistency_csv,
-    consistency_payload,
-    domain_gap_csv,
-    domain_gap_payload,
-    filters_of,
-    load_board,
+    consistency_body,
+    domain_gap_body,
+    load_consistency,
+    load_domain_gap,
 )
+from app.web.views.common import BoardViewsDep
 
 router = APIRouter(include_in_schema=False)
+
+# The charts' groups, one per track, and their labels under the axis.
+TRACKS = [t.value for t in Track]
+TRACK_LABELS = [f"{t.value} {t.label}" for t in Track]
 
 SERIES = (
     charts.BarSeries("best closed", charts.BLUE),
@@ -70,8 +67,8 @@ def peak_chart(view: DomainGapView) -> Markup:
     return charts.grouped_bar_chart(
         "peak-chart",
         title="Peak general-purpose vs peak medical score per track",
-        groups=[t.value for t in Track],
-        group_labels=[f"{t.value} {t.label}" for t in Track],
+        groups=TRACKS,
+        group_labels=TRACK_LABELS,
         series=SERIES,
         values=value,
     )
@@ -99,8 +96,8 @@ def distribution_chart(view: DomainGapView) -> Markup:
     return charts.box_points_chart(
         "distribution-chart",
         title="Score distributions of general-purpose and medical models per track",
-        categories=[t.value for t in Track],
-        category_labels=[f"{t.value} {t.label}" for t in Track],
+        categories=TRACKS,
+        category_labels=TRACK_LABELS,
         groups=groups,
         legend=[("general-purpose", charts.BLUE), ("medical", charts.RED)],
     )
@@ -189,45 +186,30 @@ def consistency_context(
 
 @router.get("/analysis/domain-gap", response_class=HTMLResponse)
 async def domain_gap_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    cache: ViewCacheDep,
+    views: BoardViewsDep,
     params: AnalysisParamsDep,
 ) -> Response:
-    async def render_page(stamp: Hashable) -> Body:
-        board = await load_board(session, cache, params, stamp)
-        view = await domain_gap_view(
-            session,
-            board,
-            filters_of(params),
-            resamples=settings.bootstrap_resamples,
-            seed=settings.bootstrap_seed,
-            source=parse_source(params.source, board),
-        )
+    async def build(board: Board) -> Body:
+        view = await load_domain_gap(views.session, views.settings, board, params)
         if params.format == "csv":
-            payload = domain_gap_payload(board, view, filters_of(params))
-            table = params.table or "gaps"
-            return Body.of(domain_gap_csv(payload, table), CSV, f"domain-gap-{table}.csv")
+            return domain_gap_body(board, view, params)
         return render("analysis/domain_gap.html", domain_gap_context(board, view, params))
 
-    return await cached_response(request, session, cache, "page:domain-gap", params, render_page)
+    return await views.respond("page:domain-gap", params, build)
 
 
 @router.get("/analysis/consistency", response_class=HTMLResponse)
 async def consistency_page(
-    request: Request, session: SessionDep, cache: ViewCacheDep, params: AnalysisParamsDep
+    views: BoardViewsDep,
+    params: AnalysisParamsDep,
 ) -> Response:
-    async def render_page(stamp: Hashable) -> Body:
-        board = await load_board(session, cache, params, stamp)
-        view = consistency_view(board, filters_of(params), parse_source(params.source, board))
+    async def build(board: Board) -> Body:
+        view = load_consistency(board, params)
         if params.format == "csv":
-            payload = consistency_payload(board, view, filters_of(params))
-            table = params.table or "correlations"
-            return Body.of(consistency_csv(payload, table), CSV, f"consistency-{table}.csv")
+            return consistency_body(board, view, params)
         return render("analysis/consistency.html", consistency_context(board, view, params))
 
-    return await cached_response(request, session, cache, "page:consistency", params, render_page)
+    return await views.respond("page:consistency", params, build)
 
 
 @router.get("/analysis/judge", response_class=HTMLResponse)

@@ -5,12 +5,12 @@ directly) and render it once per (parameters, change stamp). Every view is a per
 filters, search, page and rubric version are query parameters.
 """
 
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from app.leaderboard.board import Board
@@ -25,21 +25,17 @@ from app.leaderboard.table import (
     track_table,
 )
 from app.tracks import Track
-from app.web.api.schemas import OverviewParams, ViewParams
-from app.web.deps import SessionDep, SettingsDep
-from app.web.http_cache import Body, ViewCacheDep
+from app.web.api.schemas.views import OverviewParams, ViewParams
+from app.web.http_cache import Body
 from app.web.templating import templates
-from app.web.views import (
+from app.web.views.common import (
+    BoardViewsDep,
     OverviewParamsDep,
     ParamsDep,
-    cached_response,
-    load_board,
-    overview_body,
-    overview_query_of,
     parse_track,
     query_of,
-    track_body,
 )
+from app.web.views.leaderboard import overview_body, overview_query_of, track_body
 
 router = APIRouter(include_in_schema=False)
 
@@ -257,69 +253,44 @@ def render(template: str, context: dict[str, Any]) -> Body:
     return Body.of(templates.get_template(template).render(context), HTML)
 
 
-def page_renderer(
-    session: SessionDep,
-    cache: ViewCacheDep,
-    params: ViewParams,
-    template: str,
-    build: Callable[[Board], dict[str, Any]],
-) -> Callable[[Hashable], Any]:
-    async def render_page(stamp: Hashable) -> Body:
-        board = await load_board(session, cache, params, stamp)
-        return render(template, build(board))
+def page_builder(
+    template: str, context: Callable[[Board], dict[str, Any]]
+) -> Callable[[Board], Awaitable[Body]]:
+    async def build(board: Board) -> Body:
+        return render(template, context(board))
 
-    return render_page
+    return build
 
 
 @router.get("/", response_class=HTMLResponse)
-async def overview(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    cache: ViewCacheDep,
-    params: OverviewParamsDep,
-) -> Response:
-    if params.format == "csv":
+async def overview(views: BoardViewsDep, params: OverviewParamsDep) -> Response:
+    async def csv(board: Board) -> Body:
+        return overview_body(board, params, views.settings.leaderboard_page_size)
 
-        async def render_csv(stamp: Hashable) -> Body:
-            board = await load_board(session, cache, params, stamp)
-            return overview_body(board, params, settings.leaderboard_page_size)
-
-        return await cached_response(request, session, cache, "page:overview", params, render_csv)
-
-    def build(board: Board) -> dict[str, Any]:
-        table = overview_table(board, overview_query_of(params), settings.leaderboard_page_size)
+    def context(board: Board) -> dict[str, Any]:
+        page_size = views.settings.leaderboard_page_size
+        table = overview_table(board, overview_query_of(params), page_size)
         return overview_context(board, table, params)
 
-    renderer = page_renderer(session, cache, params, "leaderboard/overview.html", build)
-    return await cached_response(request, session, cache, "page:overview", params, renderer)
+    build = csv if params.format == "csv" else page_builder("leaderboard/overview.html", context)
+    return await views.respond("page:overview", params, build)
 
 
 @router.get("/tracks/{track}", response_class=HTMLResponse)
 async def track_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    cache: ViewCacheDep,
+    views: BoardViewsDep,
     track: str,
     params: ParamsDep,
 ) -> Response:
     which = parse_track(track)
-    if params.format == "csv":
 
-        async def render_csv(stamp: Hashable) -> Body:
-            board = await load_board(session, cache, params, stamp)
-            return track_body(board, which, params, settings.leaderboard_page_size)
+    async def csv(board: Board) -> Body:
+        return track_body(board, which, params, views.settings.leaderboard_page_size)
 
-        return await cached_response(
-            request, session, cache, f"page:track:{which.value}", params, render_csv
-        )
-
-    def build(board: Board) -> dict[str, Any]:
-        table = track_table(board, which, query_of(params), settings.leaderboard_page_size)
+    def context(board: Board) -> dict[str, Any]:
+        table = track_table(board, which, query_of(params), views.settings.leaderboard_page_size)
         return track_context(board, which, table, params)
 
-    renderer = page_renderer(session, cache, params, "leaderboard/track.html", build)
-    return await cached_response(
-        request, session, cache, f"page:track:{which.value}", params, renderer
-    )
+    build = csv if params.format == "csv" else page_builder("leaderboard/track.html", context)
+    view = f"page:track:{which.value}"
+    return await views.respond(view, params, build)

@@ -1,19 +1,18 @@
 """HTML: a model's page — metadata, scores with intervals, dimensions, published submissions."""
 
-from collections.abc import Hashable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from app.leaderboard.board import Board, badges_of
 from app.services.model_page import ModelView, model_view
 from app.tracks import Track
-from app.web.api.schemas import ViewParams
-from app.web.deps import SessionDep
-from app.web.http_cache import Body, ViewCacheDep
+from app.web.api.schemas.views import ViewParams
+from app.web.http_cache import Body
 from app.web.pages.leaderboard import ATTEMPTS_NOTE, link, render
-from app.web.views import ParamsDep, cached_response, load_board, model_body, quote_name
+from app.web.views.common import BoardViewsDep, ParamsDep, quote_name
+from app.web.views.models import model_body
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,13 +50,14 @@ def model_context(board: Board, view: ModelView, params: ViewParams) -> dict[str
 
 @router.get("/models/{name:path}", response_class=HTMLResponse)
 async def model_page(
-    request: Request, session: SessionDep, cache: ViewCacheDep, name: str, params: ParamsDep
+    views: BoardViewsDep,
+    name: str,
+    params: ParamsDep,
 ) -> Response:
-    async def render_page(stamp: Hashable) -> Body:
-        board = await load_board(session, cache, params, stamp)
-        view = await model_view(session, board, name)
+    async def build(board: Board) -> Body:
+        view = await model_view(views.session, board, name)
         if params.format == "csv":
             return model_body(view, params)
         return render("models/model.html", model_context(board, view, params))
 
-    return await cached_response(request, session, cache, f"page:model:{name}", params, render_page)
+    return await views.respond(f"page:model:{name}", params, build)

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import DomainError, QuotaExceeded, Unauthorized
+from app.runs import ACTIVE
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
 from app.services.status import SubmissionView, submission_view, view_of
@@ -39,7 +40,7 @@ def duration(seconds: float | None) -> str | None:
 
 def status_context(view: SubmissionView, key: str | None) -> dict[str, Any]:
     run = view.run
-    active = run is not None and run.status in ("queued", "judging")
+    active = run is not None and run.status in ACTIVE
     return {
         "view": view,
         "percent": view.progress_percent,

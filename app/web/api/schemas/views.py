@@ -1,4 +1,4 @@
-"""Response models of the JSON API. They expose aggregates only: never gold or per-item data."""
+"""Leaderboards and analyses, read by visitors. Aggregates only: never per-item data."""
 
 from datetime import datetime
 from typing import Literal
@@ -7,95 +7,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.leaderboard.board import Access, Direction, Domain, EntryKind
 from app.tracks import Track
-
-
-class Progress(BaseModel):
-    items_done: int
-    items_total: int
-    judge_errors: int
-    queue_position: int | None = Field(None, description="1-based, while queued")
-    eta_seconds: float | None = Field(
-        None, description="While judging: estimated seconds left, from the pace so far"
-    )
-
-
-class Coverage(BaseModel):
-    answered: int
-    total: int
-
-
-class RunResult(BaseModel):
-    score: float = Field(description="Track score, 0–100: mean item score over all gold items")
-    f1: float | None = Field(None, description="T1 only: SQuAD token F1, 0–100")
-    ci_low: float | None = None
-    ci_high: float | None = None
-    dimension_means: dict[str, float] = Field(description="Per rubric dimension, 0–100")
-    judge_error_count: int
-    truncated_count: int
-    judge_inconsistencies: int = Field(
-        0, description="Items whose verdicts contradict each other (T1: exact match, no category)"
-    )
-
-
-class FlaggedItem(BaseModel):
-    id: str = Field(description="The item id")
-    rules: list[str] = Field(description="Ids of the screening rules that matched")
-
-
-class ScreeningStatus(BaseModel):
-    ruleset_version: str
-    decision: Literal["pending", "cleared", "upheld"] | None = Field(
-        None,
-        description="None when nothing was flagged; pending until a maintainer clears or "
-        "upholds the flags (publishing is refused while pending or upheld)",
-    )
-    items: list[FlaggedItem]
-
-
-class SubmissionStatus(BaseModel):
-    id: int
-    model: str
-    team: str | None = None
-    track: str
-    published: bool = Field(False, description="Shown on the leaderboard (once scored)")
-    pinned: bool = Field(
-        False, description="Shown on its model's row instead of the latest submission"
-    )
-    status_url: str | None = Field(
-        None, description="The HTML status page; for the submitting team, with its view key"
-    )
-    filename: str
-    file_sha256: str
-    state: str = Field(description="accepted or rejected")
-    status: str | None = Field(None, description="queued, judging, scored, failed or cancelled")
-    created_at: datetime
-    coverage: Coverage
-    empty_predictions: int = Field(
-        0, description="Empty or whitespace-only predictions: not judged, scored 0 like missing"
-    )
-    progress: Progress | None = None
-    rubric_version: str | None = None
-    judge_model: str | None = None
-    judge_is_reference: bool = False
-    failure: str | None = Field(None, description="Why the latest run failed, when it did")
-    provenance_url: str | None = Field(
-        None, description="Once scored: the run's evaluation card (JSON download)"
-    )
-    result: RunResult | None = None
-    duplicate: bool = False
-    errors: list[dict[str, object]] = Field(default_factory=list)
-    error_count: int = 0
-    flagged_items: int | None = Field(
-        None,
-        description="Items flagged by prompt-injection screening (still judged); shown to the "
-        "submitting team and maintainers only",
-    )
-    screening: ScreeningStatus | None = Field(
-        None, description="Which items were flagged and the maintainers' decision (team only)"
-    )
-
-
-# --- Leaderboards and analyses (visitors). Aggregates only: never per-item data. -------------
 
 
 class ViewParams(BaseModel):
@@ -471,17 +382,22 @@ class TrackGapOut(BaseModel):
     medical: Distribution
 
 
-class DomainGap(BaseModel):
-    tracks: list[TrackGapOut]
-    capacity_dilution: float | None = Field(
-        description="Gap vs the best open general-purpose model on T3 minus the same on T1"
-    )
+class AnalysisPage(BaseModel):
+    """What every analysis answer carries besides its findings."""
+
     entries: int
     source: AnalysisSource
     computed_here: list[ComputedHere]
     filters: ViewFilters
     pairs: list[BoardPair]
     generated_at: datetime
+
+
+class DomainGap(AnalysisPage):
+    tracks: list[TrackGapOut]
+    capacity_dilution: float | None = Field(
+        description="Gap vs the best open general-purpose model on T3 minus the same on T1"
+    )
 
 
 class CorrelationOut(BaseModel):
@@ -501,88 +417,8 @@ class FirstPlacesOut(BaseModel):
     )
 
 
-class Consistency(BaseModel):
+class Consistency(AnalysisPage):
     correlations: list[CorrelationOut]
     firsts: list[FirstPlacesOut]
     leaders: dict[str, list[str]]
     max_firsts: int = Field(description="Most tracks any one entry ranks first on")
-    entries: int
-    source: AnalysisSource
-    computed_here: list[ComputedHere]
-    filters: ViewFilters
-    pairs: list[BoardPair]
-    generated_at: datetime
-
-
-# --- Submissions for model developers: uploads, quota, models (issue 4) ---------------------
-
-
-class MultiTrackUpload(BaseModel):
-    """The answer to a multi-track upload: one submission per track the file holds."""
-
-    submissions: list[SubmissionStatus]
-
-
-class TrackQuotaStatus(BaseModel):
-    used: int = Field(description="Submissions counted in the last 24 hours")
-    limit: int
-    remaining: int
-    next_slot_at: datetime | None = Field(
-        None, description="When the oldest counted submission leaves the 24-hour window"
-    )
-
-
-class QuotaStatus(BaseModel):
-    team: str
-    exempt: bool = Field(description="Maintainer (admin) tokens are not limited")
-    limit: int = Field(description="Accepted submissions per track in any rolling 24 hours")
-    window_hours: int = 24
-    tracks: dict[str, TrackQuotaStatus]
-
-
-class ModelWrite(BaseModel):
-    """The writable metadata of a model: exactly these fields, nothing else."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    organisation: str | None = Field(None, max_length=200)
-    open_weights: bool = False
-    medical: bool = Field(False, description="Medical-domain model")
-    category: Literal["general", "medical", "medical_unified"] = "general"
-    parameter_count: int | None = Field(None, ge=1)
-    url: str | None = Field(None, max_length=500, description="http(s) address of the model")
-    paper_url: str | None = Field(None, max_length=500)
-    description: str | None = Field(None, max_length=1000)
-
-
-class ModelCreate(ModelWrite):
-    name: str = Field(min_length=1, max_length=200, description="Unique; shown on the board")
-
-
-class ModelUpdate(BaseModel):
-    """A partial update: only the fields sent are changed. The name cannot change."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    organisation: str | None = Field(None, max_length=200)
-    open_weights: bool | None = None
-    medical: bool | None = None
-    category: Literal["general", "medical", "medical_unified"] | None = None
-    parameter_count: int | None = Field(None, ge=1)
-    url: str | None = Field(None, max_length=500)
-    paper_url: str | None = Field(None, max_length=500)
-    description: str | None = Field(None, max_length=1000)
-
-
-class ModelInfo(BaseModel):
-    name: str
-    team: str | None = Field(None, description="The owning team; none for the paper's entries")
-    organisation: str | None
-    open_weights: bool
-    medical: bool
-    category: str
-    parameter_count: int | None
-    url: str | None
-    paper_url: str | None
-    description: str | None
-    created_at: datetime

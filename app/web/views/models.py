@@ -1,0 +1,116 @@
+"""A model's page: its JSON payload and CSV tables."""
+
+from app.db.base import utcnow
+from app.errors import InvalidInput
+from app.leaderboard.board import EntryKind
+from app.services.model_page import ModelView
+from app.web.api.provenance import provenance_url
+from app.web.api.schemas import views as schemas
+from app.web.csv_export import to_csv
+from app.web.http_cache import Body
+from app.web.views.common import pair_payload, tables_body, track_entry
+
+
+def model_payload(view: ModelView) -> schemas.ModelPage:
+    info = view.info
+    scores: list[schemas.ModelTrackScore] = []
+    for entry in (view.judged, view.reported):
+        if entry is None:
+            continue
+        judged = entry.kind == EntryKind.JUDGED
+        for track, cell in sorted(entry.cells.items()):
+            pair = view.pairs.get(track)
+            scores.append(
+                schemas.ModelTrackScore(
+                    **dict(track_entry(cell, pair, judged)),
+                    track=track.value,
+                    kind=entry.kind,
+                    source=entry.source,
+                    rank=view.ranks.get(track) if judged else None,
+                    ranked=view.board_size.get(track) if judged else None,
+                    board=f"/tracks/{track.value}" if judged else None,
+                    provenance_url=provenance_url(cell.run_id)
+                    if judged and cell.run_id is not None
+                    else None,
+                )
+            )
+    shown = {
+        cell.submission_id
+        for cell in (view.judged.cells.values() if view.judged else [])
+        if cell.submission_id is not None
+    }
+    return schemas.ModelPage(
+        model=schemas.ModelInfoOut.model_validate(info),
+        scores=scores,
+        reported_protocol=view.reported.protocol if view.reported else None,
+        history=[
+            schemas.SubmissionHistoryEntry(
+                submission_id=h.submission_id,
+                track=h.track.value,
+                created_at=h.created_at,
+                filename=h.filename,
+                pinned=h.pinned,
+                answered=h.answered,
+                total_items=h.total_items,
+                score=h.score,
+                f1=h.f1,
+                shown=h.submission_id in shown,
+                provenance_url=provenance_url(h.run_id) if h.run_id is not None else None,
+            )
+            for h in view.history
+        ],
+        pairs=[pair_payload(pair) for pair in view.pairs.values()],
+        generated_at=utcnow(),
+    )
+
+
+MODEL_TABLES = ("scores", "dimensions", "history")
+
+
+def model_csv(page: schemas.ModelPage, table: str) -> str:
+    if table == "scores":
+        header = ["track", "kind", "source", "score", "ci_low", "ci_high", "f1", "coverage"]
+        header += ["item_count", "judge_errors", "rubric_version", "judge_model"]
+        header += ["judge_is_reference", "rank", "ranked", "submission_id", "attempts"]
+        header += ["provenance_url"]
+        return to_csv(
+            header,
+            (
+                [
+                    *(s.track, s.kind, s.source, s.score, s.ci_low, s.ci_high, s.f1, s.coverage),
+                    *(s.item_count, s.judge_errors, s.rubric_version, s.judge_model),
+                    *(s.judge_is_reference, s.rank, s.ranked, s.submission_id, s.attempts),
+                    s.provenance_url,
+                ]
+                for s in page.scores
+            ),
+        )
+    if table == "dimensions":
+        names = {(p.track.value, d.id): d.name for p in page.pairs for d in p.dimensions}
+        return to_csv(
+            ["track", "dimension", "name", "mean"],
+            (
+                [s.track, dim, names.get((s.track, dim), dim), mean]
+                for s in page.scores
+                for dim, mean in s.dimension_means.items()
+            ),
+        )
+    if table == "history":
+        header = ["submission_id", "track", "created_at", "filename", "pinned", "answered"]
+        header += ["total_items", "score", "f1", "shown"]
+        return to_csv(
+            header,
+            (
+                [
+                    *(h.submission_id, h.track, h.created_at.isoformat(), h.filename, h.pinned),
+                    *(h.answered, h.total_items, h.score, h.f1, h.shown),
+                ]
+                for h in page.history
+            ),
+        )
+    raise InvalidInput(f"table must be one of {', '.join(MODEL_TABLES)}, not {table!r}")
+
+
+def model_body(view: ModelView, params: schemas.ViewParams) -> Body:
+    """A model's page as JSON, or one of its tables as CSV with `format=csv`."""
+    return tables_body(model_payload(view), params, model_csv, "scores", "model")
