@@ -1,11 +1,14 @@
 """Upload predictions, follow their scoring, publish them; the team's upload quota."""
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.runs import RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
@@ -13,6 +16,7 @@ from app.services.screening import decision_state
 from app.services.status import SubmissionView, submission_view, view_of
 from app.services.submission_actions import cancel, requeue, set_pinned, set_published
 from app.services.submissions import SubmitOutcome
+from app.unit_of_work import UnitOfWork
 from app.web.api.provenance import provenance_url
 from app.web.api.schemas.submissions import (
     Coverage,
@@ -215,77 +219,100 @@ async def get_submission_status(
     return status_payload(view)
 
 
-async def _status_after(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    view = await submission_view(session, submission_id, principal, secret=keys.view_link_key)
-    return status_payload(view)
+@dataclass(frozen=True)
+class ActionRequest:
+    """What an action on one submission is handed: the request's session, settings and unit of
+    work, the calling team and the submission."""
+
+    session: AsyncSession
+    settings: Settings
+    uow: UnitOfWork
+    principal: Principal
+    submission_id: int
 
 
-@router.post("/submissions/{submission_id}/publish", response_model=SubmissionStatus)
-async def publish_submission(
-    session: SessionDep,
-    settings: SettingsDep,
-    keys: KeysDep,
-    principal: CurrentPrincipal,
-    submission_id: int,
-) -> SubmissionStatus:
-    """Show the submission on the leaderboard once it is scored (its team only)."""
-    await set_published(
-        session, principal, submission_id, True, min_coverage=settings.min_ranked_coverage
+async def _requeue(r: ActionRequest) -> None:
+    run_id, attempt = await requeue(
+        r.session, r.principal, r.submission_id, r.settings.submissions_per_day
     )
-    return await _status_after(session, keys, principal, submission_id)
+    r.uow.enqueue_run(run_id, attempt)  # sent once the request's unit of work commits
 
 
-@router.post("/submissions/{submission_id}/unpublish", response_model=SubmissionStatus)
-async def unpublish_submission(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    """Take the submission off the leaderboard again (its team only)."""
-    await set_published(session, principal, submission_id, False)
-    return await _status_after(session, keys, principal, submission_id)
+@dataclass(frozen=True)
+class SubmissionAction:
+    """`POST /submissions/{id}/{verb}`: `apply` changes the submission, the answer is its status."""
+
+    verb: str
+    description: str
+    apply: Callable[[ActionRequest], Awaitable[object]]
 
 
-@router.post("/submissions/{submission_id}/pin", response_model=SubmissionStatus)
-async def pin_submission(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    """Show this submission on its model's leaderboard row instead of the latest one."""
-    await set_pinned(session, principal, submission_id, True)
-    return await _status_after(session, keys, principal, submission_id)
+SUBMISSION_ACTIONS = (
+    SubmissionAction(
+        "publish",
+        "Show the submission on the leaderboard once it is scored (its team only).",
+        lambda r: set_published(
+            r.session,
+            r.principal,
+            r.submission_id,
+            True,
+            min_coverage=r.settings.min_ranked_coverage,
+        ),
+    ),
+    SubmissionAction(
+        "unpublish",
+        "Take the submission off the leaderboard again (its team only).",
+        lambda r: set_published(r.session, r.principal, r.submission_id, False),
+    ),
+    SubmissionAction(
+        "pin",
+        "Show this submission on its model's leaderboard row instead of the latest one.",
+        lambda r: set_pinned(r.session, r.principal, r.submission_id, True),
+    ),
+    SubmissionAction(
+        "unpin",
+        "Go back to showing the model's latest published scored submission.",
+        lambda r: set_pinned(r.session, r.principal, r.submission_id, False),
+    ),
+    SubmissionAction(
+        "cancel",
+        "Stop a queued or judging submission; a worker stops at its next batch.",
+        lambda r: cancel(r.session, r.principal, r.submission_id),
+    ),
+    SubmissionAction(
+        "requeue",
+        "Queue a failed or cancelled submission again, without re-uploading it.",
+        _requeue,
+    ),
+)
 
 
-@router.post("/submissions/{submission_id}/unpin", response_model=SubmissionStatus)
-async def unpin_submission(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    """Go back to showing the model's latest published scored submission."""
-    await set_pinned(session, principal, submission_id, False)
-    return await _status_after(session, keys, principal, submission_id)
+def action_endpoint(action: SubmissionAction) -> Callable[..., Awaitable[SubmissionStatus]]:
+    async def endpoint(
+        session: SessionDep,
+        settings: SettingsDep,
+        keys: KeysDep,
+        uow: UnitOfWorkDep,
+        principal: CurrentPrincipal,
+        submission_id: int,
+    ) -> SubmissionStatus:
+        await action.apply(ActionRequest(session, settings, uow, principal, submission_id))
+        view = await submission_view(session, submission_id, principal, secret=keys.view_link_key)
+        return status_payload(view)
+
+    return endpoint
 
 
-@router.post("/submissions/{submission_id}/cancel", response_model=SubmissionStatus)
-async def cancel_submission(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    """Stop a queued or judging submission; a worker stops at its next batch."""
-    await cancel(session, principal, submission_id)
-    return await _status_after(session, keys, principal, submission_id)
-
-
-@router.post("/submissions/{submission_id}/requeue", response_model=SubmissionStatus)
-async def requeue_submission(
-    session: SessionDep,
-    settings: SettingsDep,
-    keys: KeysDep,
-    uow: UnitOfWorkDep,
-    principal: CurrentPrincipal,
-    submission_id: int,
-) -> SubmissionStatus:
-    """Queue a failed or cancelled submission again, without re-uploading it."""
-    run_id, attempt = await requeue(session, principal, submission_id, settings.submissions_per_day)
-    uow.enqueue_run(run_id, attempt)  # sent once the request's unit of work commits
-    return await _status_after(session, keys, principal, submission_id)
+for _action in SUBMISSION_ACTIONS:
+    router.add_api_route(
+        f"/submissions/{{submission_id}}/{_action.verb}",
+        action_endpoint(_action),
+        methods=["POST"],
+        response_model=SubmissionStatus,
+        name=f"{_action.verb}_submission",
+        summary=f"{_action.verb.capitalize()} Submission",
+        description=_action.description,
+    )
 
 
 @router.get("/quota", response_model=QuotaStatus)
