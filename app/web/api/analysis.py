@@ -13,18 +13,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.db.base import utcnow
-from app.leaderboard.board import Board
 from app.services.reliability import JudgeTrackReport, judge_report
 from app.web.api.schemas import views as schemas
 from app.web.deps import SessionDep
-from app.web.http_cache import Body
 from app.web.views.analysis import (
+    CONSISTENCY,
+    DOMAIN_GAP,
     NO_LABELS,
     AnalysisParamsDep,
-    consistency_body,
-    domain_gap_body,
-    load_consistency,
-    load_domain_gap,
 )
 from app.web.views.common import CSV_RESPONSES, BoardViewsDep
 
@@ -41,11 +37,7 @@ async def get_domain_gap(
     views: BoardViewsDep,
     params: AnalysisParamsDep,
 ) -> Response:
-    async def build(board: Board) -> Body:
-        view = await load_domain_gap(views.session, views.settings, board, params)
-        return domain_gap_body(board, view, params)
-
-    return await views.respond("api:domain-gap", params, build)
+    return await views.answer("api", DOMAIN_GAP, params)
 
 
 @router.get(
@@ -58,10 +50,7 @@ async def get_consistency(
     views: BoardViewsDep,
     params: AnalysisParamsDep,
 ) -> Response:
-    async def build(board: Board) -> Body:
-        return consistency_body(board, load_consistency(board, params), params)
-
-    return await views.respond("api:consistency", params, build)
+    return await views.answer("api", CONSISTENCY, params)
 
 
 # --------------------------------------------------------------------------------------------
