@@ -69,7 +69,7 @@ def status_url(view: SubmissionView) -> str | None:
 
 
 def status_payload(view: SubmissionView, *, duplicate: bool = False) -> SubmissionStatus:
-    sub, run, agg = view.submission, view.run, view.aggregate
+    sub, run = view.submission, view.run
     return SubmissionStatus(
         id=sub.id,
         model=view.model.name,
@@ -85,15 +85,7 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         created_at=sub.created_at,
         coverage=Coverage(answered=sub.answered, total=sub.total_items),
         empty_predictions=sub.empty_predictions,
-        progress=Progress(
-            items_done=run.items_done,
-            items_total=run.items_total,
-            judge_errors=run.judge_errors,
-            queue_position=view.queue_position,
-            eta_seconds=view.eta_seconds,
-        )
-        if run
-        else None,
+        progress=progress_payload(view),
         rubric_version=run.rubric_version if run else None,
         judge_model=view.judge.name if view.judge else None,
         judge_is_reference=view.judge.is_reference if view.judge else False,
@@ -101,24 +93,32 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         provenance_url=provenance_url(run.id, view.view_key)
         if run and run.status == RunStatus.SCORED
         else None,
-        result=RunResult(
-            score=agg.score,
-            f1=agg.f1,
-            ci_low=agg.ci_low,
-            ci_high=agg.ci_high,
-            dimension_means=agg.dimension_means,
-            judge_error_count=agg.judge_error_count,
-            truncated_count=agg.truncated_count,
-            judge_inconsistencies=run.judge_inconsistencies if run else 0,
-        )
-        if agg
-        else None,
+        result=result_payload(view),
         duplicate=duplicate,
         errors=list(sub.errors),
         error_count=sub.error_count,
         flagged_items=view.screening.flagged_items if view.screening else None,
         screening=screening_payload(view),
     )
+
+
+def progress_payload(view: SubmissionView) -> Progress | None:
+    """The run's counters, and while it waits or runs its queue position and time left."""
+    if view.run is None:
+        return None
+    progress = Progress.model_validate(view.run, from_attributes=True)
+    progress.queue_position = view.queue_position
+    progress.eta_seconds = view.eta_seconds
+    return progress
+
+
+def result_payload(view: SubmissionView) -> RunResult | None:
+    """The run's stored aggregate, once it is scored."""
+    if view.aggregate is None:
+        return None
+    result = RunResult.model_validate(view.aggregate, from_attributes=True)
+    result.judge_inconsistencies = view.run.judge_inconsistencies if view.run else 0
+    return result
 
 
 def screening_payload(view: SubmissionView) -> ScreeningStatus | None:

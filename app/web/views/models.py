@@ -1,5 +1,7 @@
 """A model's page: its JSON payload and CSV tables."""
 
+from dataclasses import asdict
+
 from app.db.base import utcnow
 from app.errors import InvalidInput
 from app.leaderboard.board import EntryKind
@@ -44,18 +46,12 @@ def model_payload(view: ModelView) -> schemas.ModelPage:
         scores=scores,
         reported_protocol=view.reported.protocol if view.reported else None,
         history=[
-            schemas.SubmissionHistoryEntry(
-                submission_id=h.submission_id,
-                track=h.track.value,
-                created_at=h.created_at,
-                filename=h.filename,
-                pinned=h.pinned,
-                answered=h.answered,
-                total_items=h.total_items,
-                score=h.score,
-                f1=h.f1,
-                shown=h.submission_id in shown,
-                provenance_url=provenance_url(h.run_id) if h.run_id is not None else None,
+            schemas.SubmissionHistoryEntry.model_validate(
+                {
+                    **asdict(h),
+                    "shown": h.submission_id in shown,
+                    "provenance_url": provenance_url(h.run_id) if h.run_id is not None else None,
+                }
             )
             for h in view.history
         ],
