@@ -30,9 +30,8 @@ from app.web.views.analysis import (
     DOMAIN_GAP,
     NO_LABELS,
     AnalysisParams,
-    AnalysisParamsDep,
+    analysis_endpoint,
 )
-from app.web.views.common import BoardViewsDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -190,20 +189,17 @@ def consistency_html(board: Board, view: ConsistencyView, params: AnalysisParams
     return render("analysis/consistency.html", consistency_context(board, view, params))
 
 
-@router.get("/analysis/domain-gap", response_class=HTMLResponse)
-async def domain_gap_page(
-    views: BoardViewsDep,
-    params: AnalysisParamsDep,
-) -> Response:
-    return await views.answer("page", DOMAIN_GAP, params, html=domain_gap_html)
-
-
-@router.get("/analysis/consistency", response_class=HTMLResponse)
-async def consistency_page(
-    views: BoardViewsDep,
-    params: AnalysisParamsDep,
-) -> Response:
-    return await views.answer("page", CONSISTENCY, params, html=consistency_html)
+for name, analysis, html in (
+    ("domain_gap_page", DOMAIN_GAP, domain_gap_html),
+    ("consistency_page", CONSISTENCY, consistency_html),
+):
+    router.add_api_route(
+        f"/analysis/{analysis.name}",
+        analysis_endpoint("page", analysis, html),
+        methods=["GET"],
+        response_class=HTMLResponse,
+        name=name,
+    )
 
 
 @router.get("/analysis/judge", response_class=HTMLResponse)

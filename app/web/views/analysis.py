@@ -1,9 +1,10 @@
 """The analyses (domain gap, judge consistency): their parameters, JSON payloads and CSV tables."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Query
+from fastapi.responses import Response
 from pydantic import Field
 
 from app.db.base import utcnow
@@ -33,6 +34,7 @@ from app.web.http_cache import Body
 from app.web.views.common import (
     BoardView,
     BoardViews,
+    BoardViewsDep,
     filters_of,
     filters_payload,
     pair_payload,
@@ -293,3 +295,16 @@ def consistency_body(board: Board, view: ConsistencyView, params: AnalysisParams
 
 DOMAIN_GAP = BoardView("domain-gap", load_domain_gap, domain_gap_body)
 CONSISTENCY = BoardView("consistency", load_consistency, consistency_body)
+
+
+def analysis_endpoint(
+    surface: str,
+    analysis: BoardView[AnalysisParams, Any],
+    html: Callable[[Board, Any, AnalysisParams], Body] | None = None,
+) -> Callable[..., Awaitable[Response]]:
+    """The route of an analysis: its JSON or CSV (`surface` "api"), or its page given `html`."""
+
+    async def endpoint(views: BoardViewsDep, params: AnalysisParamsDep) -> Response:
+        return await views.answer(surface, analysis, params, html)
+
+    return endpoint
