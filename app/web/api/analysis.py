@@ -7,61 +7,51 @@ in `app.web.views`, shared with the HTML pages.
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.db.base import utcnow
-from app.leaderboard.board import Board
 from app.services.reliability import JudgeTrackReport, judge_report
 from app.web.api.schemas import views as schemas
 from app.web.deps import SessionDep
-from app.web.http_cache import Body
 from app.web.views.analysis import (
+    CONSISTENCY,
+    DOMAIN_GAP,
     NO_LABELS,
-    AnalysisParamsDep,
-    consistency_body,
-    domain_gap_body,
-    load_consistency,
-    load_domain_gap,
+    AnalysisParams,
+    analysis_endpoint,
 )
-from app.web.views.common import CSV_RESPONSES, BoardViewsDep
+from app.web.views.common import CSV_RESPONSES, BoardView
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
 
-@router.get(
-    "/analysis/domain-gap",
-    response_model=schemas.DomainGap,
-    responses=CSV_RESPONSES,
-    summary="Best medical vs best general-purpose models per track (paper Sec. 4.2, Fig. 3)",
+ANALYSES: tuple[tuple[str, BoardView[AnalysisParams, Any], type[BaseModel], str], ...] = (
+    (
+        "get_domain_gap",
+        DOMAIN_GAP,
+        schemas.DomainGap,
+        "Best medical vs best general-purpose models per track (paper Sec. 4.2, Fig. 3)",
+    ),
+    (
+        "get_consistency",
+        CONSISTENCY,
+        schemas.Consistency,
+        "Spearman's ρ between tracks and first places per entry (paper Sec. 4.3)",
+    ),
 )
-async def get_domain_gap(
-    views: BoardViewsDep,
-    params: AnalysisParamsDep,
-) -> Response:
-    async def build(board: Board) -> Body:
-        view = await load_domain_gap(views.session, views.settings, board, params)
-        return domain_gap_body(board, view, params)
-
-    return await views.respond("api:domain-gap", params, build)
-
-
-@router.get(
-    "/analysis/consistency",
-    response_model=schemas.Consistency,
-    responses=CSV_RESPONSES,
-    summary="Spearman's ρ between tracks and first places per entry (paper Sec. 4.3)",
-)
-async def get_consistency(
-    views: BoardViewsDep,
-    params: AnalysisParamsDep,
-) -> Response:
-    async def build(board: Board) -> Body:
-        return consistency_body(board, load_consistency(board, params), params)
-
-    return await views.respond("api:consistency", params, build)
+for name, analysis, model, summary in ANALYSES:
+    router.add_api_route(
+        f"/analysis/{analysis.name}",
+        analysis_endpoint("api", analysis),
+        methods=["GET"],
+        response_model=model,
+        responses=CSV_RESPONSES,
+        summary=summary,
+        name=name,
+    )
 
 
 # --------------------------------------------------------------------------------------------

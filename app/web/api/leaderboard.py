@@ -9,10 +9,7 @@ shared with the HTML pages.
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.leaderboard.board import Board
-from app.services import model_page
 from app.web.api.schemas import views as schemas
-from app.web.http_cache import Body
 from app.web.views.common import (
     CSV_RESPONSES,
     BoardViewsDep,
@@ -20,8 +17,8 @@ from app.web.views.common import (
     ParamsDep,
     parse_track,
 )
-from app.web.views.leaderboard import overview_body, track_body
-from app.web.views.models import model_body
+from app.web.views.leaderboard import OVERVIEW, track_view
+from app.web.views.models import model_board_view
 
 router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
 
@@ -36,10 +33,7 @@ async def get_leaderboard(
     views: BoardViewsDep,
     params: OverviewParamsDep,
 ) -> Response:
-    async def build(board: Board) -> Body:
-        return overview_body(board, params, views.settings.leaderboard_page_size)
-
-    return await views.respond("api:overview", params, build)
+    return await views.answer("api", OVERVIEW, params)
 
 
 @router.get(
@@ -53,12 +47,7 @@ async def get_track(
     track: str,
     params: ParamsDep,
 ) -> Response:
-    which = parse_track(track)
-
-    async def build(board: Board) -> Body:
-        return track_body(board, which, params, views.settings.leaderboard_page_size)
-
-    return await views.respond(f"api:track:{which.value}", params, build)
+    return await views.answer("api", track_view(parse_track(track)), params)
 
 
 @router.get(
@@ -72,7 +61,4 @@ async def get_model(
     name: str,
     params: ParamsDep,
 ) -> Response:
-    async def build(board: Board) -> Body:
-        return model_body(await model_page.model_view(views.session, board, name), params)
-
-    return await views.respond(f"api:model:{name}", params, build)
+    return await views.answer("api", model_board_view(name), params)

@@ -1,11 +1,14 @@
 """Upload predictions, follow their scoring, publish them; the team's upload quota."""
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.runs import RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
@@ -13,6 +16,7 @@ from app.services.screening import decision_state
 from app.services.status import SubmissionView, submission_view, view_of
 from app.services.submission_actions import cancel, requeue, set_pinned, set_published
 from app.services.submissions import SubmitOutcome
+from app.unit_of_work import UnitOfWork
 from app.web.api.provenance import provenance_url
 from app.web.api.schemas.submissions import (
     Coverage,
@@ -65,7 +69,7 @@ def status_url(view: SubmissionView) -> str | None:
 
 
 def status_payload(view: SubmissionView, *, duplicate: bool = False) -> SubmissionStatus:
-    sub, run, agg = view.submission, view.run, view.aggregate
+    sub, run = view.submission, view.run
     return SubmissionStatus(
         id=sub.id,
         model=view.model.name,
@@ -81,15 +85,7 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         created_at=sub.created_at,
         coverage=Coverage(answered=sub.answered, total=sub.total_items),
         empty_predictions=sub.empty_predictions,
-        progress=Progress(
-            items_done=run.items_done,
-            items_total=run.items_total,
-            judge_errors=run.judge_errors,
-            queue_position=view.queue_position,
-            eta_seconds=view.eta_seconds,
-        )
-        if run
-        else None,
+        progress=progress_payload(view),
         rubric_version=run.rubric_version if run else None,
         judge_model=view.judge.name if view.judge else None,
         judge_is_reference=view.judge.is_reference if view.judge else False,
@@ -97,24 +93,32 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         provenance_url=provenance_url(run.id, view.view_key)
         if run and run.status == RunStatus.SCORED
         else None,
-        result=RunResult(
-            score=agg.score,
-            f1=agg.f1,
-            ci_low=agg.ci_low,
-            ci_high=agg.ci_high,
-            dimension_means=agg.dimension_means,
-            judge_error_count=agg.judge_error_count,
-            truncated_count=agg.truncated_count,
-            judge_inconsistencies=run.judge_inconsistencies if run else 0,
-        )
-        if agg
-        else None,
+        result=result_payload(view),
         duplicate=duplicate,
         errors=list(sub.errors),
         error_count=sub.error_count,
         flagged_items=view.screening.flagged_items if view.screening else None,
         screening=screening_payload(view),
     )
+
+
+def progress_payload(view: SubmissionView) -> Progress | None:
+    """The run's counters, and while it waits or runs its queue position and time left."""
+    if view.run is None:
+        return None
+    progress = Progress.model_validate(view.run, from_attributes=True)
+    progress.queue_position = view.queue_position
+    progress.eta_seconds = view.eta_seconds
+    return progress
+
+
+def result_payload(view: SubmissionView) -> RunResult | None:
+    """The run's stored aggregate, once it is scored."""
+    if view.aggregate is None:
+        return None
+    result = RunResult.model_validate(view.aggregate, from_attributes=True)
+    result.judge_inconsistencies = view.run.judge_inconsistencies if view.run else 0
+    return result
 
 
 def screening_payload(view: SubmissionView) -> ScreeningStatus | None:
@@ -215,77 +219,100 @@ async def get_submission_status(
     return status_payload(view)
 
 
-async def _status_after(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    view = await submission_view(session, submission_id, principal, secret=keys.view_link_key)
-    return status_payload(view)
+@dataclass(frozen=True)
+class ActionRequest:
+    """What an action on one submission is handed: the request's session, settings and unit of
+    work, the calling team and the submission."""
+
+    session: AsyncSession
+    settings: Settings
+    uow: UnitOfWork
+    principal: Principal
+    submission_id: int
 
 
-@router.post("/submissions/{submission_id}/publish", response_model=SubmissionStatus)
-async def publish_submission(
-    session: SessionDep,
-    settings: SettingsDep,
-    keys: KeysDep,
-    principal: CurrentPrincipal,
-    submission_id: int,
-) -> SubmissionStatus:
-    """Show the submission on the leaderboard once it is scored (its team only)."""
-    await set_published(
-        session, principal, submission_id, True, min_coverage=settings.min_ranked_coverage
+async def _requeue(r: ActionRequest) -> None:
+    run_id, attempt = await requeue(
+        r.session, r.principal, r.submission_id, r.settings.submissions_per_day
     )
-    return await _status_after(session, keys, principal, submission_id)
+    r.uow.enqueue_run(run_id, attempt)  # sent once the request's unit of work commits
 
 
-@router.post("/submissions/{submission_id}/unpublish", response_model=SubmissionStatus)
-async def unpublish_submission(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    """Take the submission off the leaderboard again (its team only)."""
-    await set_published(session, principal, submission_id, False)
-    return await _status_after(session, keys, principal, submission_id)
+@dataclass(frozen=True)
+class SubmissionAction:
+    """`POST /submissions/{id}/{verb}`: `apply` changes the submission, the answer is its status."""
+
+    verb: str
+    description: str
+    apply: Callable[[ActionRequest], Awaitable[object]]
 
 
-@router.post("/submissions/{submission_id}/pin", response_model=SubmissionStatus)
-async def pin_submission(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    """Show this submission on its model's leaderboard row instead of the latest one."""
-    await set_pinned(session, principal, submission_id, True)
-    return await _status_after(session, keys, principal, submission_id)
+SUBMISSION_ACTIONS = (
+    SubmissionAction(
+        "publish",
+        "Show the submission on the leaderboard once it is scored (its team only).",
+        lambda r: set_published(
+            r.session,
+            r.principal,
+            r.submission_id,
+            True,
+            min_coverage=r.settings.min_ranked_coverage,
+        ),
+    ),
+    SubmissionAction(
+        "unpublish",
+        "Take the submission off the leaderboard again (its team only).",
+        lambda r: set_published(r.session, r.principal, r.submission_id, False),
+    ),
+    SubmissionAction(
+        "pin",
+        "Show this submission on its model's leaderboard row instead of the latest one.",
+        lambda r: set_pinned(r.session, r.principal, r.submission_id, True),
+    ),
+    SubmissionAction(
+        "unpin",
+        "Go back to showing the model's latest published scored submission.",
+        lambda r: set_pinned(r.session, r.principal, r.submission_id, False),
+    ),
+    SubmissionAction(
+        "cancel",
+        "Stop a queued or judging submission; a worker stops at its next batch.",
+        lambda r: cancel(r.session, r.principal, r.submission_id),
+    ),
+    SubmissionAction(
+        "requeue",
+        "Queue a failed or cancelled submission again, without re-uploading it.",
+        _requeue,
+    ),
+)
 
 
-@router.post("/submissions/{submission_id}/unpin", response_model=SubmissionStatus)
-async def unpin_submission(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    """Go back to showing the model's latest published scored submission."""
-    await set_pinned(session, principal, submission_id, False)
-    return await _status_after(session, keys, principal, submission_id)
+def action_endpoint(action: SubmissionAction) -> Callable[..., Awaitable[SubmissionStatus]]:
+    async def endpoint(
+        session: SessionDep,
+        settings: SettingsDep,
+        keys: KeysDep,
+        uow: UnitOfWorkDep,
+        principal: CurrentPrincipal,
+        submission_id: int,
+    ) -> SubmissionStatus:
+        await action.apply(ActionRequest(session, settings, uow, principal, submission_id))
+        view = await submission_view(session, submission_id, principal, secret=keys.view_link_key)
+        return status_payload(view)
+
+    return endpoint
 
 
-@router.post("/submissions/{submission_id}/cancel", response_model=SubmissionStatus)
-async def cancel_submission(
-    session: SessionDep, keys: KeysDep, principal: CurrentPrincipal, submission_id: int
-) -> SubmissionStatus:
-    """Stop a queued or judging submission; a worker stops at its next batch."""
-    await cancel(session, principal, submission_id)
-    return await _status_after(session, keys, principal, submission_id)
-
-
-@router.post("/submissions/{submission_id}/requeue", response_model=SubmissionStatus)
-async def requeue_submission(
-    session: SessionDep,
-    settings: SettingsDep,
-    keys: KeysDep,
-    uow: UnitOfWorkDep,
-    principal: CurrentPrincipal,
-    submission_id: int,
-) -> SubmissionStatus:
-    """Queue a failed or cancelled submission again, without re-uploading it."""
-    run_id, attempt = await requeue(session, principal, submission_id, settings.submissions_per_day)
-    uow.enqueue_run(run_id, attempt)  # sent once the request's unit of work commits
-    return await _status_after(session, keys, principal, submission_id)
+for _action in SUBMISSION_ACTIONS:
+    router.add_api_route(
+        f"/submissions/{{submission_id}}/{_action.verb}",
+        action_endpoint(_action),
+        methods=["POST"],
+        response_model=SubmissionStatus,
+        name=f"{_action.verb}_submission",
+        summary=f"{_action.verb.capitalize()} Submission",
+        description=_action.description,
+    )
 
 
 @router.get("/quota", response_model=QuotaStatus)

@@ -6,10 +6,12 @@ cookie. Pages read with that cookie (or a bearer header); forms that change some
 a CSRF token derived from the signed-in token, so another site cannot post them.
 """
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Keys
 from app.db.models import FlagDecision
@@ -51,6 +53,29 @@ def _context(request: Request, keys: Keys, principal: Principal, **values: Any) 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+@dataclass(frozen=True)
+class AdminPage:
+    """A maintainer's page request: the request, its session, the keys and the signed-in admin.
+    `render` fills a template with what every admin page shows and the page's own values."""
+
+    request: Request
+    session: AsyncSession
+    keys: Keys
+    admin: Principal
+
+    def render(self, name: str, **values: Any) -> HTMLResponse:
+        return _page(self.request, name, _context(self.request, self.keys, self.admin, **values))
+
+
+async def get_admin_page(
+    request: Request, session: SessionDep, keys: KeysDep, admin: AdminReader
+) -> AdminPage:
+    return AdminPage(request, session, keys, admin)
+
+
+AdminPageDep = Annotated[AdminPage, Depends(get_admin_page)]
 
 
 # --- signing in ----------------------------------------------------------------------------
@@ -150,18 +175,10 @@ async def start(
 
 
 @router.get("/admin/rejudges/{rejudge_id}", response_class=HTMLResponse)
-async def rejudge_page(
-    request: Request,
-    rejudge_id: int,
-    session: SessionDep,
-    keys: KeysDep,
-    admin: AdminReader,
-) -> HTMLResponse:
-    view = await rejudge_view(session, rejudge_id)
-    diff = await rejudge_diff(session, rejudge_id) if view.finished else None
-    return _page(
-        request, "admin/rejudge.html", _context(request, keys, admin, view=view, diff=diff)
-    )
+async def rejudge_page(rejudge_id: int, page: AdminPageDep) -> HTMLResponse:
+    view = await rejudge_view(page.session, rejudge_id)
+    diff = await rejudge_diff(page.session, rejudge_id) if view.finished else None
+    return page.render("admin/rejudge.html", view=view, diff=diff)
 
 
 @router.post("/admin/rejudges/{rejudge_id}/cancel")
@@ -184,18 +201,11 @@ async def resume(
 
 
 @router.get("/admin/rejudges/{rejudge_id}/diff", response_class=HTMLResponse)
-async def diff_page(
-    request: Request,
-    rejudge_id: int,
-    session: SessionDep,
-    keys: KeysDep,
-    admin: AdminReader,
-) -> HTMLResponse:
-    view = await rejudge_view(session, rejudge_id)
-    diff = await rejudge_diff(session, rejudge_id)
+async def diff_page(rejudge_id: int, page: AdminPageDep) -> HTMLResponse:
+    view = await rejudge_view(page.session, rejudge_id)
+    diff = await rejudge_diff(page.session, rejudge_id)
     movers = [diff.entry(sid) for sid in diff.largest_movers]
-    context = _context(request, keys, admin, view=view, diff=diff, movers=movers)
-    return _page(request, "admin/diff.html", context)
+    return page.render("admin/diff.html", view=view, diff=diff, movers=movers)
 
 
 # --- prompt-injection flags -----------------------------------------------------------------
@@ -204,16 +214,9 @@ FLAG_VIEWS = ("pending", "cleared", "upheld", "all")
 
 
 @router.get("/admin/flags", response_class=HTMLResponse)
-async def flags_page(
-    request: Request,
-    session: SessionDep,
-    keys: KeysDep,
-    admin: AdminReader,
-    show: DecisionFilter = "pending",
-) -> HTMLResponse:
-    entries = await flagged_submissions(session, show)
-    context = _context(request, keys, admin, entries=entries, show=show, views=FLAG_VIEWS)
-    return _page(request, "admin/flags.html", context)
+async def flags_page(page: AdminPageDep, show: DecisionFilter = "pending") -> HTMLResponse:
+    entries = await flagged_submissions(page.session, show)
+    return page.render("admin/flags.html", entries=entries, show=show, views=FLAG_VIEWS)
 
 
 @router.post("/admin/flags/{submission_id}")
@@ -238,27 +241,17 @@ async def flag_decision(
 
 
 @router.get("/admin/reliability", response_class=HTMLResponse)
-async def reliability_page(
-    request: Request,
-    session: SessionDep,
-    keys: KeysDep,
-    admin: AdminReader,
-    track: str | None = None,
-) -> HTMLResponse:
+async def reliability_page(page: AdminPageDep, track: str | None = None) -> HTMLResponse:
     chosen = None
     if track:
         try:
             chosen = Track(track.strip().upper())
         except ValueError:
             raise InvalidInput(f"{track!r} is not a track") from None
-    reports = await reliability_report(session, chosen)
-    context = _context(request, keys, admin, reports=reports, chosen=chosen)
-    return _page(request, "admin/reliability.html", context)
+    reports = await reliability_report(page.session, chosen)
+    return page.render("admin/reliability.html", reports=reports, chosen=chosen)
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-async def audit_page(
-    request: Request, session: SessionDep, keys: KeysDep, admin: AdminReader
-) -> HTMLResponse:
-    events = await recent_events(session, 500)
-    return _page(request, "admin/audit.html", _context(request, keys, admin, events=events))
+async def audit_page(page: AdminPageDep) -> HTMLResponse:
+    return page.render("admin/audit.html", events=await recent_events(page.session, 500))

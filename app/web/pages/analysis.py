@@ -26,15 +26,12 @@ from app.web.deps import SessionDep
 from app.web.http_cache import Body
 from app.web.pages.leaderboard import common_context, link, render
 from app.web.views.analysis import (
+    CONSISTENCY,
+    DOMAIN_GAP,
     NO_LABELS,
     AnalysisParams,
-    AnalysisParamsDep,
-    consistency_body,
-    domain_gap_body,
-    load_consistency,
-    load_domain_gap,
+    analysis_endpoint,
 )
-from app.web.views.common import BoardViewsDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -184,32 +181,25 @@ def consistency_context(
     return context
 
 
-@router.get("/analysis/domain-gap", response_class=HTMLResponse)
-async def domain_gap_page(
-    views: BoardViewsDep,
-    params: AnalysisParamsDep,
-) -> Response:
-    async def build(board: Board) -> Body:
-        view = await load_domain_gap(views.session, views.settings, board, params)
-        if params.format == "csv":
-            return domain_gap_body(board, view, params)
-        return render("analysis/domain_gap.html", domain_gap_context(board, view, params))
-
-    return await views.respond("page:domain-gap", params, build)
+def domain_gap_html(board: Board, view: DomainGapView, params: AnalysisParams) -> Body:
+    return render("analysis/domain_gap.html", domain_gap_context(board, view, params))
 
 
-@router.get("/analysis/consistency", response_class=HTMLResponse)
-async def consistency_page(
-    views: BoardViewsDep,
-    params: AnalysisParamsDep,
-) -> Response:
-    async def build(board: Board) -> Body:
-        view = load_consistency(board, params)
-        if params.format == "csv":
-            return consistency_body(board, view, params)
-        return render("analysis/consistency.html", consistency_context(board, view, params))
+def consistency_html(board: Board, view: ConsistencyView, params: AnalysisParams) -> Body:
+    return render("analysis/consistency.html", consistency_context(board, view, params))
 
-    return await views.respond("page:consistency", params, build)
+
+for name, analysis, html in (
+    ("domain_gap_page", DOMAIN_GAP, domain_gap_html),
+    ("consistency_page", CONSISTENCY, consistency_html),
+):
+    router.add_api_route(
+        f"/analysis/{analysis.name}",
+        analysis_endpoint("page", analysis, html),
+        methods=["GET"],
+        response_class=HTMLResponse,
+        name=name,
+    )
 
 
 @router.get("/analysis/judge", response_class=HTMLResponse)

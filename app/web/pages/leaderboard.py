@@ -5,7 +5,6 @@ directly) and render it once per (parameters, change stamp). Every view is a per
 filters, search, page and rubric version are query parameters.
 """
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -21,8 +20,6 @@ from app.leaderboard.table import (
     RANK_BY_OPTIONS,
     Column,
     TableView,
-    overview_table,
-    track_table,
 )
 from app.tracks import Track
 from app.web.api.schemas.views import OverviewParams, ViewParams
@@ -33,9 +30,8 @@ from app.web.views.common import (
     OverviewParamsDep,
     ParamsDep,
     parse_track,
-    query_of,
 )
-from app.web.views.leaderboard import overview_body, overview_query_of, track_body
+from app.web.views.leaderboard import OVERVIEW, track_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -253,27 +249,13 @@ def render(template: str, context: dict[str, Any]) -> Body:
     return Body.of(templates.get_template(template).render(context), HTML)
 
 
-def page_builder(
-    template: str, context: Callable[[Board], dict[str, Any]]
-) -> Callable[[Board], Awaitable[Body]]:
-    async def build(board: Board) -> Body:
-        return render(template, context(board))
-
-    return build
+def overview_html(board: Board, table: TableView, params: OverviewParams) -> Body:
+    return render("leaderboard/overview.html", overview_context(board, table, params))
 
 
 @router.get("/", response_class=HTMLResponse)
 async def overview(views: BoardViewsDep, params: OverviewParamsDep) -> Response:
-    async def csv(board: Board) -> Body:
-        return overview_body(board, params, views.settings.leaderboard_page_size)
-
-    def context(board: Board) -> dict[str, Any]:
-        page_size = views.settings.leaderboard_page_size
-        table = overview_table(board, overview_query_of(params), page_size)
-        return overview_context(board, table, params)
-
-    build = csv if params.format == "csv" else page_builder("leaderboard/overview.html", context)
-    return await views.respond("page:overview", params, build)
+    return await views.answer("page", OVERVIEW, params, html=overview_html)
 
 
 @router.get("/tracks/{track}", response_class=HTMLResponse)
@@ -284,13 +266,7 @@ async def track_page(
 ) -> Response:
     which = parse_track(track)
 
-    async def csv(board: Board) -> Body:
-        return track_body(board, which, params, views.settings.leaderboard_page_size)
+    def html(board: Board, table: TableView, params: ViewParams) -> Body:
+        return render("leaderboard/track.html", track_context(board, which, table, params))
 
-    def context(board: Board) -> dict[str, Any]:
-        table = track_table(board, which, query_of(params), views.settings.leaderboard_page_size)
-        return track_context(board, which, table, params)
-
-    build = csv if params.format == "csv" else page_builder("leaderboard/track.html", context)
-    view = f"page:track:{which.value}"
-    return await views.respond(view, params, build)
+    return await views.answer("page", track_view(which), params, html=html)

@@ -6,13 +6,13 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from app.leaderboard.board import Board, badges_of
-from app.services.model_page import ModelView, model_view
+from app.services.model_page import ModelView
 from app.tracks import Track
 from app.web.api.schemas.views import ViewParams
 from app.web.http_cache import Body
 from app.web.pages.leaderboard import ATTEMPTS_NOTE, link, render
 from app.web.views.common import BoardViewsDep, ParamsDep, quote_name
-from app.web.views.models import model_body
+from app.web.views.models import model_board_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,16 +48,14 @@ def model_context(board: Board, view: ModelView, params: ViewParams) -> dict[str
     }
 
 
+def model_html(board: Board, view: ModelView, params: ViewParams) -> Body:
+    return render("models/model.html", model_context(board, view, params))
+
+
 @router.get("/models/{name:path}", response_class=HTMLResponse)
 async def model_page(
     views: BoardViewsDep,
     name: str,
     params: ParamsDep,
 ) -> Response:
-    async def build(board: Board) -> Body:
-        view = await model_view(views.session, board, name)
-        if params.format == "csv":
-            return model_body(view, params)
-        return render("models/model.html", model_context(board, view, params))
-
-    return await views.respond(f"page:model:{name}", params, build)
+    return await views.answer("page", model_board_view(name), params, html=model_html)

@@ -1,13 +1,12 @@
 """The analyses (domain gap, judge consistency): their parameters, JSON payloads and CSV tables."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Query
+from fastapi.responses import Response
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
 from app.db.base import utcnow
 from app.errors import InvalidInput
 from app.leaderboard.board import Board, Entry
@@ -33,6 +32,9 @@ from app.web.api.schemas import views as schemas
 from app.web.csv_export import to_csv
 from app.web.http_cache import Body
 from app.web.views.common import (
+    BoardView,
+    BoardViews,
+    BoardViewsDep,
     filters_of,
     filters_payload,
     pair_payload,
@@ -263,21 +265,19 @@ def consistency_csv(payload: schemas.Consistency, table: str) -> str:
     raise InvalidInput(f"table must be one of {', '.join(CONSISTENCY_TABLES)}, not {table!r}")
 
 
-async def load_domain_gap(
-    session: AsyncSession, settings: Settings, board: Board, params: AnalysisParams
-) -> DomainGapView:
+async def load_domain_gap(views: BoardViews, board: Board, params: AnalysisParams) -> DomainGapView:
     """The domain gap of the board's entries the parameters select, with its intervals."""
     return await domain_gap_view(
-        session,
+        views.session,
         board,
         filters_of(params),
-        resamples=settings.bootstrap_resamples,
-        seed=settings.bootstrap_seed,
+        resamples=views.settings.bootstrap_resamples,
+        seed=views.settings.bootstrap_seed,
         source=parse_source(params.source, board),
     )
 
 
-def load_consistency(board: Board, params: AnalysisParams) -> ConsistencyView:
+async def load_consistency(_: BoardViews, board: Board, params: AnalysisParams) -> ConsistencyView:
     return consistency_view(board, filters_of(params), parse_source(params.source, board))
 
 
@@ -291,3 +291,20 @@ def consistency_body(board: Board, view: ConsistencyView, params: AnalysisParams
     """The consistency analysis as JSON, or one of its tables as CSV with `format=csv`."""
     payload = consistency_payload(board, view, filters_of(params))
     return tables_body(payload, params, consistency_csv, "correlations", "consistency")
+
+
+DOMAIN_GAP = BoardView("domain-gap", load_domain_gap, domain_gap_body)
+CONSISTENCY = BoardView("consistency", load_consistency, consistency_body)
+
+
+def analysis_endpoint(
+    surface: str,
+    analysis: BoardView[AnalysisParams, Any],
+    html: Callable[[Board, Any, AnalysisParams], Body] | None = None,
+) -> Callable[..., Awaitable[Response]]:
+    """The route of an analysis: its JSON or CSV (`surface` "api"), or its page given `html`."""
+
+    async def endpoint(views: BoardViewsDep, params: AnalysisParamsDep) -> Response:
+        return await views.answer(surface, analysis, params, html)
+
+    return endpoint

@@ -4,7 +4,7 @@ query; the cached board and the cached response; the pieces every payload carrie
 
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Query, Request
@@ -63,6 +63,10 @@ async def load_board(
     )
 
 
+Params = TypeVar("Params", bound=schemas.ViewParams)
+V = TypeVar("V")
+
+
 @dataclass(frozen=True)
 class BoardViews:
     """What every view of the board needs: the request, its session, the view cache and the
@@ -86,6 +90,34 @@ class BoardViews:
 
         body = await self.cache.get_or_build((view, params.cache_key(), stamp), render)
         return respond(self.request, body)
+
+    async def answer(
+        self,
+        surface: str,
+        view: "BoardView[Params, V]",
+        params: Params,
+        html: Callable[[Board, V, Params], Body] | None = None,
+    ) -> Response:
+        """`view` as JSON or CSV, or, given `html`, as a page (its CSV still with `format=csv`);
+        cached as `{surface}:{view.name}`."""
+
+        async def build(board: Board) -> Body:
+            loaded = await view.load(self, board, params)
+            if html is None or params.format == "csv":
+                return view.export(board, loaded, params)
+            return html(board, loaded, params)
+
+        return await self.respond(f"{surface}:{view.name}", params, build)
+
+
+@dataclass(frozen=True)
+class BoardView(Generic[Params, V]):
+    """A view of the board that the API and the pages both serve: how it is read from the board
+    its parameters select, and how it is exported (JSON, or one of its tables as CSV)."""
+
+    name: str
+    load: Callable[[BoardViews, Board, Params], Awaitable[V]]
+    export: Callable[[Board, V, Params], Body]
 
 
 async def get_board_views(

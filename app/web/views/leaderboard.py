@@ -23,6 +23,8 @@ from app.web.csv_export import to_csv
 from app.web.http_cache import Body
 from app.web.views.common import (
     CSV,
+    BoardView,
+    BoardViews,
     filters_of,
     filters_payload,
     json_body,
@@ -232,17 +234,32 @@ def overview_query_of(params: schemas.OverviewParams) -> TableQuery:
     return replace(query_of(params), rank_by=params.rank_by)
 
 
-def overview_body(board: Board, params: schemas.OverviewParams, page_size: int) -> Body:
+async def load_overview(
+    views: BoardViews, board: Board, params: schemas.OverviewParams
+) -> TableView:
+    """The overview's page of entries the parameters select."""
+    return overview_table(board, overview_query_of(params), views.settings.leaderboard_page_size)
+
+
+def overview_body(board: Board, table: TableView, params: schemas.OverviewParams) -> Body:
     """The overview as JSON, or as CSV with `format=csv`."""
-    table = overview_table(board, overview_query_of(params), page_size)
     if params.format == "csv":
         return Body.of(overview_csv(board, table), CSV, "leaderboard.csv")
     return json_body(overview_payload(board, table, filters_of(params)))
 
 
-def track_body(board: Board, track: Track, params: schemas.ViewParams, page_size: int) -> Body:
-    """A track's table as JSON, or as CSV with `format=csv`."""
-    table = track_table(board, track, query_of(params), page_size)
-    if params.format == "csv":
-        return Body.of(track_csv(board, track, table), CSV, f"{track.value}.csv")
-    return json_body(track_payload(board, track, table, filters_of(params)))
+OVERVIEW = BoardView("overview", load_overview, overview_body)
+
+
+def track_view(track: Track) -> BoardView[schemas.ViewParams, TableView]:
+    """A track's board: its page of entries as JSON, or as CSV with `format=csv`."""
+
+    async def load(views: BoardViews, board: Board, params: schemas.ViewParams) -> TableView:
+        return track_table(board, track, query_of(params), views.settings.leaderboard_page_size)
+
+    def export(board: Board, table: TableView, params: schemas.ViewParams) -> Body:
+        if params.format == "csv":
+            return Body.of(track_csv(board, track, table), CSV, f"{track.value}.csv")
+        return json_body(track_payload(board, track, table, filters_of(params)))
+
+    return BoardView(f"track:{track.value}", load, export)

@@ -1,14 +1,16 @@
 """A model's page: its JSON payload and CSV tables."""
 
+from dataclasses import asdict
+
 from app.db.base import utcnow
 from app.errors import InvalidInput
-from app.leaderboard.board import EntryKind
-from app.services.model_page import ModelView
+from app.leaderboard.board import Board, EntryKind
+from app.services.model_page import ModelView, model_view
 from app.web.api.provenance import provenance_url
 from app.web.api.schemas import views as schemas
 from app.web.csv_export import to_csv
 from app.web.http_cache import Body
-from app.web.views.common import pair_payload, tables_body, track_entry
+from app.web.views.common import BoardView, BoardViews, pair_payload, tables_body, track_entry
 
 
 def model_payload(view: ModelView) -> schemas.ModelPage:
@@ -44,18 +46,12 @@ def model_payload(view: ModelView) -> schemas.ModelPage:
         scores=scores,
         reported_protocol=view.reported.protocol if view.reported else None,
         history=[
-            schemas.SubmissionHistoryEntry(
-                submission_id=h.submission_id,
-                track=h.track.value,
-                created_at=h.created_at,
-                filename=h.filename,
-                pinned=h.pinned,
-                answered=h.answered,
-                total_items=h.total_items,
-                score=h.score,
-                f1=h.f1,
-                shown=h.submission_id in shown,
-                provenance_url=provenance_url(h.run_id) if h.run_id is not None else None,
+            schemas.SubmissionHistoryEntry.model_validate(
+                {
+                    **asdict(h),
+                    "shown": h.submission_id in shown,
+                    "provenance_url": provenance_url(h.run_id) if h.run_id is not None else None,
+                }
             )
             for h in view.history
         ],
@@ -114,3 +110,12 @@ def model_csv(page: schemas.ModelPage, table: str) -> str:
 def model_body(view: ModelView, params: schemas.ViewParams) -> Body:
     """A model's page as JSON, or one of its tables as CSV with `format=csv`."""
     return tables_body(model_payload(view), params, model_csv, "scores", "model")
+
+
+def model_board_view(name: str) -> BoardView[schemas.ViewParams, ModelView]:
+    """The model `name` as the board shows it: as JSON, or one of its tables as CSV."""
+
+    async def load(views: BoardViews, board: Board, params: schemas.ViewParams) -> ModelView:
+        return await model_view(views.session, board, name)
+
+    return BoardView(f"model:{name}", load, lambda board, view, params: model_body(view, params))
