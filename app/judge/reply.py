@@ -33,11 +33,9 @@ _DECODER = json.JSONDecoder()
 
 def parse_reply(text: str, rubric: Rubric) -> dict[str, int]:
     obj = extract_json_object(text)
-    expected = rubric.dimension_ids
-    missing = [dim_id for dim_id in expected if dim_id not in obj]
+    missing, unknown = rubric.key_mismatch(obj)
     if missing:
         raise MalformedReply(f"missing dimension(s): {', '.join(missing)}")
-    unknown = sorted(k for k in obj if k not in expected)
     if unknown:
         shown = ", ".join(_short(k) for k in unknown[:5])
         raise MalformedReply(f"unknown key(s): {shown}")

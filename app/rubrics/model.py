@@ -1,5 +1,6 @@
 """Rubric versions as plain values: what the judge is asked and how its ratings become a score."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -81,6 +82,12 @@ class Rubric:
     @property
     def dimension_ids(self) -> tuple[str, ...]:
         return tuple(d.id for d in self.dimensions)
+
+    def key_mismatch(self, keys: Iterable[str]) -> tuple[list[str], list[str]]:
+        """(dimensions missing from `keys`, in rubric order; keys that are no dimension, sorted)."""
+        given = set(keys)
+        expected = self.dimension_ids
+        return [d for d in expected if d not in given], sorted(given.difference(expected))
 
     @property
     def short_version(self) -> str:

@@ -33,11 +33,9 @@ def _check_value(dimension: Dimension, value: object) -> int:
 
 def validate_ratings(rubric: Rubric, ratings: Mapping[str, int]) -> None:
     """Every dimension rated exactly once and in range, so a partial reply never scores silently."""
-    expected = rubric.dimension_ids
-    missing = [d for d in expected if d not in ratings]
+    missing, unknown = rubric.key_mismatch(ratings)
     if missing:
         raise ValueError(f"{rubric.track} ratings: missing dimension(s) {', '.join(missing)}")
-    unknown = sorted(k for k in ratings if k not in expected)
     if unknown:
         raise ValueError(f"{rubric.track} ratings: unknown dimension(s) {', '.join(unknown)}")
     for dimension in rubric.dimensions:

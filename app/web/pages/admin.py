@@ -16,17 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Keys
 from app.db.models import FlagDecision
 from app.errors import DomainError, InvalidInput
+from app.services import rejudge as rejudges
 from app.services.accounts import Principal
 from app.services.audit import recent_events
-from app.services.rejudge import (
-    RejudgeRequest,
-    cancel_rejudge,
-    list_rejudges,
-    rejudge_diff,
-    rejudge_view,
-    resume_rejudge,
-    start_rejudge,
-)
 from app.services.reliability import reliability_report
 from app.services.rubrics import list_rubrics
 from app.services.screening import DecisionFilter, decide, flagged_submissions
@@ -130,7 +122,7 @@ async def overview(request: Request, session: SessionDep, keys: KeysDep) -> Resp
         principal,
         rubrics=rubrics,
         active=active,
-        rejudges=await list_rejudges(session, 20),
+        rejudges=await rejudges.list_rejudges(session, 20),
     )
     return _page(request, "admin/index.html", context)
 
@@ -162,28 +154,28 @@ async def start(
         raise InvalidInput(
             "pick a track, and give the error share as a number, e.g. 0.02"
         ) from None
-    request = RejudgeRequest(
+    request = rejudges.RejudgeRequest(
         track=chosen,
         rubric=rubric.strip() or None,
         judge_model=judge_model.strip() or None,
         submission_ids=_ids(submission_ids),
         max_error_share=share,
     )
-    started = await start_rejudge(session, settings, request, actor=admin.label)
+    started = await rejudges.start_rejudge(session, settings, request, actor=admin.label)
     uow.enqueue_runs(started.jobs)
     return RedirectResponse(f"/admin/rejudges/{started.rejudge.id}", status_code=303)
 
 
 @router.get("/admin/rejudges/{rejudge_id}", response_class=HTMLResponse)
 async def rejudge_page(rejudge_id: int, page: AdminPageDep) -> HTMLResponse:
-    view = await rejudge_view(page.session, rejudge_id)
-    diff = await rejudge_diff(page.session, rejudge_id) if view.finished else None
+    view = await rejudges.rejudge_view(page.session, rejudge_id)
+    diff = await rejudges.rejudge_diff(page.session, rejudge_id) if view.finished else None
     return page.render("admin/rejudge.html", view=view, diff=diff)
 
 
 @router.post("/admin/rejudges/{rejudge_id}/cancel")
 async def cancel(rejudge_id: int, session: SessionDep, admin: AdminForm) -> RedirectResponse:
-    await cancel_rejudge(session, rejudge_id, actor=admin.label)
+    await rejudges.cancel_rejudge(session, rejudge_id, actor=admin.label)
     return RedirectResponse(f"/admin/rejudges/{rejudge_id}", status_code=303)
 
 
@@ -195,15 +187,15 @@ async def resume(
     uow: UnitOfWorkDep,
     admin: AdminForm,
 ) -> RedirectResponse:
-    started = await resume_rejudge(session, settings, rejudge_id, actor=admin.label)
+    started = await rejudges.resume_rejudge(session, settings, rejudge_id, actor=admin.label)
     uow.enqueue_runs(started.jobs)
     return RedirectResponse(f"/admin/rejudges/{rejudge_id}", status_code=303)
 
 
 @router.get("/admin/rejudges/{rejudge_id}/diff", response_class=HTMLResponse)
 async def diff_page(rejudge_id: int, page: AdminPageDep) -> HTMLResponse:
-    view = await rejudge_view(page.session, rejudge_id)
-    diff = await rejudge_diff(page.session, rejudge_id)
+    view = await rejudges.rejudge_view(page.session, rejudge_id)
+    diff = await rejudges.rejudge_diff(page.session, rejudge_id)
     movers = [diff.entry(sid) for sid in diff.largest_movers]
     return page.render("admin/diff.html", view=view, diff=diff, movers=movers)
 
