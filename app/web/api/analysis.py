@@ -77,7 +77,7 @@ class RateOut(BaseModel):
     name: str
     definition: str
     count: int
-    items: int = Field(description="Items sent to the judge over its scored runs")
+    items: int = Field(description="Answered items over the judge's scored runs")
     value: float | None = Field(description="count / items; null when nothing was judged yet")
 
 
