@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +28,33 @@ from app.standin.server import StandinJudge, bind
 
 Message = str | Callable[[], str]
 """A failure message, or a function building it (e.g. to append a log read at failure time)."""
+
+
+MMRARE = Path(sys.executable).parent / "mmrare"  # the installed console script
+
+
+def run_mmrare(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """`mmrare ARGS` as a user runs it: its own process, no TTY, output captured. `env` is the
+    child's whole environment (default: this process's)."""
+    return subprocess.run(
+        [str(MMRARE), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else dict(env),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def mmrare_on(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mmrare ARGS` against one database (DATABASE_URL), the rest of the environment as is."""
+    return run_mmrare(*args, env={**os.environ, "DATABASE_URL": database_url})
 
 
 def free_port(host: str = "127.0.0.1") -> int:

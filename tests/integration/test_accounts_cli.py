@@ -4,10 +4,6 @@ and its creation is in the audit log."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,21 +11,9 @@ from sqlalchemy import select
 from app.db.models import ApiToken, AuditEvent
 from app.db.session import create_engine, create_session_factory
 from app.services.accounts import Principal, authenticate, hash_token
+from tests.support import mmrare_on as mmrare
 
 pytestmark = pytest.mark.integration
-
-MMRARE = Path(sys.executable).parent / "mmrare"
-
-
-def mmrare(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(MMRARE), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def lookup(database_url: str, token: str) -> tuple[Principal | None, list[ApiToken], list[str]]:

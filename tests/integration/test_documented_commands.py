@@ -14,7 +14,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -28,13 +27,12 @@ from app.judge.types import JudgeInput
 from app.rubrics.loader import bundled_rubric
 from app.standin.knobs import knob_names
 from app.tracks import Track
-from tests.support import ChildProcess, free_port, wait_until
+from tests.support import MMRARE, ChildProcess, free_port, run_mmrare, wait_until
 
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README = REPO_ROOT / "README.md"
-MMRARE = Path(sys.executable).parent / "mmrare"
 DEMO = REPO_ROOT / "app" / "data" / "demo"
 THIS = "tests/integration/test_documented_commands.py"
 
@@ -156,15 +154,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def mmrare(env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(MMRARE), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(env),
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_mmrare(*args, env=env, cwd=cwd, timeout=120)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:

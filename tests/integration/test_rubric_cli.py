@@ -4,30 +4,15 @@ which placeholder, in which file, and what is allowed; a good file becomes a new
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from app.tracks import Track
+from tests.support import mmrare_on as mmrare
 
 pytestmark = pytest.mark.integration
-
-MMRARE = Path(sys.executable).parent / "mmrare"
-
-
-def mmrare(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(MMRARE), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def t2_with(tmp_path: Path, name: str, old: str, new: str) -> Path:

@@ -7,7 +7,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +24,9 @@ from tests.integration.helpers import (
     serve,
     team_token,
 )
-from tests.support import StandinProcess
+from tests.support import StandinProcess, run_mmrare
 
 pytestmark = pytest.mark.integration
-
-MMRARE = Path(sys.executable).parent / "mmrare"  # the installed console script
 
 
 @dataclass
@@ -57,15 +54,9 @@ def server(sqlite_url: str, standin_judge: StandinProcess, tmp_path: Path) -> It
 
 
 def mmrare(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """No MMRARE_* from the caller's shell: each test says where the server is."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("MMRARE_")}
-    return subprocess.run(
-        [str(MMRARE), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**base, **(env or {})},
-        stdin=subprocess.DEVNULL,  # no TTY: the progress bar prints plain lines
-    )
+    return run_mmrare(*args, env={**base, **(env or {})}, timeout=120)
 
 
 def test_submit_waits_for_the_score_and_status_reports_it(server: Server) -> None:
