@@ -22,11 +22,14 @@ from app.config import Settings
 from app.db.session import create_engine, create_session_factory
 from app.demo.run import demo_dir
 from app.repositories.accounts import get_team_by_name
+from app.runtime import Runtime, build_judge_client, rejudge_judge_slots
 from app.services.accounts import create_team, create_token
 from app.services.configuration import ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
+from app.storage import FileStore
 from app.tracks import Track
 from app.unit_of_work import transaction
+from app.view_cache import ViewCache
 from app.web.app import create_app
 from tests.support import free_port, wait_until
 
@@ -243,3 +246,22 @@ def assert_no_gold(text: str, bundle: Path = DEMO_GOLD) -> None:
         for alias in row.get("aliases") or []:
             if len(alias) > 4:  # 'DKC', 'NF1' … could be any three letters
                 assert alias not in text, alias
+
+
+async def demo_runtime(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Runtime:
+    """A process Runtime on the test's own sessions: tracks configured, the demo gold imported,
+    jobs recorded instead of queued. For tests that call the judging job directly."""
+    async with transaction(sessions) as session:
+        await ensure_track_configuration(session, settings)
+        await import_gold_bundle(session, demo_dir() / "gold.jsonl")
+    return Runtime(
+        settings=settings,
+        keys=settings.resolve_keys(),
+        engine=sessions.kw["bind"],
+        sessions=sessions,
+        store=FileStore(settings.storage_dir),
+        judge_client=build_judge_client(settings),
+        queue=RecordingQueue(),
+        view_cache=ViewCache(),
+        rejudge_slots=asyncio.Semaphore(rejudge_judge_slots(settings)),
+    )

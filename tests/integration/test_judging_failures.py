@@ -23,17 +23,14 @@ from app.db.session import create_engine, create_session_factory
 from app.demo.run import demo_dir
 from app.repositories import gold as gold_repo
 from app.runs import FailureKind, RunStatus
-from app.runtime import Runtime, build_judge_client, rejudge_judge_slots
-from app.services.configuration import active_pair, ensure_track_configuration
-from app.services.gold_import import import_gold_bundle
+from app.runtime import Runtime
+from app.services.configuration import active_pair
 from app.services.judging import execute_run
 from app.services.reaper import requeue
 from app.standin.knobs import StandinKnobs
-from app.storage import FileStore
 from app.tracks import Track
 from app.unit_of_work import transaction
-from app.view_cache import ViewCache
-from tests.integration.helpers import RecordingQueue
+from tests.integration.helpers import demo_runtime
 from tests.support import StandinThread, free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -78,20 +75,7 @@ async def _context(
         judge_timeout_seconds=5,
         judge_concurrency=1,  # one call at a time, so scripted faults hit a known item
     )
-    async with transaction(sessions) as session:
-        await ensure_track_configuration(session, settings)
-        await import_gold_bundle(session, demo_dir() / "gold.jsonl")
-    return Runtime(
-        settings=settings,
-        keys=settings.resolve_keys(),
-        engine=sessions.kw["bind"],
-        sessions=sessions,
-        store=FileStore(settings.storage_dir),
-        judge_client=build_judge_client(settings),
-        queue=RecordingQueue(),
-        view_cache=ViewCache(),
-        rejudge_slots=asyncio.Semaphore(rejudge_judge_slots(settings)),
-    )
+    return await demo_runtime(sessions, settings)
 
 
 async def _queued_t2_run(ctx: Runtime) -> int:
