@@ -159,6 +159,16 @@ async def _gold(sessions: async_sessionmaker[AsyncSession], track: Track) -> lis
         return list(await gold_repo.items_for_track(session, version.id, track))
 
 
+async def _scored_run(ctx: Runtime, track: Track, predictions: dict[str, str]) -> int:
+    """Queue a run of `predictions`, judge it through the job, check it scored; its id."""
+    run_id = await _queued_run(ctx, track, predictions)
+    try:
+        assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
+    finally:
+        await ctx.judge_client.aclose()
+    return run_id
+
+
 async def _queued_run(ctx: Runtime, track: Track, predictions: dict[str, str]) -> int:
     data = "".join(
         json.dumps({"id": item_id, "prediction": text}) + "\n"
@@ -211,11 +221,7 @@ async def test_every_judged_item_carries_its_case_narrative_in_the_reference_blo
     ctx = await _context(sessions, base_url, tmp_path)
     gold = await _gold(sessions, track)
     predictions = {g.item_id: f"answer {g.item_id}: {g.answer[:40]}" for g in gold}
-    run_id = await _queued_run(ctx, track, predictions)
-    try:
-        assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
-    finally:
-        await ctx.judge_client.aclose()
+    await _scored_run(ctx, track, predictions)
 
     texts = recorder.user_texts()
     assert len(texts) == len(gold)
@@ -235,11 +241,7 @@ async def test_t1_items_carry_the_gold_category_and_orphacode(
     ctx = await _context(sessions, base_url, tmp_path)
     gold = await _gold(sessions, Track.T1)
     predictions = {g.item_id: g.answer for g in gold}
-    run_id = await _queued_run(ctx, Track.T1, predictions)
-    try:
-        assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
-    finally:
-        await ctx.judge_client.aclose()
+    await _scored_run(ctx, Track.T1, predictions)
     texts = recorder.user_texts()
     for item in gold:
         sections = reference_sections(texts[item.answer])
@@ -263,11 +265,7 @@ async def test_candidates_cannot_reach_the_reference_block_and_empty_ones_are_ne
     )
     predictions = {gold[0].item_id: attack, gold[1].item_id: "  \n\t ", gold[2].item_id: ""}
     predictions.update({g.item_id: g.answer for g in gold[3:]})
-    run_id = await _queued_run(ctx, Track.T2, predictions)
-    try:
-        assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
-    finally:
-        await ctx.judge_client.aclose()
+    run_id = await _scored_run(ctx, Track.T2, predictions)
 
     assert len(recorder.bodies) == len(gold) - 2  # the two empty predictions were not sent
     texts = recorder.user_texts()
@@ -296,12 +294,8 @@ async def test_a_request_the_judge_rejects_is_that_items_judge_error(
     gold = await _gold(sessions, Track.T2)
     predictions = {g.item_id: g.answer for g in gold}
     predictions[gold[0].item_id] = f"{REJECT_MARKER} {gold[0].answer}"
-    run_id = await _queued_run(ctx, Track.T2, predictions)
-    try:
-        # One of ten items is within the 20 % tolerance: the run is scored, not failed.
-        assert await execute_run(ctx, run_id, 1) == RunStatus.SCORED
-    finally:
-        await ctx.judge_client.aclose()
+    # One of ten items is within the 20 % tolerance: the run is scored, not failed.
+    run_id = await _scored_run(ctx, Track.T2, predictions)
     async with sessions() as session:
         run = await session.get(EvaluationRun, run_id)
         rejected = await session.get(ItemResult, (run_id, gold[0].item_id))
