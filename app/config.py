@@ -169,6 +169,14 @@ class Keys:
         return "Keys(<hidden>)"
 
 
+def tokens_match(given: str, expected: str) -> bool:
+    """Constant-time comparison of a token a client sent (a view key, a CSRF value) with the
+    expected one. Any text — non-ASCII, lone surrogates — is a mismatch, never an error."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def _derive(secret: bytes, purpose: str) -> bytes:
     return hmac.new(secret, f"mmrare key: {purpose}".encode(), hashlib.sha256).digest()
 

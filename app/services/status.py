@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import tokens_match
 from app.db.base import utcnow
 from app.db.models import (
     EvaluationRun,
@@ -90,7 +91,7 @@ async def visible_submission(
         raise not_found(submission_id)
     if submission.published or is_owner(submission, principal):
         return submission
-    if key and secret and hmac.compare_digest(key, view_key(secret, submission.id)):
+    if key and secret and tokens_match(key, view_key(secret, submission.id)):
         return submission
     raise not_found(submission_id)
 
@@ -112,7 +113,7 @@ async def submission_view(
     secret: bytes,
 ) -> SubmissionView:
     submission = await visible_submission(session, submission_id, principal, key=key, secret=secret)
-    by_key = bool(key) and hmac.compare_digest(key or "", view_key(secret, submission.id))
+    by_key = bool(key) and tokens_match(key or "", view_key(secret, submission.id))
     return await view_of(session, submission, principal, secret=secret, team_view=by_key)
 
 

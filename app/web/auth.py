@@ -4,12 +4,12 @@ API routes take a bearer token. Maintainer pages may instead use the sign-in coo
 /admin/login sets: for reads as is, for page forms only with the form's CSRF token.
 """
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.config import tokens_match
 from app.db.base import utcnow
 from app.errors import Forbidden, Unauthorized
 from app.services.accounts import Principal, authenticate, record_token_use, token_use_due
@@ -102,7 +102,7 @@ async def admin_form(
     principal = await admin_from_token(request, cookie)
     assert cookie is not None
     expected = csrf.admin_form_token(keys.form_key, cookie)
-    if not hmac.compare_digest(csrf_field, expected):
+    if not tokens_match(csrf_field, expected):
         raise Forbidden("the form's CSRF token is missing or stale; reload the page and try again")
     return principal
 

@@ -14,6 +14,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.config import tokens_match
 from app.errors import Forbidden
 
 COOKIE_NAME = "mmrare_csrf"
@@ -35,7 +36,7 @@ def is_valid(secret: bytes, token: str | None) -> bool:
     if not token:
         return False
     nonce, _, signature = token.partition(".")
-    return bool(nonce) and hmac.compare_digest(signature, _signature(secret, nonce))
+    return bool(nonce) and tokens_match(signature, _signature(secret, nonce))
 
 
 def token_for(request: Request, secret: bytes) -> str:
@@ -79,7 +80,7 @@ def verify(request: Request, secret: bytes, submitted: str | None) -> None:
         raise Forbidden(
             f"the form has no {FIELD_NAME!r} field: send it from the upload page (/submit)"
         )
-    if not hmac.compare_digest(cookie.encode(), submitted.encode()):
+    if not tokens_match(cookie, submitted):
         raise Forbidden(
             "the form's security token does not match this browser's cookie (the page may be "
             "stale, or the form came from another site): reload /submit and send it again"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from app.config import ConfigurationError, Keys, Settings
+from app.config import ConfigurationError, Keys, Settings, tokens_match
 from app.services.accounts import TOKEN_USE_RESOLUTION, token_use_due
 from app.unit_of_work import UnitOfWork, send_jobs
 
@@ -119,3 +119,8 @@ def test_the_env_example_placeholder_is_refused(tmp_path: Path, value: str) -> N
 def test_the_env_example_still_holds_the_placeholder() -> None:
     example = (ROOT / "deploy" / "env.example").read_text()
     assert "SECRET_KEY=change-me" in example
+
+
+@pytest.mark.parametrize("given", ["abc", "abd", "é", "\ud800", "\x00", ""])
+def test_tokens_match_only_an_equal_token_and_never_raises(given: str) -> None:
+    assert tokens_match(given, "abc") is (given == "abc")

@@ -110,6 +110,11 @@ async def test_an_upload_is_private_queued_once_and_visible_to_its_team(env: InP
     assert published.status_code == 200 and published.json()["published"] is True
     public = await env.client.get(path)
     assert public.status_code == 200 and public.json()["status_url"] == f"/submissions/{body['id']}"
+    # A view key is compared as text of any kind: a wrong one never breaks the request.
+    for odd in ("%C3%A9" * 32, "%ED%A0%80", "%00"):  # é…, a lone surrogate's bytes, NUL
+        page = await env.client.get(f"/submissions/{body['id']}?key={odd}")
+        api = await env.client.get(f"{path}?key={odd}")
+        assert page.status_code == api.status_code == 200, odd
 
 
 async def test_the_same_file_for_the_same_model_and_track_returns_the_existing_submission(
