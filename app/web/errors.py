@@ -1,6 +1,10 @@
 """Domain errors become HTTP responses here, once: JSON under /api, an error page elsewhere."""
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from app.errors import (
@@ -68,5 +72,24 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+def encodable(value: Any) -> Any:
+    """`value` with every string made valid UTF-8: a lone surrogate becomes U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {encodable(k): encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encodable(v) for v in value]
+    return value
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's own 422 answer, its echoed inputs made encodable: a request carrying a lone
+    surrogate would otherwise turn its 422 into a 500 while the answer is written."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": jsonable_encoder(encodable(exc.errors()))}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
