@@ -6,6 +6,7 @@ cannot be published until a maintainer *clears* the flags (false alarms) or *uph
 predictions address the judge: it stays off the board). Decisions go to the audit log.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,9 @@ from app.tracks import Track
 MAX_NOTE_CHARS = 2000
 PENDING = "pending"
 DecisionFilter = Literal["pending", "cleared", "upheld", "all"]
+# Control characters other than line breaks and tabs, and lone surrogates: PostgreSQL refuses
+# NUL in text and JSONB, and no database stores half a UTF-16 pair.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 ALL_DECISIONS = (None, FlagDecision.CLEARED, FlagDecision.UPHELD)
 
 
@@ -144,6 +148,12 @@ async def decide(
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(
             f"the note is {len(note):,} characters long; keep it under {MAX_NOTE_CHARS:,}"
+        )
+    unstorable = _UNSTORABLE.search(note or "")
+    if unstorable:
+        raise InvalidInput(
+            f"the note holds character U+{ord(unstorable.group()):04X} at position "
+            f"{unstorable.start() + 1}: write plain text (line breaks and tabs are fine)"
         )
     # Locked like a publish (submission_actions.set_published), so the two never interleave.
     submission = await submissions_repo.get(session, submission_id, for_update=True)

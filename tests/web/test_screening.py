@@ -192,6 +192,14 @@ async def test_bad_decisions_get_clear_errors(env: InProcessApp) -> None:
         headers=auth(admin),
     )
     assert long_note.status_code == 422
+    for raw in (b'"a\\u0000b"', b'"a\\ud800b"', b'"a\\u001bb"'):  # NUL, lone surrogate, ESC
+        odd_note = await env.client.post(
+            f"/api/v1/admin/submissions/{flagged}/flags",
+            content=b'{"decision": "cleared", "note": ' + raw + b"}",
+            headers={**auth(admin), "content-type": "application/json"},
+        )
+        assert odd_note.status_code == 422, odd_note.text
+        assert "note" in odd_note.text
     bad_filter = await env.client.get("/api/v1/admin/flags?decision=later", headers=auth(admin))
     assert bad_filter.status_code == 422
     # Nothing was decided by the refused requests.
