@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Keys, Settings
@@ -56,3 +56,8 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 KeysDep = Annotated[Keys, Depends(get_keys)]
 StoreDep = Annotated[FileStore, Depends(get_store)]
+
+# Row ids in paths: the id columns are 32-bit integers in PostgreSQL, so a larger number is
+# refused here (422) instead of failing in the database.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id (1 to 2,147,483,647)")]

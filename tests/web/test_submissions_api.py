@@ -462,3 +462,21 @@ async def test_a_submission_below_the_ranked_coverage_stays_private(env: InProce
     full = (await env.upload(token, b"\n".join(nine) + b"\n", track=Track.T2, model="m2")).json()
     ok = await env.client.post(f"/api/v1/submissions/{full['id']}/publish", headers=auth(token))
     assert ok.status_code == 200 and ok.json()["published"] is True
+
+
+async def test_row_ids_in_paths_are_bounded_to_what_the_database_holds(env: InProcessApp) -> None:
+    """Beyond a 32-bit id (PostgreSQL's id columns) a path is refused with 422, not sent to the
+    database; the largest id it can hold is simply not found."""
+    admin = await env.token("maintainers", admin=True)
+    for path in (
+        "/api/v1/submissions/2147483648",
+        "/api/v1/submissions/99999999999999999999",
+        "/api/v1/runs/2147483648/provenance.json",
+        "/api/v1/submissions/0",
+    ):
+        refused = await env.client.get(path)
+        assert refused.status_code == 422, path
+    too_big = await env.client.get("/api/v1/admin/rejudges/2147483648", headers=auth(admin))
+    assert too_big.status_code == 422
+    for path in ("/api/v1/submissions/2147483647", "/api/v1/runs/2147483647/provenance.json"):
+        assert (await env.client.get(path)).status_code == 404, path

@@ -44,7 +44,7 @@ from app.services.screening import (
 )
 from app.tracks import Track
 from app.web.auth import AdminPrincipal, AdminReader
-from app.web.deps import SessionDep, SettingsDep, UnitOfWorkDep
+from app.web.deps import RowId, SessionDep, SettingsDep, UnitOfWorkDep
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -289,19 +289,19 @@ async def post_rejudge(
 
 
 @router.get("/rejudges/{rejudge_id}", response_model=RejudgeOut)
-async def get_rejudge(rejudge_id: int, session: SessionDep, _: AdminReader) -> RejudgeOut:
+async def get_rejudge(rejudge_id: RowId, session: SessionDep, _: AdminReader) -> RejudgeOut:
     return rejudge_payload(await rejudge_view(session, rejudge_id))
 
 
 @router.post("/rejudges/{rejudge_id}/cancel", response_model=RejudgeOut)
-async def post_cancel(rejudge_id: int, session: SessionDep, admin: AdminPrincipal) -> RejudgeOut:
+async def post_cancel(rejudge_id: RowId, session: SessionDep, admin: AdminPrincipal) -> RejudgeOut:
     await cancel_rejudge(session, rejudge_id, actor=admin.label)
     return rejudge_payload(await rejudge_view(session, rejudge_id))
 
 
 @router.post("/rejudges/{rejudge_id}/resume", response_model=RejudgeOut)
 async def post_resume(
-    rejudge_id: int,
+    rejudge_id: RowId,
     session: SessionDep,
     settings: SettingsDep,
     uow: UnitOfWorkDep,
@@ -313,7 +313,7 @@ async def post_resume(
 
 
 @router.get("/rejudges/{rejudge_id}/diff", response_model=RejudgeDiff)
-async def get_diff(rejudge_id: int, session: SessionDep, _: AdminReader) -> RejudgeDiff:
+async def get_diff(rejudge_id: RowId, session: SessionDep, _: AdminReader) -> RejudgeDiff:
     return await rejudge_diff(session, rejudge_id)
 
 
@@ -340,7 +340,7 @@ async def get_flags(
     },
 )
 async def post_flag_decision(
-    submission_id: int, body: FlagDecisionIn, session: SessionDep, admin: AdminPrincipal
+    submission_id: RowId, body: FlagDecisionIn, session: SessionDep, admin: AdminPrincipal
 ) -> FlaggedSubmissionOut:
     """Clear or uphold a submission's flags (audited; upholding unpublishes it)."""
     await decide(

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.services.provenance import Provenance, run_provenance
 from app.web.auth import OptionalPrincipal
-from app.web.deps import KeysDep, SessionDep
+from app.web.deps import KeysDep, RowId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
@@ -78,7 +78,7 @@ async def get_provenance(
     session: SessionDep,
     keys: KeysDep,
     principal: OptionalPrincipal,
-    run_id: int,
+    run_id: RowId,
     key: str | None = None,
 ) -> JSONResponse:
     """Public for published submissions; a private one needs its team's token (or `key`)."""

@@ -29,7 +29,7 @@ from app.web.api.schemas.submissions import (
     TrackQuotaStatus,
 )
 from app.web.auth import CurrentPrincipal, OptionalPrincipal
-from app.web.deps import KeysDep, SessionDep, SettingsDep, StoreDep, UnitOfWorkDep
+from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, StoreDep, UnitOfWorkDep
 from app.web.uploads import read_upload_form, submission_request, submit_upload
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
@@ -209,7 +209,7 @@ async def get_submission_status(
     session: SessionDep,
     keys: KeysDep,
     principal: OptionalPrincipal,
-    submission_id: int,
+    submission_id: RowId,
     key: str | None = None,
 ) -> SubmissionStatus:
     """A published submission is public; a private one needs its team's token (or `key`)."""
@@ -294,7 +294,7 @@ def action_endpoint(action: SubmissionAction) -> Callable[..., Awaitable[Submiss
         keys: KeysDep,
         uow: UnitOfWorkDep,
         principal: CurrentPrincipal,
-        submission_id: int,
+        submission_id: RowId,
     ) -> SubmissionStatus:
         await action.apply(ActionRequest(session, settings, uow, principal, submission_id))
         view = await submission_view(session, submission_id, principal, secret=keys.view_link_key)

@@ -25,7 +25,7 @@ from app.services.screening import DecisionFilter, decide, flagged_submissions
 from app.tracks import Track
 from app.web.auth import ADMIN_COOKIE, AdminForm, AdminReader, admin_from_token
 from app.web.csrf import admin_form_token
-from app.web.deps import KeysDep, SessionDep, SettingsDep, UnitOfWorkDep
+from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, UnitOfWorkDep
 from app.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -167,21 +167,21 @@ async def start(
 
 
 @router.get("/admin/rejudges/{rejudge_id}", response_class=HTMLResponse)
-async def rejudge_page(rejudge_id: int, page: AdminPageDep) -> HTMLResponse:
+async def rejudge_page(rejudge_id: RowId, page: AdminPageDep) -> HTMLResponse:
     view = await rejudges.rejudge_view(page.session, rejudge_id)
     diff = await rejudges.rejudge_diff(page.session, rejudge_id) if view.finished else None
     return page.render("admin/rejudge.html", view=view, diff=diff)
 
 
 @router.post("/admin/rejudges/{rejudge_id}/cancel")
-async def cancel(rejudge_id: int, session: SessionDep, admin: AdminForm) -> RedirectResponse:
+async def cancel(rejudge_id: RowId, session: SessionDep, admin: AdminForm) -> RedirectResponse:
     await rejudges.cancel_rejudge(session, rejudge_id, actor=admin.label)
     return RedirectResponse(f"/admin/rejudges/{rejudge_id}", status_code=303)
 
 
 @router.post("/admin/rejudges/{rejudge_id}/resume")
 async def resume(
-    rejudge_id: int,
+    rejudge_id: RowId,
     session: SessionDep,
     settings: SettingsDep,
     uow: UnitOfWorkDep,
@@ -193,7 +193,7 @@ async def resume(
 
 
 @router.get("/admin/rejudges/{rejudge_id}/diff", response_class=HTMLResponse)
-async def diff_page(rejudge_id: int, page: AdminPageDep) -> HTMLResponse:
+async def diff_page(rejudge_id: RowId, page: AdminPageDep) -> HTMLResponse:
     view = await rejudges.rejudge_view(page.session, rejudge_id)
     diff = await rejudges.rejudge_diff(page.session, rejudge_id)
     movers = [diff.entry(sid) for sid in diff.largest_movers]
@@ -213,7 +213,7 @@ async def flags_page(page: AdminPageDep, show: DecisionFilter = "pending") -> HT
 
 @router.post("/admin/flags/{submission_id}")
 async def flag_decision(
-    submission_id: int,
+    submission_id: RowId,
     session: SessionDep,
     admin: AdminForm,
     decision: Annotated[str, Form()] = "",

@@ -15,7 +15,7 @@ from app.services.submissions import SubmitOutcome
 from app.tracks import Track
 from app.web import csrf
 from app.web.auth import OptionalPrincipal, authenticated
-from app.web.deps import KeysDep, SessionDep, SettingsDep, StoreDep, UnitOfWorkDep
+from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, StoreDep, UnitOfWorkDep
 from app.web.errors import status_for
 from app.web.templating import templates
 from app.web.uploads import read_upload_form, submission_request, submit_upload
@@ -56,7 +56,7 @@ async def submission_page(
     session: SessionDep,
     keys: KeysDep,
     principal: OptionalPrincipal,
-    submission_id: int,
+    submission_id: RowId,
     key: str | None = None,
 ) -> HTMLResponse:
     view = await submission_view(
