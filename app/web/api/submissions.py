@@ -221,14 +221,17 @@ async def get_submission_status(
 
 @dataclass(frozen=True)
 class ActionRequest:
-    """What an action on one submission is handed: the request's session, settings and unit of
-    work, the calling team and the submission."""
+    """What an action on one submission is handed: the request's settings and unit of work,
+    the calling team and the submission."""
 
-    session: AsyncSession
     settings: Settings
     uow: UnitOfWork
     principal: Principal
     submission_id: int
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.uow.session
 
 
 async def _requeue(r: ActionRequest) -> None:
@@ -289,15 +292,17 @@ SUBMISSION_ACTIONS = (
 
 def action_endpoint(action: SubmissionAction) -> Callable[..., Awaitable[SubmissionStatus]]:
     async def endpoint(
-        session: SessionDep,
         settings: SettingsDep,
         keys: KeysDep,
         uow: UnitOfWorkDep,
         principal: CurrentPrincipal,
         submission_id: RowId,
     ) -> SubmissionStatus:
-        await action.apply(ActionRequest(session, settings, uow, principal, submission_id))
-        view = await submission_view(session, submission_id, principal, secret=keys.view_link_key)
+        request = ActionRequest(settings, uow, principal, submission_id)
+        await action.apply(request)
+        view = await submission_view(
+            request.session, submission_id, principal, secret=keys.view_link_key
+        )
         return status_payload(view)
 
     return endpoint
