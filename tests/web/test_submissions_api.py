@@ -231,7 +231,7 @@ async def test_models_register_update_and_read(env: InProcessApp) -> None:
         "/api/v1/models/RareVLM-7B", json={"team_id": 2, "name": "x"}, headers=auth(alpha)
     )
     assert not_writable.status_code == 422
-    assert {e["loc"][-1] for e in not_writable.json()["detail"]} == {"team_id", "name"}
+    assert {e["loc"][-1] for e in not_writable.json()["error"]["fields"]} == {"team_id", "name"}
     bad_url = await env.client.patch(
         "/api/v1/models/RareVLM-7B", json={"paper_url": "ftp://x"}, headers=auth(alpha)
     )

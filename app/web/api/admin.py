@@ -43,10 +43,11 @@ from app.services.screening import (
     flagged_submissions,
 )
 from app.tracks import Track
+from app.web.api.schemas.errors import MAINTAINER, error_responses
 from app.web.auth import AdminPrincipal, AdminReader
 from app.web.deps import RowId, SessionDep, SettingsDep, UnitOfWorkDep
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=MAINTAINER)
 
 MAX_LABEL_FILE_BYTES = 20 * 1024 * 1024
 
@@ -334,10 +335,9 @@ async def get_flags(
 @router.post(
     "/submissions/{submission_id}/flags",
     response_model=FlaggedSubmissionOut,
-    responses={
-        404: {"description": "No such submission"},
-        409: {"description": "The submission has no flagged items"},
-    },
+    responses=error_responses(
+        notes={404: "No such submission", 409: "The submission has no flagged items"}
+    ),
 )
 async def post_flag_decision(
     submission_id: RowId, body: FlagDecisionIn, session: SessionDep, admin: AdminPrincipal

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from app.db.base import utcnow
 from app.services.reliability import JudgeTrackReport, judge_report
 from app.web.api.schemas import views as schemas
+from app.web.api.schemas.errors import PUBLIC_READ
 from app.web.deps import SessionDep
 from app.web.views.analysis import (
     CONSISTENCY,
@@ -25,7 +26,7 @@ from app.web.views.analysis import (
 )
 from app.web.views.common import CSV_RESPONSES, BoardView
 
-router = APIRouter(prefix="/api/v1", tags=["analysis"])
+router = APIRouter(prefix="/api/v1", tags=["analysis"], responses=PUBLIC_READ)
 
 
 ANALYSES: tuple[tuple[str, BoardView[AnalysisParams, Any], type[BaseModel], str], ...] = (

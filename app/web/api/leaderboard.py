@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.web.api.schemas import views as schemas
+from app.web.api.schemas.errors import PUBLIC_READ
 from app.web.views.common import (
     CSV_RESPONSES,
     BoardViewsDep,
@@ -20,7 +21,7 @@ from app.web.views.common import (
 from app.web.views.leaderboard import OVERVIEW, track_view
 from app.web.views.models import model_board_view
 
-router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
+router = APIRouter(prefix="/api/v1", tags=["leaderboard"], responses=PUBLIC_READ)
 
 
 @router.get(

@@ -11,11 +11,12 @@ from app.services.model_registry import (
     register_model,
     update_model,
 )
+from app.web.api.schemas.errors import TEAM_WRITE, error_responses
 from app.web.api.schemas.models import ModelCreate, ModelInfo, ModelUpdate
 from app.web.auth import CurrentPrincipal
 from app.web.deps import SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["models"])
+router = APIRouter(prefix="/api/v1", tags=["models"], responses=TEAM_WRITE)
 
 
 def model_payload(view: ModelView) -> ModelInfo:
@@ -26,7 +27,7 @@ def model_payload(view: ModelView) -> ModelInfo:
     "/models",
     response_model=ModelInfo,
     status_code=201,
-    responses={409: {"description": "A model with this name (ignoring case) exists"}},
+    responses=error_responses(notes={409: "A model with this name (ignoring case) exists"}),
 )
 async def create_model(
     session: SessionDep, principal: CurrentPrincipal, body: ModelCreate
@@ -41,7 +42,7 @@ async def create_model(
 @router.patch(
     "/models/{name:path}",
     response_model=ModelInfo,
-    responses={403: {"description": "Another team's model"}},
+    responses=error_responses(notes={403: "Another team's model"}),
 )
 async def patch_model(
     session: SessionDep, principal: CurrentPrincipal, name: str, body: ModelUpdate

@@ -7,10 +7,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.services.provenance import Provenance, run_provenance
+from app.web.api.schemas.errors import TOKEN_READ, error_responses
 from app.web.auth import OptionalPrincipal
 from app.web.deps import KeysDep, RowId, SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["runs"])
+router = APIRouter(prefix="/api/v1", tags=["runs"], responses=TOKEN_READ)
 
 
 class GoldVersionOut(BaseModel):
@@ -68,10 +69,12 @@ def provenance_url(run_id: int, key: str | None = None) -> str:
 @router.get(
     "/runs/{run_id}/provenance.json",
     response_model=ProvenanceCard,
-    responses={
-        404: {"description": "No such run, or one of another team's private submission"},
-        409: {"description": "The run is not scored (yet)"},
-    },
+    responses=error_responses(
+        notes={
+            404: "No such run, or one of another team's private submission",
+            409: "The run is not scored (yet)",
+        }
+    ),
     summary="A scored run's evaluation card (judge, rubric, prompt, sampling, gold, software)",
 )
 async def get_provenance(

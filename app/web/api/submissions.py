@@ -18,6 +18,7 @@ from app.services.submission_actions import cancel, requeue, set_pinned, set_pub
 from app.services.submissions import SubmitOutcome
 from app.unit_of_work import UnitOfWork
 from app.web.api.provenance import provenance_url
+from app.web.api.schemas.errors import TEAM_WRITE, error_responses
 from app.web.api.schemas.submissions import (
     Coverage,
     MultiTrackUpload,
@@ -32,7 +33,7 @@ from app.web.auth import CurrentPrincipal, OptionalPrincipal
 from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, StoreDep, UnitOfWorkDep
 from app.web.uploads import read_upload_form, submission_request, submit_upload
 
-router = APIRouter(prefix="/api/v1", tags=["submissions"])
+router = APIRouter(prefix="/api/v1", tags=["submissions"], responses=TEAM_WRITE)
 
 _UPLOAD_FORM_SCHEMA = {
     "type": "object",
@@ -146,11 +147,14 @@ def screening_payload(view: SubmissionView) -> ScreeningStatus | None:
     },
     responses={
         200: {"description": "The same file was already submitted for this model and track"},
-        401: {"description": "No token, or an unknown or revoked one"},
-        403: {"description": "The model belongs to another team"},
-        413: {"description": "File larger than MAX_UPLOAD_BYTES (compressed or not)"},
-        422: {"description": "Invalid file: recorded as rejected, with line-numbered errors"},
-        429: {"description": "Upload quota used up; see Retry-After"},
+        **error_responses(
+            notes={
+                403: "The model belongs to another team",
+                413: "File larger than MAX_UPLOAD_BYTES (compressed or not)",
+                422: "Invalid form, or invalid file: a file is recorded as rejected, and the "
+                "answer is its status with `error` holding the line-numbered errors",
+            }
+        ),
     },
 )
 async def create_submission(
@@ -203,7 +207,7 @@ async def upload_body(
 @router.get(
     "/submissions/{submission_id}",
     response_model=SubmissionStatus,
-    responses={404: {"description": "No such submission, or a private one of another team"}},
+    responses=error_responses(notes={404: "No such submission, or a private one of another team"}),
 )
 async def get_submission_status(
     session: SessionDep,
