@@ -85,7 +85,18 @@ class Settings(BaseSettings):
     inprocess_max_runs: int = Field(default=2, ge=1)
 
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    request_body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest wait for the next part of a request body; then 408 and the "
+        "connection is closed.",
+    )
     max_prediction_chars: int = Field(default=8000, ge=1)
+
+    cookie_secure: bool = Field(
+        default=False,
+        description="Set when the site is served over https: its cookies get the Secure flag.",
+    )
 
     # Submissions (model developers)
     submissions_per_day: int = Field(
@@ -156,6 +167,7 @@ class Keys:
     prompt_nonce_key: bytes  # the secret itself: judge-cache keys of stored runs stay valid
     form_key: bytes  # CSRF tokens of the upload form and the maintainer pages
     view_link_key: bytes  # the view keys in private submissions' links
+    admin_session_key: bytes  # the maintainer pages' signed sign-in cookie
 
     @classmethod
     def derive(cls, secret: bytes) -> "Keys":
@@ -163,6 +175,7 @@ class Keys:
             prompt_nonce_key=secret,
             form_key=_derive(secret, "form"),
             view_link_key=_derive(secret, "view-link"),
+            admin_session_key=_derive(secret, "admin-session"),
         )
 
     def __repr__(self) -> str:  # never print a key

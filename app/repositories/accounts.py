@@ -34,6 +34,12 @@ async def active_token_by_hash(session: AsyncSession, token_hash: str) -> ApiTok
     )
 
 
+async def active_token_by_id(session: AsyncSession, token_id: int) -> ApiToken | None:
+    return await session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+    )
+
+
 async def touch_token(
     session: AsyncSession, token_id: int, now: datetime, *, not_since: datetime
 ) -> bool:

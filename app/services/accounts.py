@@ -77,8 +77,21 @@ async def create_token(
 
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:
     record = await accounts_repo.active_token_by_hash(session, hash_token(token))
-    if record is None:
+    return None if record is None else await _principal(session, record)
+
+
+async def authenticate_token_id(
+    session: AsyncSession, token_id: int
+) -> tuple[Principal, str] | None:
+    """An active token's principal by the token's id, with the token's fingerprint (its stored
+    sha256) that a signed sign-in session is bound to; None when revoked or unknown."""
+    if not 0 < token_id < 2**31:  # the id column's range
         return None
+    record = await accounts_repo.active_token_by_id(session, token_id)
+    return None if record is None else (await _principal(session, record), record.token_hash)
+
+
+async def _principal(session: AsyncSession, record: ApiToken) -> Principal:
     team = await accounts_repo.get_team(session, record.team_id)
     assert team is not None
     return Principal(

@@ -25,7 +25,10 @@ from app.web.api import leaderboard as leaderboard_api
 from app.web.api import models as models_api
 from app.web.api import provenance as provenance_api
 from app.web.api import submissions as submissions_api
+from app.web.docs import SWAGGER_UI_DIR, SWAGGER_UI_URL
+from app.web.docs import router as docs_router
 from app.web.errors import install_error_handlers
+from app.web.middleware import BodyReadTimeout, SecurityHeaders
 from app.web.pages import admin as admin_pages
 from app.web.pages import analysis as analysis_pages
 from app.web.pages import leaderboard as leaderboard_pages
@@ -87,8 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         summary="Upload predictions for the four MMRareBench tracks; browse judged leaderboards.",
         lifespan=lifespan,
+        docs_url=None,  # served by app.web.docs from local files
+        redoc_url=None,
     )
     install_error_handlers(app)
+    # The last added runs first: every response, the 408 included, gets the headers.
+    app.add_middleware(BodyReadTimeout, seconds=settings.request_body_timeout_seconds)
+    app.add_middleware(SecurityHeaders)
     for router in (
         submissions_api.router,
         models_api.router,
@@ -101,7 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models_pages.router,
         submissions_pages.router,
         admin_pages.router,
+        docs_router,
     ):
         app.include_router(router)
+    app.mount(SWAGGER_UI_URL, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

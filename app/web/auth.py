@@ -1,20 +1,31 @@
 """Who is asking, declared once as typed dependencies.
 
 API routes take a bearer token. Maintainer pages may instead use the sign-in cookie that
-/admin/login sets: for reads as is, for page forms only with the form's CSRF token.
+/admin/login sets (a signed, expiring session: `app/web/admin_session.py`): for reads as is, for
+page forms only with the form's CSRF token.
 """
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import tokens_match
+from app.config import Keys, tokens_match
 from app.db.base import utcnow
 from app.errors import Forbidden, Unauthorized
-from app.services.accounts import Principal, authenticate, record_token_use, token_use_due
+from app.services.accounts import (
+    Principal,
+    authenticate,
+    authenticate_token_id,
+    hash_token,
+    record_token_use,
+    token_use_due,
+)
 from app.unit_of_work import transaction
-from app.web import csrf
+from app.web import admin_session, csrf
 from app.web.deps import KeysDep, get_runtime
 
 ADMIN_COOKIE = "mmrare_admin"
@@ -27,15 +38,28 @@ def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | Non
     return credentials.credentials if credentials and credentials.credentials else None
 
 
+Lookup = Callable[[AsyncSession], Awaitable[Principal | None]]
+
+
 async def authenticated(request: Request, token: str) -> Principal:
-    """The token's principal, or 401. The token is looked up, and its use written down (at most
-    once per TOKEN_USE_RESOLUTION), in a short transaction of its own: the request's unit of
-    work holds no token row lock, and no connection while an upload's body streams in."""
+    """The token's principal, or 401."""
+    return await _signed_in(
+        request,
+        lambda session: authenticate(session, token),
+        "the API token is unknown or revoked; ask your team for a new one",
+    )
+
+
+async def _signed_in(request: Request, lookup: Lookup, refusal: str) -> Principal:
+    """The principal `lookup` finds, or 401 with `refusal`. The token is looked up, and its use
+    written down (at most once per TOKEN_USE_RESOLUTION), in a short transaction of its own:
+    the request's unit of work holds no token row lock, and no connection while an upload's
+    body streams in."""
     runtime = await get_runtime(request)
     async with transaction(runtime.sessions) as session:
-        principal = await authenticate(session, token)
+        principal = await lookup(session)
         if principal is None:
-            raise Unauthorized("the API token is unknown or revoked; ask your team for a new one")
+            raise Unauthorized(refusal)
         now = utcnow()
         if token_use_due(principal.last_used_at, now):
             await record_token_use(session, principal.token_id, now)
@@ -82,9 +106,38 @@ async def admin_from_token(request: Request, token: str | None) -> Principal:
     return _require_admin(await authenticated(request, token))
 
 
-async def admin_reader(request: Request, bearer: Bearer) -> Principal:
+def session_cookie(keys: Keys, principal: Principal, token: str) -> str:
+    """The sign-in cookie's value for an admin who signed in with `token`."""
+    return admin_session.issue(
+        keys.admin_session_key, principal.token_id, hash_token(token), time.time()
+    )
+
+
+async def admin_from_session(request: Request, keys: Keys, cookie: str) -> Principal:
+    """A maintainer by the sign-in cookie: its signature, expiry and token are checked."""
+    refusal = (
+        "your maintainer sign-in has expired or is no longer valid (the admin token may have "
+        "been revoked); sign in again at /admin/login"
+    )
+    claim = admin_session.read(cookie, time.time())
+    if claim is None:
+        raise Unauthorized(refusal)
+
+    async def lookup(session: AsyncSession) -> Principal | None:
+        found = await authenticate_token_id(session, claim.token_id)
+        if found is None or not claim.is_signed_for(keys.admin_session_key, found[1]):
+            return None
+        return found[0]
+
+    return _require_admin(await _signed_in(request, lookup, refusal))
+
+
+async def admin_reader(request: Request, keys: KeysDep, bearer: Bearer) -> Principal:
     """A maintainer by bearer token or by the sign-in cookie: for reads only."""
-    token = _bearer_token(bearer) or request.cookies.get(ADMIN_COOKIE)
+    token = _bearer_token(bearer)
+    cookie = request.cookies.get(ADMIN_COOKIE)
+    if token is None and cookie:
+        return await admin_from_session(request, keys, cookie)
     return await admin_from_token(request, token)
 
 
@@ -99,8 +152,9 @@ async def admin_form(
     if token is not None:
         return await admin_from_token(request, token)
     cookie = request.cookies.get(ADMIN_COOKIE)
-    principal = await admin_from_token(request, cookie)
-    assert cookie is not None
+    if not cookie:
+        return await admin_from_token(request, None)  # refused, saying how to sign in
+    principal = await admin_from_session(request, keys, cookie)
     expected = csrf.admin_form_token(keys.form_key, cookie)
     if not tokens_match(csrf_field, expected):
         raise Forbidden("the form's CSRF token is missing or stale; reload the page and try again")

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from app.config import tokens_match
 from app.errors import Forbidden
+from app.web.deps import cookies_secure
 
 COOKIE_NAME = "mmrare_csrf"
 FIELD_NAME = "csrf_token"
@@ -54,7 +55,7 @@ def set_cookie(response: Response, request: Request, token: str) -> None:
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=cookies_secure(request),
     )
 
 

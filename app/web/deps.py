@@ -52,6 +52,13 @@ async def get_store(runtime: RuntimeDep) -> FileStore:
     return runtime.store
 
 
+def cookies_secure(request: Request) -> bool:
+    """Whether cookies get the Secure flag: COOKIE_SECURE says the site is served over https
+    (behind a TLS proxy the request itself arrives as http), or the request came over https."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime.settings.cookie_secure or request.url.scheme == "https"
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 KeysDep = Annotated[Keys, Depends(get_keys)]

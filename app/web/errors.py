@@ -6,6 +6,7 @@ with the same message. The path decides, not the Accept header, so a link, a boo
 script see the same kind of answer for the same URL.
 """
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -26,6 +27,7 @@ from app.errors import (
     Unauthorized,
 )
 from app.web.api.schemas.errors import ErrorBody, ErrorInfo, FieldProblem
+from app.web.middleware import SECURITY_HEADERS
 from app.web.templating import templates
 
 API_PREFIX = "/api/"
@@ -59,7 +61,7 @@ def status_type(status: int) -> str:
 
 
 def error_response(
-    request: Request, status: int, info: ErrorInfo, headers: dict[str, str] | None = None
+    request: Request, status: int, info: ErrorInfo, headers: Mapping[str, str] | None = None
 ) -> Response:
     """The one way an error is answered: JSON under /api/, the error page elsewhere."""
     info = ErrorInfo.model_validate(encodable(info.model_dump()))
@@ -171,7 +173,8 @@ async def internal_error_handler(request: Request, exc: Exception) -> Response:
         message="the server failed to answer this request; it was logged. Try again later, "
         "and tell the maintainers if it persists",
     )
-    return error_response(request, 500, info)
+    # Sent by Starlette's outermost layer, past the middleware that adds these headers.
+    return error_response(request, 500, info, dict(SECURITY_HEADERS))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -187,6 +187,12 @@ async def in_process_app(settings: Settings) -> AsyncIterator[InProcessApp]:
             yield InProcessApp(app, client, queue)
 
 
+async def sign_in_admin(client: httpx.AsyncClient, token: str) -> None:
+    """Sign in on /admin/login as a browser does; the client keeps the session cookie."""
+    response = await client.post("/admin/login", data={"token": token})
+    assert response.status_code == 303, response.text
+
+
 def demo_predictions(track: Track) -> bytes:
     return (DEMO_PREDICTIONS / f"{track.value}.jsonl").read_bytes()
 

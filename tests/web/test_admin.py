@@ -25,6 +25,7 @@ from tests.integration.helpers import (
     demo_predictions,
     in_process_app,
     prepare_database,
+    sign_in_admin,
 )
 from tests.support import StandinThread
 
@@ -138,7 +139,7 @@ async def test_maintainer_endpoints_need_an_admin_token(env: InProcessApp) -> No
     assert forbidden.status_code == 403 and "admin token" in forbidden.json()["error"]["message"]
     assert (await env.client.get("/api/v1/admin/rubrics", headers=auth(admin))).status_code == 200
     # The pages' cookie lets an admin read, never change anything through the API.
-    env.client.cookies.set("mmrare_admin", admin)
+    await sign_in_admin(env.client, admin)
     try:
         assert (await env.client.get("/api/v1/admin/audit")).status_code == 200
         refused = await env.client.post("/api/v1/admin/rejudges", json={"track": "T2"})
@@ -461,7 +462,6 @@ async def test_pages_sign_in_with_a_cookie_and_forms_need_the_csrf_token(env: In
     assert signed_in.status_code == 303
     cookie = signed_in.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
-    client.cookies.set("mmrare_admin", admin)
     try:
         page = await client.get("/admin")
         assert page.status_code == 200 and "Start a rejudge" in page.text

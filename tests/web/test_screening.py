@@ -20,6 +20,7 @@ from tests.integration.helpers import (
     auth,
     demo_predictions,
     in_process_app,
+    sign_in_admin,
     sqlite_template,
     web_settings,
 )
@@ -210,7 +211,7 @@ async def test_bad_decisions_get_clear_errors(env: InProcessApp) -> None:
 async def test_the_admin_page_lists_and_decides_with_csrf(env: InProcessApp) -> None:
     team, admin = await env.token("alpha"), await env.token("ops", admin=True)
     sid = (await flagged_upload(env, team))["id"]
-    env.client.cookies.set("mmrare_admin", admin)
+    await sign_in_admin(env.client, admin)
     try:
         page = await env.client.get("/admin/flags")
         assert page.status_code == 200

@@ -1,9 +1,11 @@
 """HTML pages for maintainers: tracks and rubric versions, rejudges (start, follow, cancel,
 resume, diff), prompt-injection flags, judge reliability and the audit log.
 
-A browser signs in once with an admin token (`/admin/login`), kept in an HttpOnly, SameSite=Strict
-cookie. Pages read with that cookie (or a bearer header); forms that change something also carry
-a CSRF token derived from the signed-in token, so another site cannot post them.
+A browser signs in once with an admin token (`/admin/login`); the HttpOnly, SameSite=Strict
+cookie it gets holds a signed, expiring session bound to that token, never the token itself
+(`app/web/admin_session.py`), and is `Secure` with COOKIE_SECURE. Pages read with that cookie (or
+a bearer header); forms that change something also carry a CSRF token derived from the session,
+so another site cannot post them.
 """
 
 from dataclasses import dataclass
@@ -23,14 +25,21 @@ from app.services.reliability import reliability_report
 from app.services.rubrics import list_rubrics
 from app.services.screening import DecisionFilter, decide, flagged_submissions
 from app.tracks import Track
-from app.web.auth import ADMIN_COOKIE, AdminForm, AdminReader, admin_from_token
+from app.web.admin_session import LIFETIME_SECONDS
+from app.web.auth import (
+    ADMIN_COOKIE,
+    AdminForm,
+    AdminReader,
+    Bearer,
+    admin_from_token,
+    admin_reader,
+    session_cookie,
+)
 from app.web.csrf import admin_form_token
-from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, UnitOfWorkDep
+from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, UnitOfWorkDep, cookies_secure
 from app.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-
-COOKIE_MAX_AGE = 12 * 3600
 
 
 def _context(request: Request, keys: Keys, principal: Principal, **values: Any) -> dict[str, Any]:
@@ -79,19 +88,19 @@ async def login_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/admin/login", response_model=None)
-async def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
+async def login(request: Request, keys: KeysDep, token: Annotated[str, Form()] = "") -> Response:
     try:
-        await admin_from_token(request, token.strip())
+        admin = await admin_from_token(request, token.strip())
     except DomainError as exc:
         return _page(request, "admin/login.html", {"error": exc.message}, status=401)
     response = RedirectResponse("/admin", status_code=303)
     response.set_cookie(
         ADMIN_COOKIE,
-        token.strip(),
-        max_age=COOKIE_MAX_AGE,
+        session_cookie(keys, admin, token.strip()),
+        max_age=LIFETIME_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=cookies_secure(request),
     )
     return response
 
@@ -107,13 +116,12 @@ async def logout(_: AdminForm) -> RedirectResponse:
 
 
 @router.get("/admin", response_class=HTMLResponse, response_model=None)
-async def overview(request: Request, session: SessionDep, keys: KeysDep) -> Response:
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or (
-        request.cookies.get(ADMIN_COOKIE)
-    )
-    if not token:
+async def overview(
+    request: Request, session: SessionDep, keys: KeysDep, bearer: Bearer
+) -> Response:
+    if bearer is None and not request.cookies.get(ADMIN_COOKIE):
         return RedirectResponse("/admin/login", status_code=303)
-    principal = await admin_from_token(request, token)
+    principal = await admin_reader(request, keys, bearer)
     rubrics = await list_rubrics(session)
     active = {info.track: info for info in rubrics if info.active}
     context = _context(
