@@ -18,7 +18,7 @@ from app.services.submission_actions import cancel, requeue, set_pinned, set_pub
 from app.services.submissions import SubmitOutcome
 from app.unit_of_work import UnitOfWork
 from app.web.api.provenance import provenance_url
-from app.web.api.schemas.errors import TEAM_WRITE, error_responses
+from app.web.api.schemas.errors import TEAM_WRITE, ErrorInfo, error_responses
 from app.web.api.schemas.submissions import (
     Coverage,
     MultiTrackUpload,
@@ -195,12 +195,12 @@ async def upload_body(
         body = statuses[0].model_dump(mode="json")
     if outcome.rejected:
         count = outcome.items[0].submission.error_count
-        body["error"] = {
-            "type": "InvalidInput",
-            "message": f"the file has {count:,} error(s) and was not accepted; nothing was "
+        body["error"] = ErrorInfo(
+            type="InvalidInput",
+            message=f"the file has {count:,} error(s) and was not accepted; nothing was "
             "queued. Fix every listed line and upload it again",
-            "details": outcome.error_report,
-        }
+            details=outcome.error_report,
+        ).model_dump(mode="json")
     return body
 
 
