@@ -26,6 +26,7 @@ from app.web.api import models as models_api
 from app.web.api import provenance as provenance_api
 from app.web.api import submissions as submissions_api
 from app.web.errors import install_error_handlers
+from app.web.metrics import router as metrics_router
 from app.web.pages import admin as admin_pages
 from app.web.pages import analysis as analysis_pages
 from app.web.pages import leaderboard as leaderboard_pages
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models_pages.router,
         submissions_pages.router,
         admin_pages.router,
+        metrics_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
