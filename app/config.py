@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,12 @@ class Settings(BaseSettings):
         default=None,
         description="The service's key (prompt nonces, form tokens, view links). Unset: "
         "generated into STORAGE_DIR/../secret.key.",
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`json`: one JSON object per log line, with run_id and submission_id on "
+        "every line a job writes.",
     )
 
     judge_base_url: str = "http://127.0.0.1:8090/v1"

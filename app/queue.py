@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from arq.connections import ArqRedis
+from arq.constants import default_queue_name
 from arq.jobs import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ class JobQueue(Protocol):
         """True while the job for this attempt is waiting or running."""
         ...
 
+    async def depth(self) -> int:
+        """Jobs waiting to start (the metric `mmrare_queue_depth`)."""
+        ...
+
 
 class ArqQueue:
     def __init__(self, redis: ArqRedis) -> None:
@@ -48,6 +53,10 @@ class ArqQueue:
         status = await Job(run_job_id(run_id, attempt), self.redis).status()
         return status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
 
+    async def depth(self) -> int:
+        # arq keeps waiting jobs in one sorted set; a started job leaves it.
+        return int(await self.redis.zcard(default_queue_name))
+
 
 RunExecutor = Callable[[int, int], Awaitable[object]]
 
@@ -59,6 +68,7 @@ class InProcessQueue:
         self._execute = execute
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._started = 0  # jobs holding a slot
 
     async def enqueue_run(self, run_id: int, attempt: int) -> None:
         job_id = run_job_id(run_id, attempt)
@@ -69,10 +79,17 @@ class InProcessQueue:
     async def job_alive(self, run_id: int, attempt: int) -> bool:
         return run_job_id(run_id, attempt) in self._tasks
 
+    async def depth(self) -> int:
+        return len(self._tasks) - self._started
+
     async def _run(self, job_id: str, run_id: int, attempt: int) -> None:
         try:
             async with self._slots:
-                await self._execute(run_id, attempt)
+                self._started += 1
+                try:
+                    await self._execute(run_id, attempt)
+                finally:
+                    self._started -= 1
         except Exception:
             log.exception("in-process job %s failed", job_id)
         finally:

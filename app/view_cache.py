@@ -8,6 +8,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
+from app.observability.metrics import CACHE_LOOKUPS
+
 T = TypeVar("T")
 
 DEFAULT_MAX_ENTRIES = 512
@@ -88,11 +90,15 @@ class ViewCache:
         finally:
             self._stamp_pending = None
 
+    def _hit(self) -> None:
+        self.hits += 1
+        CACHE_LOOKUPS.labels(cache="view", result="hit").inc()
+
     async def get_or_build(self, key: Hashable, build: Callable[[], Awaitable[T]]) -> T:
         while True:
             found = self.get(key)
             if found is not None:
-                self.hits += 1
+                self._hit()
                 value: T = found
                 return value
             pending = self._building.get(key)
@@ -105,9 +111,10 @@ class ViewCache:
                 if pending.cancelled() and task is not None and not task.cancelling():
                     continue  # the builder's request went away, not ours: build it ourselves
                 raise
-            self.hits += 1
+            self._hit()
             return shared
         self.misses += 1
+        CACHE_LOOKUPS.labels(cache="view", result="miss").inc()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._building[key] = future
         try:

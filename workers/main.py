@@ -14,6 +14,7 @@ from app.services.configuration import ensure_track_configuration
 from app.services.judging import execute_job
 from app.services.maintenance import beat_seconds, maintenance_pass
 from app.unit_of_work import transaction
+from workers.metrics_server import start_metrics_server
 
 log = logging.getLogger("mmrare.worker")
 
@@ -30,9 +31,17 @@ async def startup(ctx: dict[str, Any]) -> None:
     async with transaction(runtime.sessions) as session:
         await ensure_track_configuration(session, settings)
     await maintenance_pass(runtime)
+    port = ctx.get("metrics_port")  # `mmrare worker --metrics-port`
+    if port is not None:
+        ctx["metrics_server"] = await start_metrics_server(runtime, ctx["metrics_host"], port)
+        log.info("worker metrics on http://%s:%s/metrics", ctx["metrics_host"], port)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    server = ctx.get("metrics_server")
+    if server is not None:
+        server.close()
+        await server.wait_closed()
     runtime: Runtime | None = ctx.get("runtime")
     if runtime is not None:
         await runtime.close()

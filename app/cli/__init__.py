@@ -2,7 +2,6 @@
 subcommands here; commands are thin shells over app.services."""
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -11,9 +10,12 @@ from app.cli.common import CommandError
 from app.config import get_settings
 from app.errors import DomainError
 from app.formats.gold_bundle import GoldBundleError
+from app.observability.logs import configure_logging
 
 # Each module adds its subcommands with `register(subparsers)`, in the order --help shows them.
 COMMAND_FAMILIES = (service, data, accounts, submit, rubrics, rejudges, oversight)
+# Services whose INFO lines are their output; every other command logs warnings only (-v: more).
+LONG_RUNNING_COMMANDS = frozenset({"serve", "worker", "demo", "judge-standin"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(DATABASE_URL, REDIS_URL, JUDGE_BASE_URL, JUDGE_MODEL, JUDGE_API_KEY, "
         "JUDGE_CONCURRENCY, STORAGE_DIR, …; see README).",
     )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more log lines: -v adds the libraries' INFO lines (HTTP requests, migrations), "
+        "-vv DEBUG",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for family in COMMAND_FAMILIES:
         family.register(subparsers)
@@ -31,14 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    settings = get_settings()
+    configure_logging(
+        settings.log_format,
+        verbose=args.verbose,
+        service=args.command in LONG_RUNNING_COMMANDS,
     )
-    # httpx logs every request at INFO: one line per judge call in a worker, and noise around
-    # every command's own output.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        args.handler(args, get_settings())
+        args.handler(args, settings)
     except (CommandError, DomainError, GoldBundleError) as exc:
         print(f"mmrare: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -83,6 +83,9 @@ class CommandQueue:
     async def job_alive(self, run_id: int, attempt: int) -> bool:
         return False  # never asked: commands only enqueue
 
+    async def depth(self) -> int:
+        return 0  # never asked: commands only enqueue
+
     async def close(self) -> None:
         if self._arq is not None:
             await self._arq.redis.aclose()

@@ -1,6 +1,10 @@
 """Running the service: serve, worker, db upgrade, judge-standin, demo."""
 
 import argparse
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
 
 from app.cli.common import CommandError, Subparsers, run_in_session
 from app.config import Settings
@@ -9,11 +13,48 @@ from app.config import Settings
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    from app.web.app import create_app
+    from app.observability.logs import logging_config
 
+    if args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, not {args.workers}")
+    if args.workers > 1 and not settings.uses_arq:
+        raise CommandError(
+            "--workers above 1 needs REDIS_URL: without it each process would run jobs of its own"
+        )
     mode = "arq workers" if settings.uses_arq else "in-process jobs"
     print(f"serving on http://{args.host}:{args.port} ({mode})", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    log_config = logging_config(settings.log_format, verbose=args.verbose, service=True)
+    if args.workers == 1:
+        from app.web.app import create_app
+
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=log_config)
+        return
+    with _shared_metrics_dir():
+        # Each uvicorn worker imports the app afresh (with the settings from the environment),
+        # and writes its metrics where a scrape of any worker reads them all.
+        uvicorn.run(
+            "app.web.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=log_config,
+        )
+
+
+@contextlib.contextmanager
+def _shared_metrics_dir() -> Iterator[None]:
+    from app.observability.metrics import MULTIPROC_ENV
+
+    if os.environ.get(MULTIPROC_ENV):  # the operator chose a directory
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="mmrare-metrics-") as directory:
+        os.environ[MULTIPROC_ENV] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROC_ENV]
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
@@ -23,7 +64,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
     from workers.main import WorkerSettings
 
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    ctx = {"metrics_port": args.metrics_port, "metrics_host": args.metrics_host}
+    run_worker(WorkerSettings, ctx=ctx)  # type: ignore[arg-type]
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
@@ -59,9 +101,25 @@ def register(subparsers: Subparsers) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes (above 1 needs REDIS_URL); /metrics sums them all",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     worker = subparsers.add_parser("worker", help="run an arq worker that judges queued runs")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on this port (GET /metrics); off when not given",
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address for --metrics-port (default %(default)s)",
+    )
     worker.set_defaults(handler=cmd_worker)
 
     db = subparsers.add_parser("db", help="database maintenance")

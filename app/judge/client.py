@@ -57,6 +57,7 @@ from app.judge.errors import JudgeConfigError, JudgeItemRejected, JudgeUnavailab
 from app.judge.prompt import cache_key, normalise_base_url
 from app.judge.reply import MalformedReply, parse_reply
 from app.judge.types import CacheCounters, JudgeCache, JudgeOutcome, JudgeRequest, Verdict
+from app.observability import metrics
 from app.rubrics.model import Rubric
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,13 @@ class JudgeClient:
     async def judge(self, request: JudgeRequest, rubric: Rubric) -> JudgeOutcome:
         """Judge one request. Raises JudgeUnavailable / JudgeConfigError; a reply that never
         parses comes back as an outcome with `error` set and the raw reply kept."""
+        outcome = await self._judge(request, rubric)
+        if outcome.latency_ms:
+            metrics.JUDGE_LATENCY.observe(outcome.latency_ms / 1000)
+        _count_item(outcome)
+        return outcome
+
+    async def _judge(self, request: JudgeRequest, rubric: Rubric) -> JudgeOutcome:
         payload = json.dumps(request.body(), ensure_ascii=False, separators=(",", ":")).encode()
         started: float | None = None  # latency excludes queueing for the first slot
         attempts = 0
@@ -216,16 +224,20 @@ class JudgeClient:
                 verdict = hits.get(key)
                 if verdict is None:
                     self.counters.misses += 1
+                    metrics.CACHE_LOOKUPS.labels(cache="verdict", result="miss").inc()
                     todo.append((key, request))
                     continue
                 self.counters.hits += 1
-                yield JudgeOutcome(
+                metrics.CACHE_LOOKUPS.labels(cache="verdict", result="hit").inc()
+                cached = JudgeOutcome(
                     item_id=request.item_id,
                     verdict=verdict,
                     raw_reply=verdict.raw_reply,
                     cached=True,
                     truncated=request.truncated,
                 )
+                _count_item(cached)
+                yield cached
         if not todo:
             return
 
@@ -340,6 +352,14 @@ class JudgeClient:
 
     def _count(self, name: str) -> None:
         self.counters.extra[name] = self.counters.extra.get(name, 0) + 1
+        metrics.JUDGE_ERRORS.labels(kind=name).inc()
+
+
+def _count_item(outcome: JudgeOutcome) -> None:
+    metrics.ITEMS_JUDGED.labels(
+        outcome="verdict" if outcome.verdict is not None else "judge_error",
+        cached="true" if outcome.cached else "false",
+    ).inc()
 
 
 class _SlotTransport(httpx.AsyncBaseTransport):
@@ -359,13 +379,19 @@ class _SlotTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         slot = await self._acquire()
+        metrics.JUDGE_PERMITS_IN_USE.inc()
+
+        def release() -> None:
+            metrics.JUDGE_PERMITS_IN_USE.dec()
+            self._release(slot)
+
         try:
             response = await self._transports[slot].handle_async_request(request)
         except BaseException:
-            self._release(slot)
+            release()
             raise
         # Swap the body stream in place: building a second Response would re-parse the headers.
-        response.stream = _ReleasingStream(response.stream, lambda: self._release(slot))
+        response.stream = _ReleasingStream(response.stream, release)
         return response
 
     async def aclose(self) -> None:

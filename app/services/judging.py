@@ -22,6 +22,7 @@ from app.formats.predictions import gunzip_limited, parse_predictions
 from app.judge.errors import ItemInputError, JudgeConfigError, JudgeUnavailable
 from app.judge.prompt import render_request
 from app.judge.types import JudgeInput, JudgeOutcome, JudgeRequest
+from app.observability.logs import bind_job
 from app.repositories import gold as gold_repo
 from app.repositories import judging as judging_repo
 from app.repositories import runs as runs_repo
@@ -92,6 +93,7 @@ async def execute_run(runtime: Runtime, run_id: int, attempt: int) -> RunStatus 
     plan = await _claim(runtime, run_id, attempt)
     if plan is None:
         return None
+    log.info("run %s attempt %s: judging", run_id, attempt)
     heartbeat = asyncio.create_task(_heartbeat(runtime, run_id, attempt))
     try:
         await _judge_pending(runtime, plan)
@@ -116,7 +118,10 @@ async def execute_run(runtime: Runtime, run_id: int, attempt: int) -> RunStatus 
 async def execute_job(runtime: Runtime, run_id: int, attempt: int) -> RunStatus | None:
     """The job body (arq and in-process): judge the run, then let rejudges take their next step
     — a finished rejudge run frees a slot and may be its rejudge's last (the switch)."""
+    bind_job(run_id=run_id)
     status = await execute_run(runtime, run_id, attempt)
+    if status is not None:
+        log.info("run %s attempt %s: %s", run_id, attempt, status.value)
     try:
         await after_run(runtime, run_id)
     except Exception:  # the periodic tick retries; the run itself is done
@@ -129,6 +134,7 @@ async def _claim(runtime: Runtime, run_id: int, attempt: int) -> _Plan | None:
         run = await runs_repo.get(session, run_id)
         if run is None or run.attempt != attempt:
             return None
+        bind_job(submission_id=run.submission_id)
         now = utcnow()
         if run.status == RunStatus.QUEUED:
             claimed = await runs_repo.transition(

@@ -28,6 +28,7 @@ from app.web.api import submissions as submissions_api
 from app.web.docs import SWAGGER_UI_DIR, SWAGGER_UI_URL
 from app.web.docs import router as docs_router
 from app.web.errors import install_error_handlers
+from app.web.metrics import router as metrics_router
 from app.web.middleware import BodyReadTimeout, SecurityHeaders
 from app.web.pages import admin as admin_pages
 from app.web.pages import analysis as analysis_pages
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         submissions_pages.router,
         admin_pages.router,
         docs_router,
+        metrics_router,
     ):
         app.include_router(router)
     app.mount(SWAGGER_UI_URL, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")

@@ -136,6 +136,9 @@ class RecordingQueue:
     async def job_alive(self, run_id: int, attempt: int) -> bool:
         return (run_id, attempt) in self.jobs
 
+    async def depth(self) -> int:
+        return len(self.jobs)
+
 
 class InProcessApp:
     """The app with its lifespan running in this event loop and a recording queue."""
