@@ -55,6 +55,7 @@ from app.demo.synthetic import (  # noqa: E402
 from app.tracks import Track  # noqa: E402
 
 MMRARE = Path(sys.executable).parent / "mmrare"
+PREFIX = os.environ.get("BENCH_PREFIX", str(MMRARE)).split()
 TARGET_SHARE = 0.87
 TARGET_CPU_MS = 2.0
 TARGET_MEMORY_MB = 300.0
@@ -206,9 +207,9 @@ def measure(
     token = mmrare(env, "token", "create", "--team", "bench").strip()
     port = free_port()
     with (
-        child([str(MMRARE), "serve", "--port", str(port)], env, workdir / "serve.log") as api,
+        child([*PREFIX, "serve", "--port", str(port)], env, workdir / "serve.log") as api,
         child(
-            [str(MMRARE), "worker"] if mode == "redis" else [sys.executable, "-c", "pass"],
+            [*PREFIX, "worker"] if mode == "redis" else [sys.executable, "-c", "pass"],
             env,
             workdir / "worker.log",
         ) as worker,
