@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -149,7 +149,11 @@ def free_port() -> int:
         return port
 
 
-async def _run_state(database_url: str) -> tuple[EvaluationRun | None, datetime | None, ...]:
+RunState = tuple[EvaluationRun | None, datetime | None, datetime | None]
+
+
+async def _run_state(database_url: str) -> RunState:
+    """The latest run and, once it finished, its first and last stored verdict times."""
     engine = create_engine(database_url)
     try:
         async with create_session_factory(engine)() as session:
@@ -168,18 +172,13 @@ async def _run_state(database_url: str) -> tuple[EvaluationRun | None, datetime 
         await engine.dispose()
 
 
-def run_state(database_url: str) -> tuple[EvaluationRun | None, datetime | None, datetime | None]:
-    return asyncio.run(_run_state(database_url))  # type: ignore[return-value]
+def run_state(database_url: str) -> RunState:
+    return asyncio.run(_run_state(database_url))
 
 
 def seconds(value: datetime) -> float:
-    return value.timestamp() if value.tzinfo else value.replace(tzinfo=_utc()).timestamp()
-
-
-def _utc():  # type: ignore[no-untyped-def]
-    from datetime import UTC
-
-    return UTC
+    """Epoch seconds of a stored timestamp (SQLite gives them back without a zone: UTC)."""
+    return value.replace(tzinfo=value.tzinfo or UTC).timestamp()
 
 
 def measure(
