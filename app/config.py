@@ -84,7 +84,18 @@ class Settings(BaseSettings):
         description="Largest share of items with judge errors that still lets a run be scored.",
     )
 
-    run_batch_size: int = Field(default=32, ge=1, description="Item results written per commit.")
+    run_batch_size: int = Field(
+        default=32,
+        ge=1,
+        description="Most item results written per commit (see JUDGE_FLUSH_SECONDS).",
+    )
+    judge_flush_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Longest a judged item waits before it is written; a killed worker repeats "
+        "at most the calls in flight and the items judged in this time.",
+    )
     run_stale_after_seconds: float = Field(
         default=120.0, gt=0, description="A judging run whose heartbeat is older is taken over."
     )

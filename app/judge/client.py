@@ -32,6 +32,7 @@ import asyncio
 import collections
 import contextlib
 import email.utils
+import itertools
 import json
 import logging
 import math
@@ -43,13 +44,14 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
+    Iterator,
     Mapping,
     Sequence,
 )
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import httpx
 
@@ -202,52 +204,27 @@ class JudgeClient:
         base_url: str | None = None,
         limit: asyncio.Semaphore | None = None,
     ) -> AsyncGenerator[JudgeOutcome, None]:
-        """Yield one outcome per request, cached ones first, the rest as they complete.
+        """Yield one outcome per request: cached ones as they are looked up, the rest as they
+        complete.
 
-        `base_url` (default: this client's) goes into the cache key. Successful verdicts are
-        written to the cache in batches; judge errors never are. Close the iterator
+        `requests` is read lazily, a chunk at a time (the first one small), and each chunk's
+        misses go to the judge before the next chunk is read, so the first calls start while
+        later requests are still being rendered and looked up; every slot is fed as soon as it
+        frees. `base_url` (default: this client's) goes into the cache key. Successful verdicts
+        are written to the cache in batches; judge errors never are. Close the iterator
         (`contextlib.aclosing`) if you stop early, so in-flight work is cancelled promptly.
         `limit`, when given, is taken around each request on top of the client's own bound (the
         rejudge share: rejudge runs may use only part of the judge).
         """
-        todo: list[tuple[str | None, JudgeRequest]] = []
-        if cache is None:
-            todo = [(None, request) for request in requests]
-        else:
-            endpoint = base_url if base_url is not None else self.base_url
-            keyed = [(cache_key(request, endpoint), request) for request in requests]
-            unique = list(dict.fromkeys(key for key, _ in keyed))
-            hits: dict[str, Verdict] = {}
-            for start in range(0, len(unique), _CACHE_BATCH):
-                hits.update(await cache.get_many(unique[start : start + _CACHE_BATCH]))
-            for key, request in keyed:
-                verdict = hits.get(key)
-                if verdict is None:
-                    self.counters.misses += 1
-                    metrics.CACHE_LOOKUPS.labels(cache="verdict", result="miss").inc()
-                    todo.append((key, request))
-                    continue
-                self.counters.hits += 1
-                metrics.CACHE_LOOKUPS.labels(cache="verdict", result="hit").inc()
-                cached = JudgeOutcome(
-                    item_id=request.item_id,
-                    verdict=verdict,
-                    raw_reply=verdict.raw_reply,
-                    cached=True,
-                    truncated=request.truncated,
-                )
-                _count_item(cached)
-                yield cached
-        if not todo:
-            return
-
+        endpoint = base_url if base_url is not None else self.base_url
+        work: asyncio.Queue[tuple[str | None, JudgeRequest] | None] = asyncio.Queue()
         done: asyncio.Queue[tuple[str | None, JudgeOutcome] | BaseException] = asyncio.Queue()
-        shared = iter(todo)
 
         async def worker() -> None:
-            # Workers share one iterator; the semaphore inside judge() is the real bound. Twice
-            # as many workers as slots keeps every slot busy while some workers back off.
-            for key, request in shared:
+            # Twice as many workers as slots keeps every slot busy while some workers back off;
+            # the semaphore inside judge() is the real bound.
+            while (job := await work.get()) is not None:
+                key, request = job
                 try:
                     if limit is None:
                         outcome = await self.judge(request, rubric)
@@ -259,22 +236,59 @@ class JudgeClient:
                     return
                 done.put_nowait((key, outcome))
 
-        workers = [
-            asyncio.create_task(worker()) for _ in range(min(len(todo), 2 * self.concurrency))
-        ]
+        workers: list[asyncio.Task[None]] = []
+        waiting = 0  # requests handed to the workers whose outcome is not yielded yet
         to_store: dict[str, Verdict] = {}
+
+        async def settled(item: tuple[str | None, JudgeOutcome] | BaseException) -> JudgeOutcome:
+            nonlocal to_store
+            if isinstance(item, BaseException):
+                raise item
+            key, outcome = item
+            if cache is not None and key is not None and outcome.verdict is not None:
+                to_store[key] = outcome.verdict
+                if len(to_store) >= self.cache_put_batch:
+                    batch, to_store = to_store, {}
+                    await cache.put_many(batch)
+            return outcome
+
         try:
-            for _ in range(len(todo)):
-                item = await done.get()
-                if isinstance(item, BaseException):
-                    raise item
-                stored_key, outcome = item
-                if cache is not None and stored_key is not None and outcome.verdict is not None:
-                    to_store[stored_key] = outcome.verdict
-                    if len(to_store) >= self.cache_put_batch:
-                        batch, to_store = to_store, {}
-                        await cache.put_many(batch)
-                yield outcome
+            for chunk in _chunks(requests, first=2 * self.concurrency, size=_CACHE_BATCH):
+                hits: dict[str, Verdict] = {}
+                keys: list[str | None] = [None] * len(chunk)
+                if cache is not None:
+                    keys = [cache_key(request, endpoint) for request in chunk]
+                    hits = await cache.get_many(list(dict.fromkeys(cast(list[str], keys))))
+                for key, request in zip(keys, chunk, strict=True):
+                    verdict = hits.get(key) if key is not None else None
+                    if verdict is None:
+                        if cache is not None:
+                            self.counters.misses += 1
+                            metrics.CACHE_LOOKUPS.labels(cache="verdict", result="miss").inc()
+                        work.put_nowait((key, request))
+                        waiting += 1
+                        continue
+                    self.counters.hits += 1
+                    metrics.CACHE_LOOKUPS.labels(cache="verdict", result="hit").inc()
+                    cached = JudgeOutcome(
+                        item_id=request.item_id,
+                        verdict=verdict,
+                        raw_reply=verdict.raw_reply,
+                        cached=True,
+                        truncated=request.truncated,
+                    )
+                    _count_item(cached)
+                    yield cached
+                if waiting and not workers:
+                    workers = [asyncio.create_task(worker()) for _ in range(2 * self.concurrency)]
+                while not done.empty():  # outcomes that arrived meanwhile
+                    waiting -= 1
+                    yield await settled(done.get_nowait())
+            for _ in workers:
+                work.put_nowait(None)
+            while waiting:
+                waiting -= 1
+                yield await settled(await done.get())
         finally:
             for task in workers:
                 task.cancel()
@@ -373,7 +387,10 @@ class _SlotTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, slots: int) -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        self._transports = [httpx.AsyncHTTPTransport(limits=limits) for _ in range(slots)]
+        tls = httpx.create_ssl_context()  # loading the CA bundle costs ~20 ms: once, not per slot
+        self._transports = [
+            httpx.AsyncHTTPTransport(verify=tls, limits=limits) for _ in range(slots)
+        ]
         self._free = list(range(slots))
         self._waiters: collections.deque[asyncio.Future[int]] = collections.deque()
 
@@ -454,6 +471,17 @@ class InMemoryJudgeCache:
     async def put_many(self, entries: Mapping[str, Verdict]) -> None:
         self.put_calls += 1
         self.entries.update(entries)
+
+
+def _chunks(
+    items: Iterable[JudgeRequest], *, first: int, size: int
+) -> Iterator[list[JudgeRequest]]:
+    """`items` in lists: `first` of them, then `size` at a time."""
+    iterator = iter(items)
+    chunk = list(itertools.islice(iterator, first))
+    while chunk:
+        yield chunk
+        chunk = list(itertools.islice(iterator, size))
 
 
 def parse_retry_after(value: str | None) -> float | None:

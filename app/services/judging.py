@@ -1,14 +1,15 @@
 """Judging one evaluation run: the job behind both the arq worker and the in-process queue.
 
-The run row is the ledger. Each batch of item results is written together with a fenced
-progress update (same transaction), so a cancelled run or one handed to a newer job stops at
-the next batch, and a restarted job skips every item already stored.
+The run row is the ledger. Item results stream to the database in batches — by size
+(RUN_BATCH_SIZE) or by age (JUDGE_FLUSH_SECONDS), whichever comes first — each written together
+with a fenced progress update (same transaction), so a cancelled run or one handed to a newer job
+stops at the next batch, and a restarted job skips every item already stored.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -39,6 +40,7 @@ from app.scoring.aggregation import (
 from app.scoring.bootstrap import bootstrap_interval
 from app.scoring.f1 import best_token_f1, mean_token_f1
 from app.services.configuration import load_rubric
+from app.services.flushing import write_in_batches
 from app.services.judge_cache import DatabaseJudgeCache
 from app.services.provenance import judging_record
 from app.services.rejudge import after_run
@@ -311,14 +313,57 @@ async def _write_batch(runtime: Runtime, plan: _Plan, rows: Sequence[dict[str, A
 
 
 async def _judge_pending(runtime: Runtime, plan: _Plan) -> None:
+    """Judge every pending item, streaming the results to the database: a batch is written once
+    it holds RUN_BATCH_SIZE results or its oldest is JUDGE_FLUSH_SECONDS old, while the judge
+    calls go on (`write_in_batches`)."""
     settings = runtime.settings
-    batch: list[dict[str, Any]] = []
-    requests: list[JudgeRequest] = []
+    await write_in_batches(
+        _result_rows(runtime, plan),
+        lambda rows: _write_batch(runtime, plan, rows),
+        max_items=settings.run_batch_size,
+        max_seconds=settings.judge_flush_seconds,
+    )
+
+
+async def _result_rows(runtime: Runtime, plan: _Plan) -> AsyncGenerator[dict[str, Any], None]:
+    """One result row per pending item: items settled without a call (no prediction, or one
+    that cannot be sent) as they are met, judged items as their verdicts arrive. Requests are
+    rendered as the judge client asks for them, so the first calls start at once."""
+    settled: list[dict[str, Any]] = []
+    by_item: dict[str, JudgeRequest] = {}
+    outcomes = cast(
+        AsyncGenerator[JudgeOutcome, None],  # judge_many is an async generator
+        runtime.judge_client.judge_many(
+            _requests(runtime, plan, settled, by_item),
+            plan.rubric,
+            cache=DatabaseJudgeCache(runtime.sessions),
+            base_url=runtime.settings.judge_base_url,
+            limit=runtime.rejudge_slots if plan.rejudge else None,
+        ),
+    )
+    async with contextlib.aclosing(outcomes):  # cancels calls in flight when we stop early
+        async for outcome in outcomes:
+            while settled:
+                yield settled.pop()
+            yield _outcome_row(plan, outcome, by_item.pop(outcome.item_id))
+    for row in settled:
+        yield row
+
+
+def _requests(
+    runtime: Runtime,
+    plan: _Plan,
+    settled: list[dict[str, Any]],
+    by_item: dict[str, JudgeRequest],
+) -> Iterator[JudgeRequest]:
+    """The judge requests of the pending items, rendered lazily; an item that needs no call
+    gets its row in `settled` instead."""
+    settings = runtime.settings
     for item_id in plan.pending:
         candidate = plan.predictions.get(item_id)
         if candidate is None or not candidate.strip():
             # No prediction, or an empty one: scores 0, no judge call.
-            batch.append(_missing_row(plan, item_id))
+            settled.append(_missing_row(plan, item_id))
             continue
         try:
             request = render_request(
@@ -335,31 +380,10 @@ async def _judge_pending(runtime: Runtime, plan: _Plan) -> None:
             )
         except ItemInputError as exc:
             # This item cannot be sent (e.g. an oversize image): its judge error, not the run's.
-            batch.append(_row(plan, item_id, error=f"not sent to the judge: {exc}"))
+            settled.append(_row(plan, item_id, error=f"not sent to the judge: {exc}"))
             continue
-        requests.append(request)
-    by_item = {r.item_id: r for r in requests}
-    await _write_batch(runtime, plan, batch)
-    batch = []
-    outcomes = cast(
-        AsyncGenerator[JudgeOutcome, None],  # judge_many is an async generator
-        runtime.judge_client.judge_many(
-            requests,
-            plan.rubric,
-            cache=DatabaseJudgeCache(runtime.sessions),
-            base_url=settings.judge_base_url,
-            limit=runtime.rejudge_slots if plan.rejudge else None,
-        ),
-    )
-    try:
-        async for outcome in outcomes:
-            batch.append(_outcome_row(plan, outcome, by_item[outcome.item_id]))
-            if len(batch) >= settings.run_batch_size:
-                await _write_batch(runtime, plan, batch)
-                batch = []
-    finally:
-        await outcomes.aclose()  # cancels judge calls still in flight when we stop early
-    await _write_batch(runtime, plan, batch)
+        by_item[item_id] = request
+        yield request
 
 
 def _aggregate(plan: _Plan, results: Sequence[ItemResult], settings: Settings) -> dict[str, Any]:

@@ -5,7 +5,7 @@ Routes
     GET  /models, /v1/models                        lists the one model, STANDIN_MODEL
     GET  /_standin/stats                            requests, in_flight, max_in_flight,
                                                     status_counts (499 = the client left during
-                                                    a hang), outcomes, rejected_429
+                                                    a hang), outcomes, rejected_429, repeats
     GET  /_standin/control                          the current knobs
     POST /_standin/control                          a JSON object of knob changes (all valid or
                                                     none applied; 400 names the bad one);
@@ -16,6 +16,7 @@ A chat request naming another model gets 404, one without a json_schema response
 """
 
 import asyncio
+import hashlib
 import json
 import socket
 import time
@@ -49,6 +50,7 @@ class StandinStats:
     in_flight: int = 0
     max_in_flight: int = 0
     rejected_429: int = 0  # 429s sent because max_concurrency was exceeded
+    repeats: int = 0  # chat requests with a body received before (the same item judged again)
     status_counts: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
 
@@ -61,6 +63,7 @@ class StandinJudge:
         self.faults = FaultPlan(knobs)
         self.stats = StandinStats()
         self._completions = 0
+        self._seen: set[bytes] = set()  # digests of the chat bodies received since the reset
 
     @property
     def knobs(self) -> StandinKnobs:
@@ -77,6 +80,7 @@ class StandinJudge:
         self.faults.reconfigure(knobs, reseed="seed" in updates, new_script="script" in updates)
         if changes.get(RESET_STATS):
             self.stats = StandinStats(in_flight=self.stats.in_flight)
+            self._seen = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -126,6 +130,10 @@ class StandinJudge:
             await _send_error(send, 413, str(exc), "invalid_request_error")
             return
         stats = self.stats  # after the await: a control call may have reset the stats meanwhile
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        if digest in self._seen:
+            stats.repeats += 1
+        self._seen.add(digest)
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
