@@ -5,7 +5,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from arq import create_pool
 from arq.connections import RedisSettings
@@ -14,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
 from app.queue import ArqQueue, InProcessQueue, JobQueue
+from app.resources import resource_path
 from app.runtime import Runtime
 from app.services.configuration import ensure_track_configuration
 from app.services.judging import execute_job
@@ -33,8 +33,6 @@ from app.web.pages import models as models_pages
 from app.web.pages import submissions as submissions_pages
 
 log = logging.getLogger(__name__)
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 async def _maintain_forever(runtime: Runtime) -> None:
@@ -103,5 +101,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_pages.router,
     ):
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
     return app
