@@ -21,6 +21,7 @@ from app.services.maintenance import maintenance_pass
 from app.unit_of_work import transaction
 from app.web.api import admin as admin_api
 from app.web.api import analysis as analysis_api
+from app.web.api import health as health_api
 from app.web.api import leaderboard as leaderboard_api
 from app.web.api import models as models_api
 from app.web.api import provenance as provenance_api
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     for router in (
+        health_api.router,
         submissions_api.router,
         models_api.router,
         leaderboard_api.router,
