@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from app.resources import BUNDLED_DIR, CHECKOUT_DIR, IN_PACKAGE, PACKAGE_DIR, TOP_LEVEL
 from tests.support import free_port, wait_until
@@ -23,6 +24,8 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UV = Path(sys.executable).parent / "uv"  # from the dev extra
 
+# The test server trusts every local connection, so any password gets in; it must not be printed.
+DATABASE_PASSWORD = "wheel-test-password"
 # Each path the installed service must answer 200 on.
 SERVED_PATHS = ("/", "/healthz", "/readyz", "/static/leaderboard.css", "/analysis/domain-gap")
 
@@ -93,7 +96,9 @@ def user_env(installed: Path, empty_postgres_url: str, tmp_path: Path) -> dict[s
     return {
         "PATH": f"{installed / 'bin'}{os.pathsep}/usr/bin:/bin",
         "HOME": str(tmp_path),
-        "DATABASE_URL": empty_postgres_url,
+        "DATABASE_URL": make_url(empty_postgres_url)
+        .set(password=DATABASE_PASSWORD)
+        .render_as_string(hide_password=False),
         "STORAGE_DIR": str(tmp_path / "uploads"),
         "SECRET_KEY": "wheel-install-test-secret",
     }
@@ -109,7 +114,9 @@ def served(installed: Path, user_env: dict[str, str], tmp_path: Path) -> Iterato
 
     mmrare = shutil.which("mmrare", path=user_env["PATH"])
     assert mmrare == str(installed / "bin" / "mmrare")
-    _run(mmrare, "db", "upgrade", cwd=workdir, env=user_env)
+    upgraded = _run(mmrare, "db", "upgrade", cwd=workdir, env=user_env)
+    assert "is at the latest revision" in upgraded
+    assert DATABASE_PASSWORD not in upgraded
 
     port = free_port()
     log_path = tmp_path / "serve.log"
