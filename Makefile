@@ -12,6 +12,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 ARGS ?=
+LOCK_ARGS ?=
+
+# The pinned, hashed dependencies: $(LOCK) for the service (the image), $(DEV_LOCK) with the
+# dev tools too (.venv and CI). The runtime pins are taken from the dev lock, so both agree.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --quiet
 
 PG_HOST := 127.0.0.1
 REDIS_HOST := 127.0.0.1
@@ -19,16 +27,23 @@ REDIS_HOST := 127.0.0.1
 # Chromium for the browser tests: only fetched when it is missing and we may install packages.
 BROWSER_DEPS := $(if $(wildcard /usr/bin/chromium),,$(if $(filter 0,$(shell id -u)),browser-deps))
 
-.PHONY: venv services browser-deps lint test demo bench clean distclean
+.PHONY: venv lock services browser-deps lint test demo bench clean distclean
 
 ## venv: create .venv and install the project with its dev extras (again when pyproject changes)
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
+
+## lock: re-resolve the lock files from pyproject.toml (after changing a dependency; keeps the
+## other pins; `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release)
+lock: $(STAMP)
+	$(UV_COMPILE) --extra dev -o $(DEV_LOCK) $(LOCK_ARGS)
+	$(UV_COMPILE) -c $(DEV_LOCK) -o $(LOCK) $(LOCK_ARGS)
 
 ## services: start local PostgreSQL and Redis when they are down (best effort; tests decide)
 services:

@@ -3,11 +3,13 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from app.config import get_settings
 from app.db import models  # noqa: F401  (registers every table on Base.metadata)
 from app.db.base import Base
+from app.db.migrate import MIGRATION_LOCK_KEY
 from app.db.session import create_engine
 
 target_metadata = Base.metadata
@@ -18,6 +20,11 @@ def _database_url() -> str:
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # One migrating process at a time: hosts that all migrate at start-up queue here, and
+        # each reads the schema's revision only once the one before it has committed. The lock
+        # belongs to this transaction, so it is released by the commit or by a crash.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -69,12 +69,16 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
+    from sqlalchemy.engine import make_url
+
     from app.db.migrate import upgrade
     from app.services.configuration import ensure_track_configuration
 
     upgrade(settings.database_url)
     run_in_session(settings, lambda s: ensure_track_configuration(s, settings))
-    print(f"database at {settings.database_url} is at the latest revision")
+    # The URL without its password: this line lands in deployment logs (a migration Job's).
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"database at {shown} is at the latest revision")
 
 
 def cmd_judge_standin(args: argparse.Namespace, settings: Settings) -> None:

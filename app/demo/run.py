@@ -10,7 +10,6 @@ import contextlib
 import subprocess
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from app.db.migrate import upgrade
 from app.db.session import create_engine, create_session_factory
 from app.judge import STANDIN_MODEL
 from app.repositories.accounts import get_team_by_name
+from app.resources import resource_path
 from app.services.accounts import create_team, create_token
 from app.services.configuration import ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
@@ -35,7 +35,7 @@ DEMO_TEAM = "demo"
 
 
 def demo_dir() -> Path:
-    return Path(str(resources.files("app.data").joinpath("demo")))
+    return resource_path("demo")
 
 
 async def prepare(settings: Settings) -> str:

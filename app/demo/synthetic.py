@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from app.formats.gold_bundle import GOLD_FILENAME, GoldItemSpec, parse_gold_bundle
+from app.resources import resource_path
 from app.tracks import Track
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO_DIR = resource_path("demo")
 
 # Chosen to sum to 1,756; the paper gives only the total (its per-track figure is not in the text).
 PAPER_TRACK_SIZES: dict[Track, int] = {

@@ -14,10 +14,10 @@ import re
 import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.resources import resource_path
 from app.rubrics.model import (
     ALWAYS_SHOWN,
     SHOWABLE_FIELDS,
@@ -80,7 +80,7 @@ def bundled_rubric(track: Track) -> Rubric:
     """The rubric shipped in this package for `track` (app/rubrics/<track>.toml)."""
     track = Track(track)
     name = f"{track.value}.toml"
-    raw = resources.files("app.rubrics").joinpath(name).read_bytes()
+    raw = (resource_path("rubrics") / name).read_bytes()
     rubric = parse_rubric(_decode(raw, name), origin=name)
     if rubric.track is not track:
         raise RubricError(f"{name}: track: file declares {rubric.track.value}, expected {track}")

@@ -3,7 +3,6 @@
 import csv
 import io
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Model, ModelCategory, ReportedResult
 from app.errors import InvalidInput
 from app.repositories import models as models_repo
+from app.resources import resource_path
 
 PAPER_JUDGE = "Qwen3-VL-235B"  # the judge behind every reported entry (paper Sec. 3.4)
 PAPER_PROTOCOL = f"judge {PAPER_JUDGE} with the paper's rubrics (MMRareBench, Sec. 3.4)"
@@ -41,7 +41,7 @@ class SeedReport:
 
 
 def bundled_paper_results() -> str:
-    return resources.files("app.data").joinpath("paper_results.csv").read_text(encoding="utf-8")
+    return resource_path("paper_results").read_text(encoding="utf-8")
 
 
 def _score(value: str, line: int, column: str) -> float | None:

@@ -5,7 +5,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from arq import create_pool
 from arq.connections import RedisSettings
@@ -14,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
 from app.queue import ArqQueue, InProcessQueue, JobQueue
+from app.resources import resource_path
 from app.runtime import Runtime
 from app.services.configuration import ensure_track_configuration
 from app.services.judging import execute_job
@@ -21,6 +21,7 @@ from app.services.maintenance import maintenance_pass
 from app.unit_of_work import transaction
 from app.web.api import admin as admin_api
 from app.web.api import analysis as analysis_api
+from app.web.api import health as health_api
 from app.web.api import leaderboard as leaderboard_api
 from app.web.api import models as models_api
 from app.web.api import provenance as provenance_api
@@ -37,8 +38,6 @@ from app.web.pages import models as models_pages
 from app.web.pages import submissions as submissions_pages
 
 log = logging.getLogger(__name__)
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 async def _maintain_forever(runtime: Runtime) -> None:
@@ -99,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyReadTimeout, seconds=settings.request_body_timeout_seconds)
     app.add_middleware(SecurityHeaders)
     for router in (
+        health_api.router,
         submissions_api.router,
         models_api.router,
         leaderboard_api.router,
@@ -115,5 +115,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.mount(SWAGGER_UI_URL, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
     return app

@@ -11,8 +11,7 @@ import hashlib
 import hmac
 import secrets
 
-from starlette.requests import Request
-from starlette.responses import Response
+from fastapi import Request, Response
 
 from app.config import tokens_match
 from app.errors import Forbidden

@@ -1,16 +1,14 @@
 """The one Jinja environment for HTML pages (autoescaping on)."""
 
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from fastapi.templating import Jinja2Templates
 
 from app.leaderboard.board import judged_mark
+from app.resources import resource_path
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates = Jinja2Templates(directory=resource_path("templates"))
 
 
 def _score(value: float | None, digits: int = 1) -> str:

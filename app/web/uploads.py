@@ -10,10 +10,10 @@ response then closes the connection, so the client stops sending).
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
 
+from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from sqlalchemy.exc import IntegrityError
-from starlette.requests import Request
 
 from app.config import Settings
 from app.db.models import ModelCategory

@@ -64,6 +64,10 @@ SMOKE_URLS: dict[str, str] = {
     "/api/v1/submissions/{id}/publish": (
         f"{THIS}::test_the_documented_path_from_an_empty_database_to_a_score"
     ),
+    "/healthz": "tests/integration/test_wheel_install.py::"
+    "test_the_installed_wheel_migrates_and_serves_from_any_directory",
+    "/readyz": "tests/integration/test_health.py::"
+    "test_readyz_names_migrations_behind_head_then_a_database_that_went_away",
 }
 
 

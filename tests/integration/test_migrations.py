@@ -6,7 +6,9 @@ change without a migration, or a migration that drifts from the models, fails he
 
 from __future__ import annotations
 
+import os
 import pprint
+import subprocess
 from typing import Any
 
 import pytest
@@ -20,6 +22,8 @@ from app.db import models  # noqa: F401  (registers every table on Base.metadata
 from app.db.base import Base
 from app.db.migrate import alembic_config, upgrade
 from app.db.session import sync_database_url
+from app.tracks import Track
+from tests.support import MMRARE
 
 
 def _head() -> str:
@@ -117,4 +121,37 @@ def test_downgrade_base_then_upgrade_head_on_postgres(empty_postgres_url: str) -
 
     command.upgrade(config, "head")
     assert _current_revision(sync_url) == _head()
+    _assert_no_diff(sync_url)
+
+
+@pytest.mark.integration
+def test_hosts_migrating_at_once_queue_on_the_advisory_lock(empty_postgres_url: str) -> None:
+    """Three hosts start together on a fresh database, each running `mmrare db upgrade`: all
+    succeed, one after another, and the schema is at head once (without the lock, the losers of
+    the race fail on tables the winner is creating)."""
+    env = {**os.environ, "DATABASE_URL": empty_postgres_url}
+    hosts = [
+        subprocess.Popen(
+            [str(MMRARE), "db", "upgrade"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [host.communicate(timeout=120)[0] for host in hosts]
+    assert [host.returncode for host in hosts] == [0, 0, 0], "\n---\n".join(outputs)
+
+    sync_url = sync_database_url(empty_postgres_url)
+    engine = sa.create_engine(sync_url)
+    try:
+        with engine.connect() as connection:
+            versions = connection.scalars(sa.text("SELECT version_num FROM alembic_version"))
+            assert list(versions) == [_head()]
+            tracks = connection.scalars(sa.text("SELECT track FROM track_configs ORDER BY track"))
+            assert list(tracks) == [track.value for track in Track]
+    finally:
+        engine.dispose()
     _assert_no_diff(sync_url)

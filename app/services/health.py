@@ -1,0 +1,66 @@
+"""Readiness: the database answers, its schema is at the revision this code ships with, and
+Redis (the job queue) answers when REDIS_URL is set. Each check is bounded in time, so a probe
+gets its answer even while a dependency hangs."""
+
+import asyncio
+from dataclasses import dataclass
+
+from app.db.migrate import current_revision, head_revision
+from app.queue import ArqQueue
+from app.runtime import Runtime
+
+CHECK_TIMEOUT_SECONDS = 3.0
+OK = "ok"
+NOT_CHECKED = "not checked: the database is unreachable"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    checks: dict[str, str]  # check name -> "ok", why it failed, or NOT_CHECKED
+
+    @property
+    def failing(self) -> list[str]:
+        """The checks that ran and failed (one left unchecked is not blamed)."""
+        return [name for name, outcome in self.checks.items() if outcome not in (OK, NOT_CHECKED)]
+
+    @property
+    def ready(self) -> bool:
+        return not self.failing
+
+
+def _failure(exc: BaseException) -> str:
+    # The exception's type only: its text may name hosts and users, and the probe is public.
+    return "timed out" if isinstance(exc, TimeoutError) else f"unreachable ({type(exc).__name__})"
+
+
+async def _schema_revision(runtime: Runtime) -> str | None:
+    async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), runtime.engine.connect() as connection:
+        return await connection.run_sync(current_revision)
+
+
+async def _ping_redis(queue: ArqQueue) -> None:
+    async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+        await queue.redis.ping()
+
+
+async def readiness(runtime: Runtime) -> Readiness:
+    checks: dict[str, str] = {}
+    try:
+        revision = await _schema_revision(runtime)
+    except Exception as exc:
+        checks["database"] = _failure(exc)
+        checks["migrations"] = NOT_CHECKED
+    else:
+        head = head_revision()
+        checks["database"] = OK
+        checks["migrations"] = (
+            OK if revision == head else f"at {revision or 'no revision'}, expected {head}"
+        )
+    if isinstance(runtime.queue, ArqQueue):
+        try:
+            await _ping_redis(runtime.queue)
+        except Exception as exc:
+            checks["redis"] = _failure(exc)
+        else:
+            checks["redis"] = OK
+    return Readiness(checks)
