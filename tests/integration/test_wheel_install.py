@@ -27,7 +27,14 @@ UV = Path(sys.executable).parent / "uv"  # from the dev extra
 # The test server trusts every local connection, so any password gets in; it must not be printed.
 DATABASE_PASSWORD = "wheel-test-password"
 # Each path the installed service must answer 200 on.
-SERVED_PATHS = ("/", "/healthz", "/readyz", "/static/leaderboard.css", "/analysis/domain-gap")
+SERVED_PATHS = (
+    "/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/leaderboard.css",
+    "/analysis/domain-gap",
+)
 
 
 def _run(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:

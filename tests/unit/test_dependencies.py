@@ -22,6 +22,7 @@ USED_WITHOUT_IMPORT = {
     "psycopg": "SQLAlchemy's PostgreSQL driver, chosen from DATABASE_URL",
     "aiosqlite": "SQLAlchemy's SQLite driver, chosen from DATABASE_URL",
     "jinja2": "pages render through fastapi.templating.Jinja2Templates",
+    "fastapi-offline": "its Swagger UI files are served by path (app/web/docs.py)",
 }
 
 

@@ -146,10 +146,12 @@ def test_every_mmrare_command_in_deploy_parses() -> None:
 def test_systemd_the_image_compose_and_kubernetes_run_the_same_commands() -> None:
     def runs(commands: list[list[str]]) -> dict[tuple[str, ...], dict[str, Any]]:
         parsed = [parse_command(argv) for argv in commands]
-        # The bind address differs on purpose (loopback behind nginx, all interfaces in a
+        # The bind addresses differ on purpose (loopback behind nginx, all interfaces in a
         # container); every other flag must agree.
         return {
-            role(a): {k: v for k, v in vars(a).items() if k not in ("host", "handler")}
+            role(a): {
+                k: v for k, v in vars(a).items() if k not in ("host", "metrics_host", "handler")
+            }
             for a in parsed
         }
 
