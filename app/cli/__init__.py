@@ -6,14 +6,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from app.cli import accounts, data, oversight, rejudges, rubrics, service, submit
+from app.cli import accounts, data, kit, oversight, rejudges, rubrics, service, submit
 from app.cli.common import CommandError
 from app.config import get_settings
 from app.errors import DomainError
 from app.formats.gold_bundle import GoldBundleError
 
 # Each module adds its subcommands with `register(subparsers)`, in the order --help shows them.
-COMMAND_FAMILIES = (service, data, accounts, submit, rubrics, rejudges, oversight)
+COMMAND_FAMILIES = (service, data, accounts, kit, submit, rubrics, rejudges, oversight)
 
 
 def build_parser() -> argparse.ArgumentParser:

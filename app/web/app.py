@@ -21,6 +21,7 @@ from app.services.maintenance import maintenance_pass
 from app.unit_of_work import transaction
 from app.web.api import admin as admin_api
 from app.web.api import analysis as analysis_api
+from app.web.api import inputs as inputs_api
 from app.web.api import leaderboard as leaderboard_api
 from app.web.api import models as models_api
 from app.web.api import provenance as provenance_api
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         leaderboard_api.router,
         analysis_api.router,
         provenance_api.router,
+        inputs_api.router,
         admin_api.router,
         leaderboard_pages.router,
         analysis_pages.router,
