@@ -8,6 +8,7 @@ the next batch, and a restarted job skips every item already stored.
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ from app.services.provenance import judging_record
 from app.services.rejudge import after_run
 from app.tracks import Track
 from app.unit_of_work import transaction
+
+PROGRESS_SECONDS = 1.0  # a batch is also written after this long: progress moves per item
 
 log = logging.getLogger(__name__)
 
@@ -345,12 +348,16 @@ async def _judge_pending(runtime: Runtime, plan: _Plan) -> None:
             limit=runtime.rejudge_slots if plan.rejudge else None,
         ),
     )
+    flushed = time.monotonic()
     try:
         async for outcome in outcomes:
             batch.append(_outcome_row(plan, outcome, by_item[outcome.item_id]))
-            if len(batch) >= settings.run_batch_size:
+            if (
+                len(batch) >= settings.run_batch_size
+                or time.monotonic() - flushed >= PROGRESS_SECONDS
+            ):
                 await _write_batch(runtime, plan, batch)
-                batch = []
+                batch, flushed = [], time.monotonic()
     finally:
         await outcomes.aclose()  # cancels judge calls still in flight when we stop early
     await _write_batch(runtime, plan, batch)

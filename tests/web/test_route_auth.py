@@ -35,6 +35,8 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # tiny: each entry needs another protection, asserted here.
 ALLOW_WITHOUT_TOKEN = {
     ("POST", "/submit"): 403,  # HTML form: CSRF double-submit, then the form's token field
+    # A status page's action form: the same double-submit, then the form's token field.
+    ("POST", "/submissions/{submission_id}/action"): 403,
 }
 
 # Path parameters filled with team alpha's resources for the ownership check.

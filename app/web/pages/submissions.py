@@ -3,14 +3,17 @@
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import DomainError, QuotaExceeded, Unauthorized
-from app.runs import ACTIVE
+from app.config import tokens_match
+from app.db.models import SubmissionState
+from app.errors import DomainError, NotFound, QuotaExceeded, Unauthorized
+from app.runs import ACTIVE, RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
-from app.services.status import SubmissionView, submission_view, view_of
+from app.services.status import SubmissionView, submission_view, view_key, view_of
+from app.services.submission_actions import DONE
 from app.services.submissions import SubmitOutcome
 from app.tracks import Track
 from app.web import csrf
@@ -19,6 +22,7 @@ from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, StoreDep, Unit
 from app.web.errors import status_for
 from app.web.templating import templates
 from app.web.uploads import read_upload_form, submission_request, submit_upload
+from app.web.views.submission_actions import ACTIONS_BY_VERB, ActionRequest, SubmissionAction
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +42,23 @@ def duration(seconds: float | None) -> str | None:
     return f"about {seconds / 3600:.1f} h"
 
 
-def status_context(view: SubmissionView, key: str | None) -> dict[str, Any]:
+def available_actions(view: SubmissionView) -> list[SubmissionAction]:
+    """The owner's actions that apply now: publish or unpublish an accepted submission, cancel
+    a queued or judging one, re-queue a failed or cancelled one."""
+    run = view.run
+    if view.submission.state == SubmissionState.REJECTED or run is None:
+        return []
+    actions = ["unpublish" if view.submission.published else "publish"]
+    if run.status in ACTIVE:
+        actions.append("cancel")
+    elif run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+        actions.append("requeue")
+    return [ACTIONS_BY_VERB[verb] for verb in actions]
+
+
+def status_context(
+    view: SubmissionView, key: str | None, *, team_view: bool = False, done: str | None = None
+) -> dict[str, Any]:
     run = view.run
     active = run is not None and run.status in ACTIVE
     return {
@@ -47,6 +67,8 @@ def status_context(view: SubmissionView, key: str | None) -> dict[str, Any]:
         "eta": duration(view.eta_seconds),
         "refresh_seconds": REFRESH_SECONDS if active else None,
         "key": key,
+        "actions": available_actions(view) if view.owner_view or team_view else [],
+        "done": DONE.get(done or ""),
     }
 
 
@@ -58,11 +80,101 @@ async def submission_page(
     principal: OptionalPrincipal,
     submission_id: RowId,
     key: str | None = None,
+    done: str | None = None,
 ) -> HTMLResponse:
     view = await submission_view(
         session, submission_id, principal, key=key, secret=keys.view_link_key
     )
-    return templates.TemplateResponse(request, "submissions/status.html", status_context(view, key))
+    team_view = bool(key) and tokens_match(key or "", view_key(keys.view_link_key, submission_id))
+    context = status_context(view, key, team_view=team_view, done=done)
+    return templates.TemplateResponse(request, "submissions/status.html", context)
+
+
+def _action_of(verb: str) -> SubmissionAction:
+    action = ACTIONS_BY_VERB.get(verb)
+    if action is None:
+        raise NotFound(f"no action {verb!r}; the actions are {', '.join(ACTIONS_BY_VERB)}")
+    return action
+
+
+def _render_action(
+    request: Request,
+    view: SubmissionView,
+    action: SubmissionAction,
+    csrf_token: str,
+    *,
+    key: str | None,
+    error: DomainError | None = None,
+) -> HTMLResponse:
+    context = {
+        "view": view,
+        "action": action,
+        "key": key,
+        "csrf_field": csrf.FIELD_NAME,
+        "csrf_token": csrf_token,
+        "token_field": TOKEN_FIELD,
+        "error": error,
+    }
+    status_code = status_for(error) if error else 200
+    response = templates.TemplateResponse(
+        request, "submissions/action.html", context, status_code=status_code
+    )
+    csrf.set_cookie(response, request, csrf_token, path=csrf.SUBMISSIONS_PATH)
+    return response
+
+
+@router.get("/submissions/{submission_id}/action", response_class=HTMLResponse)
+async def action_page(
+    request: Request,
+    session: SessionDep,
+    keys: KeysDep,
+    principal: OptionalPrincipal,
+    submission_id: RowId,
+    do: str,
+    key: str | None = None,
+) -> HTMLResponse:
+    """The confirmation of one action: what it does, the same as a command, and a form that
+    takes the team's token (a view link shows the page but is not enough to act)."""
+    action = _action_of(do)
+    view = await submission_view(
+        session, submission_id, principal, key=key, secret=keys.view_link_key
+    )
+    token = csrf.token_for(request, keys.form_key)
+    return _render_action(request, view, action, token, key=key)
+
+
+@router.post("/submissions/{submission_id}/action", response_model=None)
+async def act(
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    keys: KeysDep,
+    submission_id: RowId,
+) -> Response:
+    """The action form: CSRF-checked, authenticated by its token field, then the API's action;
+    back to the status page, which says what changed."""
+    csrf_token = csrf.require_cookie(request, keys.form_key)
+    form = await request.form()
+    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    csrf.verify(request, keys.form_key, fields.get(csrf.FIELD_NAME))
+    action = _action_of(fields.get("do", ""))
+    key = fields.get("key") or None
+    token = fields.get(TOKEN_FIELD, "").strip()
+    if not token:
+        raise Unauthorized("enter your team's API token to act on this submission")
+    principal = await authenticated(request, token)
+    try:
+        await action.apply(ActionRequest(settings, uow, principal, submission_id))
+    except DomainError as exc:
+        await uow.discard()
+        view = await submission_view(
+            uow.session, submission_id, principal, key=key, secret=keys.view_link_key
+        )
+        return _render_action(request, view, action, csrf_token, key=key, error=exc)
+    link_key = view_key(keys.view_link_key, submission_id)
+    return RedirectResponse(
+        f"/submissions/{submission_id}?key={link_key}&done={action.verb}", status_code=303
+    )
 
 
 def form_context(
