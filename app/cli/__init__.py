@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     # httpx logs every request at INFO: one line per judge call in a worker, and noise around
     # every command's own output.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # alembic announces each of its plugins at INFO when it is imported, before any work.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         args.handler(args, get_settings())
     except (CommandError, DomainError, GoldBundleError) as exc:

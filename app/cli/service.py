@@ -4,6 +4,7 @@ import argparse
 
 from app.cli.common import CommandError, Subparsers, run_in_session
 from app.config import Settings
+from app.ports import PortBusy, require_free
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -11,9 +12,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from app.web.app import create_app
 
+    _require_free(args.host, args.port, "--port")
     mode = "arq workers" if settings.uses_arq else "in-process jobs"
     print(f"serving on http://{args.host}:{args.port} ({mode})", flush=True)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+def _require_free(host: str, port: int, flag: str) -> None:
+    try:
+        require_free(host, port, flag)
+    except PortBusy as exc:
+        raise CommandError(str(exc)) from None
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
@@ -44,9 +53,12 @@ def cmd_judge_standin(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from app.demo.run import run_demo
 
-    code = run_demo(
-        settings, host=args.host, port=args.port, judge_port=args.judge_port, smoke=args.smoke
-    )
+    try:
+        code = run_demo(
+            settings, host=args.host, port=args.port, judge_port=args.judge_port, smoke=args.smoke
+        )
+    except PortBusy as exc:
+        raise CommandError(str(exc)) from None
     if code:
         raise SystemExit(code)
 
