@@ -47,7 +47,7 @@ async def prepare(settings: Settings) -> str:
             gold = await import_gold_bundle(session, demo_dir() / "gold.jsonl")
             seeded = await seed_reported(session)
             if await get_team_by_name(session, DEMO_TEAM) is None:
-                await create_team(session, DEMO_TEAM)
+                await create_team(session, DEMO_TEAM, actor="demo")
             token, _ = await create_token(session, DEMO_TEAM, admin=False, actor="demo")
         print(f"demo gold set: {gold.item_count} synthetic items (gold version {gold.version_id})")
         print(f"paper results: {seeded.created} added, {seeded.updated} updated")

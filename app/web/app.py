@@ -18,6 +18,7 @@ from app.runtime import Runtime
 from app.services.configuration import ensure_track_configuration
 from app.services.judging import execute_job
 from app.services.maintenance import maintenance_pass
+from app.services.reaper import reap
 from app.unit_of_work import transaction
 from app.web.api import admin as admin_api
 from app.web.api import analysis as analysis_api
@@ -38,10 +39,24 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
+PICKUP_SECONDS = 1.0
+"""In-process mode: how soon runs a command queued (a rejudge, a re-queue) are picked up. A
+command cannot reach this process's queue; the full maintenance pass runs far less often."""
+
+
 async def _maintain_forever(runtime: Runtime) -> None:
+    loop = asyncio.get_running_loop()
+    next_pass = loop.time() + runtime.settings.reaper_interval_seconds
     while True:
-        await asyncio.sleep(runtime.settings.reaper_interval_seconds)
-        await maintenance_pass(runtime)
+        await asyncio.sleep(PICKUP_SECONDS)
+        if loop.time() >= next_pass:
+            next_pass = loop.time() + runtime.settings.reaper_interval_seconds
+            await maintenance_pass(runtime)
+            continue
+        try:
+            await reap(runtime, queued_only=True)
+        except Exception:  # the full pass retries; this loop must not die
+            log.exception("picking up queued runs failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
