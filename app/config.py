@@ -103,6 +103,13 @@ class Settings(BaseSettings):
         "question, context, images). Answers and the other gold fields never are.",
     )
 
+    # The About page's links (the paper names one anonymous address for data and code)
+    benchmark_paper_url: str | None = Field(
+        default=None, description="The paper; unset: the About page says it is not yet public."
+    )
+    benchmark_dataset_url: str = "https://anonymous.4open.science/r/MMRareBench-C80E/"
+    benchmark_code_url: str = "https://anonymous.4open.science/r/MMRareBench-C80E/"
+
     # Leaderboards (visitors)
     bootstrap_resamples: int = Field(default=1000, ge=100)
     bootstrap_seed: int = 20260101

@@ -28,6 +28,7 @@ from app.web.api import models as models_api
 from app.web.api import provenance as provenance_api
 from app.web.api import submissions as submissions_api
 from app.web.errors import install_error_handlers
+from app.web.pages import about as about_pages
 from app.web.pages import admin as admin_pages
 from app.web.pages import analysis as analysis_pages
 from app.web.pages import leaderboard as leaderboard_pages
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models_pages.router,
         submissions_pages.router,
         admin_pages.router,
+        about_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -58,6 +58,7 @@ SMOKE_TESTS: dict[str, str] = {
 
 # Each service path the README names -> the test that requests it over HTTP.
 SMOKE_URLS: dict[str, str] = {
+    "/about": "tests/web/test_about.py::test_the_about_page_says_what_the_service_enforces",
     "/": f"{THIS}::test_the_documented_path_from_an_empty_database_to_a_score",
     "/submit": f"{THIS}::test_the_documented_path_from_an_empty_database_to_a_score",
     "/analysis/domain-gap": f"{THIS}::test_the_documented_path_from_an_empty_database_to_a_score",
