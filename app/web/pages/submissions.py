@@ -185,7 +185,10 @@ def form_context(
     results: list[tuple[SubmissionView, bool]] | None = None,
     outcome: SubmitOutcome | None = None,
     error: DomainError | None = None,
+    values: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """`values`: the fields as sent, so a form answered with an error comes back filled in
+    (never the token)."""
     return {
         "csrf_field": csrf.FIELD_NAME,
         "csrf_token": csrf_token,
@@ -197,6 +200,7 @@ def form_context(
         "rejected": bool(outcome and outcome.rejected),
         "error_report": outcome.error_report if outcome else [],
         "error": error,
+        "values": values or {},
     }
 
 
@@ -253,7 +257,7 @@ async def submit_form(
         quota = await team_quota(session, principal, limit)
         response = _render_form(
             request,
-            form_context(limit, csrf_token, quota=quota, error=exc),
+            form_context(limit, csrf_token, quota=quota, error=exc, values=form.fields),
             status_code=status_for(exc),
         )
         if isinstance(exc, QuotaExceeded):
@@ -262,8 +266,30 @@ async def submit_form(
     results = await _results(session, outcome, principal, keys.view_link_key)
     quota = await team_quota(session, principal, limit)
     code = 422 if outcome.rejected else (201 if outcome.created else 200)
-    context = form_context(limit, csrf_token, quota=quota, results=results, outcome=outcome)
+    kept = form.fields if outcome.rejected else None  # fix the file, keep the rest
+    context = form_context(
+        limit, csrf_token, quota=quota, results=results, outcome=outcome, values=kept
+    )
     return _render_form(request, context, status_code=code)
+
+
+@router.post("/submit/quota", response_class=HTMLResponse)
+async def quota_form(
+    request: Request, session: SessionDep, settings: SettingsDep, keys: KeysDep
+) -> HTMLResponse:
+    """The team's quota, for the token typed into the small form beside the upload form: a POST
+    (the token never goes in a URL), CSRF-checked like the upload."""
+    csrf_token = csrf.require_cookie(request, keys.form_key)
+    form = await request.form()
+    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    csrf.verify(request, keys.form_key, fields.get(csrf.FIELD_NAME))
+    token = fields.get(TOKEN_FIELD, "").strip()
+    if not token:
+        raise Unauthorized("enter your team's API token to see its quota")
+    principal = await authenticated(request, token)
+    quota = await team_quota(session, principal, settings.submissions_per_day)
+    context = form_context(settings.submissions_per_day, csrf_token, quota=quota)
+    return _render_form(request, context)
 
 
 async def _results(
