@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from app.formats.images import IMAGE_TYPES
 from app.tracks import Track
 
 KIT_FORMAT = "mmrare-kit/1"
@@ -20,16 +21,6 @@ TEMPLATE_NAME = "predictions-template.jsonl"
 MANIFEST_NAME = "kit.json"
 README_NAME = "README.md"
 IMAGE_DIR = "images"
-IMAGE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".bmp": "image/bmp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-}
 UNKNOWN_IMAGE_SUFFIX = ".bin"
 
 
