@@ -1,5 +1,6 @@
 """HTML pages for model developers: the upload form and a submission's status page."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -40,6 +41,26 @@ def duration(seconds: float | None) -> str | None:
     if minutes < 90:
         return f"about {minutes} min"
     return f"about {seconds / 3600:.1f} h"
+
+
+@dataclass(frozen=True)
+class SmallForm:
+    csrf_token: str
+    fields: dict[str, str]
+    principal: Principal
+
+
+async def small_form(request: Request, form_key: bytes, purpose: str) -> SmallForm:
+    """A url-encoded form of the pages (an action, the quota check): the CSRF cookie checked
+    before the body is read, then its field, then the token field authenticated."""
+    csrf_token = csrf.require_cookie(request, form_key)
+    form = await request.form()
+    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    csrf.verify(request, form_key, fields.get(csrf.FIELD_NAME))
+    token = fields.get(TOKEN_FIELD, "").strip()
+    if not token:
+        raise Unauthorized(f"enter your team's API token {purpose}")
+    return SmallForm(csrf_token, fields, await authenticated(request, token))
 
 
 def available_actions(view: SubmissionView) -> list[SubmissionAction]:
@@ -153,16 +174,10 @@ async def act(
 ) -> Response:
     """The action form: CSRF-checked, authenticated by its token field, then the API's action;
     back to the status page, which says what changed."""
-    csrf_token = csrf.require_cookie(request, keys.form_key)
-    form = await request.form()
-    fields = {name: value for name, value in form.items() if isinstance(value, str)}
-    csrf.verify(request, keys.form_key, fields.get(csrf.FIELD_NAME))
-    action = _action_of(fields.get("do", ""))
-    key = fields.get("key") or None
-    token = fields.get(TOKEN_FIELD, "").strip()
-    if not token:
-        raise Unauthorized("enter your team's API token to act on this submission")
-    principal = await authenticated(request, token)
+    form = await small_form(request, keys.form_key, "to act on this submission")
+    action = _action_of(form.fields.get("do", ""))
+    key = form.fields.get("key") or None
+    csrf_token, principal = form.csrf_token, form.principal
     try:
         await action.apply(ActionRequest(settings, uow, principal, submission_id))
     except DomainError as exc:
@@ -279,16 +294,9 @@ async def quota_form(
 ) -> HTMLResponse:
     """The team's quota, for the token typed into the small form beside the upload form: a POST
     (the token never goes in a URL), CSRF-checked like the upload."""
-    csrf_token = csrf.require_cookie(request, keys.form_key)
-    form = await request.form()
-    fields = {name: value for name, value in form.items() if isinstance(value, str)}
-    csrf.verify(request, keys.form_key, fields.get(csrf.FIELD_NAME))
-    token = fields.get(TOKEN_FIELD, "").strip()
-    if not token:
-        raise Unauthorized("enter your team's API token to see its quota")
-    principal = await authenticated(request, token)
-    quota = await team_quota(session, principal, settings.submissions_per_day)
-    context = form_context(settings.submissions_per_day, csrf_token, quota=quota)
+    form = await small_form(request, keys.form_key, "to see its quota")
+    quota = await team_quota(session, form.principal, settings.submissions_per_day)
+    context = form_context(settings.submissions_per_day, form.csrf_token, quota=quota)
     return _render_form(request, context)
 
 
