@@ -19,6 +19,11 @@ PLACEHOLDER_SECRET_PREFIX = "change-me"
 """deploy/env.example's SECRET_KEY starts with this; a service refuses to start with it."""
 
 
+PUBLISHABLE_INPUT_FIELDS = ("question", "context", "images")
+"""The only gold fields that may ever be public inputs: never answers, aliases, targets,
+evidence, category or ORPHA codes."""
+
+
 class ConfigurationError(ValueError):
     """A setting that makes no sense to start with; the message says which and how to fix it."""
 
@@ -121,6 +126,19 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Per team and track, in any rolling 24 hours."
     )
 
+    public_input_fields: str = Field(
+        default="question,context,images",
+        description="Gold fields handed out in the participant's kit (comma-separated; any of "
+        "question, context, images). Answers and the other gold fields never are.",
+    )
+
+    # The About page's links (the paper names one anonymous address for data and code)
+    benchmark_paper_url: str | None = Field(
+        default=None, description="The paper; unset: the About page says it is not yet public."
+    )
+    benchmark_dataset_url: str = "https://anonymous.4open.science/r/MMRareBench-C80E/"
+    benchmark_code_url: str = "https://anonymous.4open.science/r/MMRareBench-C80E/"
+
     # Leaderboards (visitors)
     bootstrap_resamples: int = Field(default=1000, ge=100)
     bootstrap_seed: int = 20260101
@@ -147,6 +165,23 @@ class Settings(BaseSettings):
         le=1,
         description="Share of JUDGE_CONCURRENCY rejudge runs may use, so uploads keep flowing.",
     )
+
+    @field_validator("public_input_fields")
+    @classmethod
+    def _known_input_fields(cls, value: str) -> str:
+        fields = [name.strip().lower() for name in value.split(",") if name.strip()]
+        unknown = sorted(set(fields) - set(PUBLISHABLE_INPUT_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"PUBLIC_INPUT_FIELDS names {', '.join(unknown)}, which may not be handed out; "
+                f"choose among {', '.join(PUBLISHABLE_INPUT_FIELDS)}"
+            )
+        return ",".join(name for name in PUBLISHABLE_INPUT_FIELDS if name in fields)
+
+    @property
+    def public_inputs(self) -> tuple[str, ...]:
+        """The gold fields a participant's kit carries, in a fixed order."""
+        return tuple(name for name in self.public_input_fields.split(",") if name)
 
     @field_validator("judge_base_url")
     @classmethod

@@ -5,7 +5,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from app.cli import accounts, data, oversight, rejudges, rubrics, service, submit
+from app.cli import accounts, data, kit, oversight, rejudges, rubrics, service, submit
 from app.cli.common import CommandError
 from app.config import get_settings
 from app.errors import DomainError
@@ -13,7 +13,7 @@ from app.formats.gold_bundle import GoldBundleError
 from app.observability.logs import configure_logging
 
 # Each module adds its subcommands with `register(subparsers)`, in the order --help shows them.
-COMMAND_FAMILIES = (service, data, accounts, submit, rubrics, rejudges, oversight)
+COMMAND_FAMILIES = (service, data, accounts, kit, submit, rubrics, rejudges, oversight)
 # Services whose INFO lines are their output; every other command logs warnings only (-v: more).
 LONG_RUNNING_COMMANDS = frozenset({"serve", "worker", "demo", "judge-standin"})
 

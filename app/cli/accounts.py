@@ -11,8 +11,9 @@ from app.config import Settings
 
 def cmd_team_create(args: argparse.Namespace, settings: Settings) -> None:
     from app.services.accounts import create_team
+    from app.services.audit import cli_actor
 
-    team = run_in_session(settings, lambda s: create_team(s, args.name))
+    team = run_in_session(settings, lambda s: create_team(s, args.name, actor=cli_actor()))
     print(
         f"team {team.name!r} created (id {team.id}); give it a token with "
         f"`mmrare token create --team {team.name!r}`"

@@ -112,8 +112,8 @@ def run_and_enqueue(
             await engine.dispose()
         if queue.deferred:
             print(
-                f"{queue.deferred} run(s) queued; `mmrare serve` (no REDIS_URL) starts them "
-                f"within {settings.reaper_interval_seconds}s"
+                f"{queue.deferred} run(s) queued; a running `mmrare serve` (no REDIS_URL) starts "
+                "them within a second or two"
             )
         return result
 

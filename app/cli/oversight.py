@@ -51,7 +51,7 @@ def cmd_reliability(args: argparse.Namespace, settings: Settings) -> None:
         print("  {:<34} {:>4} {:>5} {:>6} {:>5} {:>5} {:>8}".format(*header))
         for d in report.dimensions:
             print(
-                f"  {d.dimension:<34} {d.items:>4} {_pct(d.accuracy):>5} {_pct(d.kappa):>6} "
+                f"  {d.name:<34} {d.items:>4} {_pct(d.accuracy):>5} {_pct(d.kappa):>6} "
                 f"{_pct(d.false_positive_rate):>5} {_pct(d.prevalence):>5} "
                 f"{_pct(d.human_kappa):>8}"
             )

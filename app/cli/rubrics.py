@@ -27,11 +27,13 @@ def cmd_rubric_load(args: argparse.Namespace, settings: Settings) -> None:
         raise CommandError(f"{args.file}: not valid UTF-8 (byte {exc.start})") from None
     origin = Path(args.file).name
     loaded = run_in_session(
-        settings, lambda s: load_rubric(s, text, origin=origin, actor=cli_actor())
+        settings, lambda s: load_rubric(s, text, origin=origin, actor=cli_actor(), note=args.note)
     )
     rubric = loaded.rubric
     state = "registered" if loaded.created else "unchanged: already registered"
     print(f"{rubric.track} rubric {rubric.version} {state} ({rubric.title})")
+    if args.note and not loaded.created:
+        print("the note was not stored: a version keeps the note it was first loaded with")
     if loaded.created:
         print(
             f"next: `mmrare rejudge --track {rubric.track} --rubric {rubric.short_version}` "
@@ -52,6 +54,8 @@ def cmd_rubric_list(args: argparse.Namespace, settings: Settings) -> None:
             f"{mark} {row.track}  {row.version}  {row.created_at:%Y-%m-%d %H:%M}  "
             f"{row.scored_runs:>5} scored runs  {row.title}"
         )
+        if row.note:
+            print(f"      note: {row.note}")
     print("(* = active)")
 
 
@@ -78,6 +82,9 @@ def register(subparsers: Subparsers) -> None:
         "load", help="register a rubric file; the same content again is a no-op"
     )
     load.add_argument("file", help="a rubric TOML file (see app/rubrics/T1.toml)")
+    load.add_argument(
+        "--note", help="what changed and why; kept with the version, shown in `rubric list`"
+    )
     load.set_defaults(handler=cmd_rubric_load)
     listing = actions.add_parser("list", help="registered versions, the active ones marked")
     listing.add_argument("--track", type=track_arg)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from app.cli.common import CommandError, Subparsers, run_in_session
 from app.config import Settings
+from app.ports import PortBusy, require_free
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -21,6 +22,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         raise CommandError(
             "--workers above 1 needs REDIS_URL: without it each process would run jobs of its own"
         )
+    _require_free(args.host, args.port, "--port")
     mode = "arq workers" if settings.uses_arq else "in-process jobs"
     print(f"serving on http://{args.host}:{args.port} ({mode})", flush=True)
     log_config = logging_config(settings.log_format, verbose=args.verbose, service=True)
@@ -57,6 +59,13 @@ def _shared_metrics_dir() -> Iterator[None]:
             del os.environ[MULTIPROC_ENV]
 
 
+def _require_free(host: str, port: int, flag: str) -> None:
+    try:
+        require_free(host, port, flag)
+    except PortBusy as exc:
+        raise CommandError(str(exc)) from None
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     if not settings.uses_arq:
         raise CommandError("REDIS_URL is not set: without it jobs run inside `mmrare serve`")
@@ -90,9 +99,12 @@ def cmd_judge_standin(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from app.demo.run import run_demo
 
-    code = run_demo(
-        settings, host=args.host, port=args.port, judge_port=args.judge_port, smoke=args.smoke
-    )
+    try:
+        code = run_demo(
+            settings, host=args.host, port=args.port, judge_port=args.judge_port, smoke=args.smoke
+        )
+    except PortBusy as exc:
+        raise CommandError(str(exc)) from None
     if code:
         raise SystemExit(code)
 

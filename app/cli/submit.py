@@ -15,6 +15,8 @@ from app.client.api import ClientError, LeaderboardClient
 from app.client.progress import FINAL, ProgressPrinter
 from app.config import ClientSettings, Settings
 from app.formats.predictions import PredictionFileTooLarge, parse_predictions
+from app.rubrics.labels import dimension_labels
+from app.services.submission_actions import DONE
 from app.tracks import Track
 
 ACTIONS = ("publish", "unpublish", "pin", "unpin", "cancel", "requeue")
@@ -83,7 +85,8 @@ def _summary(status: dict[str, Any], client: LeaderboardClient) -> str:
         line += f" · score {result['score']:.1f}"
         if result.get("f1") is not None:
             line += f" · T1 F1 {result['f1']:.1f}"
-        means = ", ".join(f"{k} {v:.1f}" for k, v in result["dimension_means"].items())
+        labelled = dimension_labels(result["dimension_means"], status["track"])
+        means = ", ".join(f"{k} {v:.1f}" for k, v in labelled.items())
         line += f" · dimensions: {means}"
     line += f" · coverage {coverage['answered']}/{coverage['total']}"
     if status.get("empty_predictions"):
@@ -182,7 +185,23 @@ def cmd_action(args: argparse.Namespace, settings: Settings) -> None:
             status = client.action(args.id, args.action)
         except ClientError as exc:
             raise CommandError(str(exc)) from None
-        print(_summary(status, client))
+        print(_changed(args.action, status))
+
+
+def _changed(action: str, status: dict[str, Any]) -> str:
+    """What an action changed: "published T1 submission 12 (model X) …", not its status line."""
+    head = f"{DONE[action]} {status['track']} submission {status['id']} (model {status['model']})"
+    run = status.get("status")
+    if action == "publish":
+        when = "now" if run == "scored" else "once it is scored"
+        return f"{head}: it shows on the leaderboard {when}"
+    if action == "unpublish":
+        return f"{head}: it is off the leaderboard and private again"
+    if action in ("pin", "unpin"):
+        return f"{head}: its model's row shows {'it' if action == 'pin' else 'its latest'}"
+    if action == "cancel":
+        return f"{head}: items judged so far are kept; `mmrare submission requeue {status['id']}`"
+    return f"{head}: {run}; items stored before are kept"
 
 
 def _connection_flags(parser: argparse.ArgumentParser) -> None:

@@ -117,6 +117,20 @@ class LeaderboardClient:
     def quota(self) -> dict[str, Any]:
         return self._json("GET", "/api/v1/quota")
 
+    def download(self, path: str, target: Path) -> httpx.Headers:
+        """Stream a GET's body into `target`; its headers are returned."""
+        try:
+            with self._http.stream("GET", path) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error_of(response)
+                with target.open("wb") as handle:
+                    for chunk in response.iter_bytes():
+                        handle.write(chunk)
+                return response.headers
+        except httpx.HTTPError as exc:
+            raise ClientError(f"cannot reach {self.server}: {exc}") from None
+
     def _json(self, method: str, path: str) -> dict[str, Any]:
         response = self._request(method, path)
         if response.status_code >= 400:

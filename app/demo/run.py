@@ -6,7 +6,6 @@ predictions, wait until they are scored, print the leaderboard and exit (non-zer
 """
 
 import asyncio
-import contextlib
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import create_engine, create_session_factory
 from app.judge import STANDIN_MODEL
+from app.ports import PortBusy, is_free, require_free
 from app.repositories.accounts import get_team_by_name
 from app.resources import resource_path
 from app.services.accounts import create_team, create_token
@@ -47,7 +47,7 @@ async def prepare(settings: Settings) -> str:
             gold = await import_gold_bundle(session, demo_dir() / "gold.jsonl")
             seeded = await seed_reported(session)
             if await get_team_by_name(session, DEMO_TEAM) is None:
-                await create_team(session, DEMO_TEAM)
+                await create_team(session, DEMO_TEAM, actor="demo")
             token, _ = await create_token(session, DEMO_TEAM, admin=False, actor="demo")
         print(f"demo gold set: {gold.item_count} synthetic items (gold version {gold.version_id})")
         print(f"paper results: {seeded.created} added, {seeded.updated} updated")
@@ -57,6 +57,39 @@ async def prepare(settings: Settings) -> str:
         await engine.dispose()
 
 
+def is_our_standin(base_url: str) -> bool:
+    """Does `base_url` answer as the MMRareBench stand-in judge: its one model listed at
+    /v1/models and its own /_standin/stats? Anything else on the judge port is not ours."""
+    try:
+        with httpx.Client(base_url=base_url, timeout=2, trust_env=False) as client:
+            models = client.get("/v1/models")
+            stats = client.get("/_standin/stats")
+            listed = [m.get("id") for m in models.json().get("data", [])]
+            return (
+                models.status_code == 200
+                and listed == [STANDIN_MODEL]
+                and stats.status_code == 200
+                and "requests" in stats.json()
+            )
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return False
+
+
+def judge_port_in_use(host: str, port: int) -> bool:
+    """True when one of our stand-in judges already listens on `port` (the demo uses it); False
+    when the port is free. Anything else there is refused: the demo never sends its items to an
+    unknown service."""
+    if is_free(host, port):
+        return False
+    if is_our_standin(f"http://{host}:{port}"):
+        return True
+    raise PortBusy(
+        f"port {port} is in use by something that is not the MMRareBench stand-in judge, and "
+        "the demo will not send its items there; stop it, or choose another judge port with "
+        "--judge-port N"
+    )
+
+
 def start_standin(host: str, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "app.standin", "--host", host, "--port", str(port)]
@@ -64,10 +97,12 @@ def start_standin(host: str, port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the reference judge exited at start-up (port {port} taken?)")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://{host}:{port}/v1/models", timeout=1).status_code == 200:
-                return process
+            raise PortBusy(
+                f"the reference judge exited at start-up on port {port}; choose another judge "
+                "port with --judge-port N"
+            )
+        if is_our_standin(f"http://{host}:{port}"):
+            return process
         time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"the reference judge did not answer on port {port} within 20 s")
@@ -169,14 +204,19 @@ def run_demo(settings: Settings, *, host: str, port: int, judge_port: int, smoke
             "judge_model": STANDIN_MODEL,
         }
     )
+    # Both ports are checked before any work, so a busy one is a single line.
+    require_free(host, port, "--port")
+    reuse_judge = judge_port_in_use("127.0.0.1", judge_port)
     upgrade(settings.database_url)
     token = asyncio.run(prepare(settings))
-    judge = start_standin("127.0.0.1", judge_port)
-    print(f"reference judge ({STANDIN_MODEL}, a lexical stand-in) on port {judge_port}")
+    judge = None if reuse_judge else start_standin("127.0.0.1", judge_port)
+    running = "already running, used" if reuse_judge else "started"
+    print(f"reference judge ({STANDIN_MODEL}, a lexical stand-in) on port {judge_port}: {running}")
     try:
         return asyncio.run(serve(settings, host, port, smoke, token))
     except KeyboardInterrupt:
         return 0
     finally:
-        judge.terminate()
-        judge.wait(timeout=10)
+        if judge is not None:
+            judge.terminate()
+            judge.wait(timeout=10)

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.formats.images import IMAGE_TYPES
 from app.judge.errors import ItemInputError
 from app.judge.types import JudgeInput, JudgeRequest
 from app.rubrics.model import TEXT_FIELDS, Dimension, DimensionKind, Rubric
@@ -37,16 +38,6 @@ _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 _LOOKALIKE_RUN = re.compile(
     r"[<\uff1c\ufe64\u2039\u2329\u3008\u27e8]{3,}|[>\uff1e\ufe65\u203a\u232a\u3009\u27e9]{3,}"
 )
-_IMAGE_MIME = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".bmp": "image/bmp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-}
 
 
 def neutralise_delimiters(text: str) -> str:
@@ -230,7 +221,7 @@ def image_parts(paths: tuple[str, ...], max_bytes: int) -> list[dict[str, Any]]:
         except ValueError:
             raise ItemInputError(
                 f"image {number} of {count} has a file type the judge cannot be sent "
-                f"(known: {', '.join(sorted(_IMAGE_MIME))})"
+                f"(known: {', '.join(sorted(IMAGE_TYPES))})"
             ) from None
         parts.append({"type": "text", "text": f"Image {number} of {count}:"})
         parts.append({"type": "image_url", "image_url": {"url": url}})
@@ -252,9 +243,9 @@ def fill_template(template: str, values: Mapping[str, str]) -> str:
 
 def image_data_url(path: str | Path) -> str:
     path = Path(path)
-    mime = _IMAGE_MIME.get(path.suffix.lower())
+    mime = IMAGE_TYPES.get(path.suffix.lower())
     if mime is None:
-        known = ", ".join(sorted(_IMAGE_MIME))
+        known = ", ".join(sorted(IMAGE_TYPES))
         raise ValueError(f"cannot send image with extension {path.suffix!r} (known: {known})")
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     return f"data:{mime};base64,{encoded}"

@@ -34,3 +34,19 @@ async def item_tracks(session: AsyncSession, version_id: int) -> dict[str, Track
         select(GoldItem.item_id, GoldItem.track).where(GoldItem.gold_version_id == version_id)
     )
     return {item_id: Track(track) for item_id, track in rows}
+
+
+async def public_inputs(
+    session: AsyncSession, version_id: int, track: Track
+) -> list[tuple[str, str, str | None, list[str]]]:
+    """(id, question, context, images) of a track's items: the only gold columns a
+    participant's kit may carry. Answers and the other gold columns are never selected."""
+    rows = await session.execute(
+        select(GoldItem.item_id, GoldItem.question, GoldItem.context, GoldItem.images)
+        .where(GoldItem.gold_version_id == version_id, GoldItem.track == track.value)
+        .order_by(GoldItem.item_id)
+    )
+    return [
+        (item_id, question, context, list(images or []))
+        for item_id, question, context, images in rows
+    ]

@@ -13,14 +13,18 @@ from app.rubrics.model import Rubric
 from app.tracks import Track
 
 
-async def ensure_rubric_version(session: AsyncSession, rubric: Rubric) -> RubricVersion:
-    """Register a rubric by its content hash; registering the same content again is a no-op."""
+async def ensure_rubric_version(
+    session: AsyncSession, rubric: Rubric, *, note: str | None = None
+) -> RubricVersion:
+    """Register a rubric by its content hash; registering the same content again is a no-op
+    (its note stays the first one's)."""
     # Insert-or-nothing: API and worker processes may start at once on an empty database.
     row = {
         "version": rubric.version,
         "track": rubric.track.value,
         "title": rubric.title,
         "source": rubric.source,
+        "note": note,
         "created_at": utcnow(),
     }
     await upsert(session, RubricVersion, [row], key=["version"])

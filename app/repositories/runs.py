@@ -140,6 +140,17 @@ async def queue_position(session: AsyncSession, run: EvaluationRun) -> int:
     return (ahead or 0) + 1
 
 
+async def judged_since(session: AsyncSession, run_id: int, since: datetime) -> int:
+    """Items of the run the judge settled (scored or judge error, not missing) since `since`:
+    the current attempt's pace, when `since` is its start."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ItemResult)
+        .where(ItemResult.run_id == run_id, ItemResult.updated_at >= since, ~ItemResult.missing)
+    )
+    return int(count or 0)
+
+
 async def completed_item_ids(session: AsyncSession, run_id: int) -> set[str]:
     """Items already judged or settled; judge errors are not complete and get another try."""
     rows = await session.scalars(

@@ -37,7 +37,8 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_team(session: AsyncSession, name: str) -> Team:
+async def create_team(session: AsyncSession, name: str, *, actor: str) -> Team:
+    """A new team, recorded in the audit log as `team.create` by `actor`."""
     name = name.strip()
     if not _TEAM_NAME.match(name):
         raise InvalidInput(
@@ -45,7 +46,11 @@ async def create_team(session: AsyncSession, name: str) -> Team:
         )
     if await accounts_repo.get_team_by_name(session, name) is not None:
         raise Conflict(f"team {name!r} already exists")
-    return await accounts_repo.add_team(session, Team(name=name))
+    team = await accounts_repo.add_team(session, Team(name=name))
+    await record_event(
+        session, actor=actor, action="team.create", target=f"team:{name}", details={"id": team.id}
+    )
+    return team
 
 
 async def create_token(

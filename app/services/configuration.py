@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.db.models import JudgeModel
 from app.errors import ServiceNotReady
 from app.judge import STANDIN_MODEL
 from app.repositories import judging as judging_repo
@@ -40,6 +41,16 @@ async def active_pair(session: AsyncSession, track: Track) -> ActivePair:
     judge = await judging_repo.get_judge_model(session, config.judge_model_id)
     assert judge is not None  # enforced by the foreign key
     return ActivePair(config.rubric_version, judge.id, judge.name)
+
+
+async def active_judges(session: AsyncSession) -> dict[Track, JudgeModel]:
+    """Each configured track's active judge model (for the maintainers' tracks table)."""
+    judges = {}
+    for track, config in (await judging_repo.track_configs(session)).items():
+        judge = await judging_repo.get_judge_model(session, config.judge_model_id)
+        assert judge is not None  # enforced by the foreign key
+        judges[track] = judge
+    return judges
 
 
 async def load_rubric(session: AsyncSession, version: str) -> Rubric:

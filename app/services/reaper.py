@@ -24,9 +24,13 @@ class ReapReport:
     requeued: list[tuple[int, int]]  # (run id, attempt) sent to the queue
 
 
-async def reap(runtime: Runtime, *, orphaned: bool = False) -> ReapReport:
+async def reap(
+    runtime: Runtime, *, orphaned: bool = False, queued_only: bool = False
+) -> ReapReport:
     """Re-enqueue runs whose job is gone. `orphaned=True` says no job of an earlier process can
-    still be alive (in-process mode at start-up), so heartbeats need not go stale first."""
+    still be alive (in-process mode at start-up), so heartbeats need not go stale first.
+    `queued_only`: just the queued runs no job holds — what another process (a command) queued
+    but could not send to this process's in-process queue."""
     queue = runtime.queue
     stale_before = utcnow() - timedelta(seconds=runtime.settings.run_stale_after_seconds)
     async with unit_of_work(runtime.sessions, queue) as uow:
@@ -37,6 +41,8 @@ async def reap(runtime: Runtime, *, orphaned: bool = False) -> ReapReport:
                     continue
                 # A fresh attempt: the old job id may still hold an arq result key.
                 attempt = await runs_repo.hand_over(session, run.id, run.attempt, stale_before=None)
+            elif queued_only:
+                continue
             else:
                 # Judging: the heartbeat, not the queue, says whether a worker still holds it
                 # (a killed worker's job looks "in progress" to arq until its timeout).

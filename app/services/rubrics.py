@@ -16,7 +16,7 @@ from app.repositories import judging as judging_repo
 from app.repositories import rejudge as rejudge_repo
 from app.rubrics.loader import RubricError, parse_rubric
 from app.rubrics.model import Rubric
-from app.services.audit import record_event
+from app.services.audit import check_note, record_event
 from app.services.configuration import active_pair
 from app.tracks import Track
 
@@ -38,6 +38,7 @@ class RubricInfo:
     created_at: datetime
     active: bool
     scored_runs: int
+    note: str | None = None
 
     @property
     def short_version(self) -> str:
@@ -62,19 +63,29 @@ def parse_rubric_text(text: str, *, origin: str) -> Rubric:
         raise InvalidInput(str(exc)) from None
 
 
-async def load_rubric(session: AsyncSession, text: str, *, origin: str, actor: str) -> LoadedRubric:
-    """Register a rubric version; the same content again is a no-op (and is not audited)."""
+async def load_rubric(
+    session: AsyncSession, text: str, *, origin: str, actor: str, note: str | None = None
+) -> LoadedRubric:
+    """Register a rubric version with the maintainer's change note; the same content again is
+    a no-op (not audited, its first note kept)."""
+    note = note.strip() if note and note.strip() else None
+    check_note(note)
     rubric = parse_rubric_text(text, origin=origin)
     existing = await judging_repo.get_rubric_version(session, rubric.version)
     if existing is not None:
         return LoadedRubric(rubric, created=False)
-    await judging_repo.ensure_rubric_version(session, rubric)
+    await judging_repo.ensure_rubric_version(session, rubric, note=note)
     await record_event(
         session,
         actor=actor,
         action="rubric.load",
         target=f"rubric:{rubric.version}",
-        details={"track": rubric.track.value, "title": rubric.title, "origin": origin},
+        details={
+            "track": rubric.track.value,
+            "title": rubric.title,
+            "origin": origin,
+            "note": note,
+        },
     )
     return LoadedRubric(rubric, created=True)
 
@@ -90,6 +101,7 @@ async def list_rubrics(session: AsyncSession, track: Track | None = None) -> lis
             created_at=row.created_at,
             active=active.get(Track(row.track)) == row.version,
             scored_runs=scored.get(row.version, 0),
+            note=row.note,
         )
         for row in await judging_repo.list_rubric_versions(session, track)
     ]

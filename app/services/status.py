@@ -43,7 +43,7 @@ class SubmissionView:
     judge: JudgeModel | None
     aggregate: RunAggregate | None
     queue_position: int | None
-    eta_seconds: float | None  # while judging, from the pace so far
+    eta_seconds: float | None  # while judging, from the current attempt's pace
     owner_view: bool  # the viewer is its team or a maintainer (may publish, cancel, …)
     view_key: str | None  # handed to the owner only
     # Prompt-injection screening: for its team (token or view key) and maintainers only.
@@ -96,12 +96,15 @@ async def visible_submission(
     raise not_found(submission_id)
 
 
-def eta_seconds(run: EvaluationRun, now: datetime) -> float | None:
-    if run.status != RunStatus.JUDGING or run.started_at is None or run.items_done <= 0:
+def eta_seconds(run: EvaluationRun, judged_this_attempt: int, now: datetime) -> float | None:
+    """Time left at the current attempt's pace: the items the judge settled since this attempt
+    started, over the time since. Items stored by earlier attempts, and unanswered items (no
+    judge call), would make a restarted or half-empty run look faster than it is."""
+    if run.status != RunStatus.JUDGING or run.started_at is None or judged_this_attempt <= 0:
         return None
-    elapsed = (now - run.started_at).total_seconds()
-    remaining = max(run.items_total - run.items_done, 0)
-    return max(elapsed, 0.0) / run.items_done * remaining
+    elapsed = max((now - run.started_at).total_seconds(), 0.0)
+    remaining = max(run.items_total - run.items_done - run.judge_errors, 0)
+    return elapsed / judged_this_attempt * remaining
 
 
 async def submission_view(
@@ -139,7 +142,9 @@ async def view_of(
             aggregate = await runs_repo.get_aggregate(session, run.id)
         elif run.status == RunStatus.QUEUED:
             position = await runs_repo.queue_position(session, run)
-        eta = eta_seconds(run, utcnow())
+        elif run.status == RunStatus.JUDGING and run.started_at is not None:
+            judged = await runs_repo.judged_since(session, run.id, run.started_at)
+            eta = eta_seconds(run, judged, utcnow())
     owner = is_owner(submission, principal)
     return SubmissionView(
         submission=submission,

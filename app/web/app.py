@@ -18,10 +18,12 @@ from app.runtime import Runtime
 from app.services.configuration import ensure_track_configuration
 from app.services.judging import execute_job
 from app.services.maintenance import maintenance_pass
+from app.services.reaper import reap
 from app.unit_of_work import transaction
 from app.web.api import admin as admin_api
 from app.web.api import analysis as analysis_api
 from app.web.api import health as health_api
+from app.web.api import inputs as inputs_api
 from app.web.api import leaderboard as leaderboard_api
 from app.web.api import models as models_api
 from app.web.api import provenance as provenance_api
@@ -31,6 +33,7 @@ from app.web.docs import router as docs_router
 from app.web.errors import install_error_handlers
 from app.web.metrics import router as metrics_router
 from app.web.middleware import BodyReadTimeout, SecurityHeaders
+from app.web.pages import about as about_pages
 from app.web.pages import admin as admin_pages
 from app.web.pages import analysis as analysis_pages
 from app.web.pages import leaderboard as leaderboard_pages
@@ -40,10 +43,24 @@ from app.web.pages import submissions as submissions_pages
 log = logging.getLogger(__name__)
 
 
+PICKUP_SECONDS = 1.0
+"""In-process mode: how soon runs a command queued (a rejudge, a re-queue) are picked up. A
+command cannot reach this process's queue; the full maintenance pass runs far less often."""
+
+
 async def _maintain_forever(runtime: Runtime) -> None:
+    loop = asyncio.get_running_loop()
+    next_pass = loop.time() + runtime.settings.reaper_interval_seconds
     while True:
-        await asyncio.sleep(runtime.settings.reaper_interval_seconds)
-        await maintenance_pass(runtime)
+        await asyncio.sleep(PICKUP_SECONDS)
+        if loop.time() >= next_pass:
+            next_pass = loop.time() + runtime.settings.reaper_interval_seconds
+            await maintenance_pass(runtime)
+            continue
+        try:
+            await reap(runtime, queued_only=True)
+        except Exception:  # the full pass retries; this loop must not die
+            log.exception("picking up queued runs failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -104,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         leaderboard_api.router,
         analysis_api.router,
         provenance_api.router,
+        inputs_api.router,
         admin_api.router,
         leaderboard_pages.router,
         analysis_pages.router,
@@ -112,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_pages.router,
         docs_router,
         metrics_router,
+        about_pages.router,
     ):
         app.include_router(router)
     app.mount(SWAGGER_UI_URL, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")

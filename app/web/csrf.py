@@ -20,6 +20,7 @@ from app.web.deps import cookies_secure
 COOKIE_NAME = "mmrare_csrf"
 FIELD_NAME = "csrf_token"
 COOKIE_PATH = "/submit"
+SUBMISSIONS_PATH = "/submissions"
 COOKIE_MAX_AGE = 12 * 3600
 
 
@@ -46,12 +47,14 @@ def token_for(request: Request, secret: bytes) -> str:
     return current if current and is_valid(secret, current) else new_token(secret)
 
 
-def set_cookie(response: Response, request: Request, token: str) -> None:
+def set_cookie(response: Response, request: Request, token: str, path: str = COOKIE_PATH) -> None:
+    """`path`: the pages whose forms post with this cookie (the upload form's by default; a
+    status page's action forms use SUBMISSIONS_PATH)."""
     response.set_cookie(
         COOKIE_NAME,
         token,
         max_age=COOKIE_MAX_AGE,
-        path=COOKIE_PATH,
+        path=path,
         httponly=True,
         samesite="strict",
         secure=cookies_secure(request),

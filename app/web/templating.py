@@ -7,6 +7,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.leaderboard.board import judged_mark
 from app.resources import resource_path
+from app.rubrics.labels import dimension_label
 
 templates = Jinja2Templates(directory=resource_path("templates"))
 
@@ -23,6 +24,8 @@ templates.env.filters["score"] = _score
 # "judged here by <judge>": the one wording of a value judged here, in tables, badges and charts.
 templates.env.globals["judged_mark"] = judged_mark
 templates.env.filters["when"] = _when
+# A dimension id as its rubric names it: `{{ dim | dimension_label(track) }}`.
+templates.env.filters["dimension_label"] = dimension_label
 
 
 def _signed(value: float | None, digits: int = 1) -> str:

@@ -90,7 +90,7 @@ async def make_team_token(
     """A new token of `team` (created when missing), committed."""
     async with transaction(sessions) as session:
         if await get_team_by_name(session, team) is None:
-            await create_team(session, team)
+            await create_team(session, team, actor="test")
         token, _ = await create_token(session, team, admin=admin, actor="test")
     return token
 

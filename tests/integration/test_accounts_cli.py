@@ -1,5 +1,5 @@
 """`mmrare team create` and `mmrare token create`: a token is printed once, stored as a hash,
-and its creation is in the audit log."""
+and the creation of both is in the audit log."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_team_and_token_creation(sqlite_url: str) -> None:
     assert principal is not None and principal.team_name == "Rare Lab" and principal.is_admin
     (record,) = tokens
     assert record.token_hash == hash_token(token) and token not in record.token_hash
-    assert events == ["token.create"]
+    assert events == ["team.create", "token.create"]
 
     missing = mmrare(sqlite_url, "token", "create", "--team", "Nobody")
     assert missing.returncode == 1

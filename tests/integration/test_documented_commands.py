@@ -53,10 +53,12 @@ SMOKE_TESTS: dict[str, str] = {
     "status": "tests/integration/test_submit_cli.py::"
     "test_submit_waits_for_the_score_and_status_reports_it",
     "demo": "tests/integration/test_demo.py::test_smoke_scores_every_track_and_prints_the_board",
+    "inputs": "tests/web/test_kit.py::test_mmrare_inputs_downloads_and_unpacks_the_kit",
 }
 
 # Each service path the README names -> the test that requests it over HTTP.
 SMOKE_URLS: dict[str, str] = {
+    "/about": "tests/web/test_about.py::test_the_about_page_says_what_the_service_enforces",
     "/": f"{THIS}::test_the_documented_path_from_an_empty_database_to_a_score",
     "/submit": f"{THIS}::test_the_documented_path_from_an_empty_database_to_a_score",
     "/analysis/domain-gap": f"{THIS}::test_the_documented_path_from_an_empty_database_to_a_score",

@@ -54,3 +54,23 @@ def test_a_reworded_rubric_loads_as_a_new_version(sqlite_url: str, tmp_path: Pat
     assert loaded.returncode == 0, loaded.stderr
     after = mmrare(sqlite_url, "rubric", "list").stdout
     assert len(after.splitlines()) == len(before.splitlines()) + 1
+
+
+def test_a_change_note_is_kept_with_a_new_version_and_listed(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    good = t2_with(tmp_path, "T2-noted.toml", "Follow-up concreteness", "Follow-up plan")
+    note = "Follow-up: asks for a plan with dates, not a list of visits"
+    loaded = mmrare(sqlite_url, "rubric", "load", str(good), "--note", note)
+    assert loaded.returncode == 0, loaded.stderr
+    listing = mmrare(sqlite_url, "rubric", "list", "--track", "T2").stdout
+    assert f"      note: {note}\n" in listing
+    again = mmrare(sqlite_url, "rubric", "load", str(good), "--note", "another note")
+    assert "the note was not stored: a version keeps the note it was first loaded with" in (
+        again.stdout
+    )
+    assert "another note" not in mmrare(sqlite_url, "rubric", "list").stdout
+    other = t2_with(tmp_path, "T2-bad-note.toml", "Follow-up concreteness", "Follow-up steps")
+    refused = mmrare(sqlite_url, "rubric", "load", str(other), "--note", "bell \x07 here")
+    assert refused.returncode == 1
+    assert "the note holds character U+0007 at position 6" in refused.stderr

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,9 +99,61 @@ def test_submit_waits_for_the_score_and_status_reports_it(server: Server) -> Non
     status = mmrare("status", "1", env={"MMRARE_SERVER": server.url, "MMRARE_TOKEN": server.token})
     assert status.returncode == 0, status.stderr
     assert status.stdout.startswith("T1 submission 1 (model cli-vlm): scored · score 50.0")
+    assert "dimensions: Exact diagnosis match " in status.stdout  # the rubric's names, not ids
+    assert "Disease category " in status.stdout and "disease_category" not in status.stdout
     hidden = mmrare("status", "1", "--server", server.url, "--token", server.other_token)
     assert hidden.returncode == 1
     assert "server answered 404: submission 1 was not found" in hidden.stderr
+
+
+def test_submission_actions_say_what_they_changed(
+    sqlite_url: str, start_standin: Callable[..., StandinProcess], tmp_path: Path
+) -> None:
+    judge = start_standin("--latency-ms", "3000")  # slow enough to cancel while judging
+    settings = Settings(
+        database_url=sqlite_url,
+        storage_dir=tmp_path / "uploads",
+        judge_base_url=judge.base_url,
+        judge_concurrency=1,
+        secret_key="test-secret",
+    )
+    prepare_database(settings)
+    token = team_token(sqlite_url, "cli-team")
+    with serve(settings) as url:
+        env = {"MMRARE_SERVER": url, "MMRARE_TOKEN": token}
+        sent = mmrare(
+            "submit",
+            str(DEMO_PREDICTIONS / "T1.jsonl"),
+            "--track",
+            "T1",
+            "--model",
+            "cli-vlm",
+            env=env,
+        )
+        assert sent.returncode == 0, sent.stderr
+        head = "T1 submission 1 (model cli-vlm)"
+        cancel = mmrare("submission", "cancel", "1", env=env)
+        assert cancel.returncode == 0, cancel.stderr
+        assert cancel.stdout == (
+            f"cancelled {head}: items judged so far are kept; `mmrare submission requeue 1`\n"
+        )
+        requeue = mmrare("submission", "requeue", "1", env=env)
+        assert requeue.returncode == 0, requeue.stderr
+        assert re.fullmatch(
+            rf"re-queued {re.escape(head)}: (queued|judging); items stored before are kept\n",
+            requeue.stdout,
+        )
+        publish = mmrare("submission", "publish", "1", env=env)
+        assert (
+            publish.stdout == f"published {head}: it shows on the leaderboard once it is scored\n"
+        )
+        again = mmrare("submission", "cancel", "1", env=env)
+        assert (
+            again.stdout
+            == f"cancelled {head}: items judged so far are kept; `mmrare submission requeue 1`\n"
+        )
+        twice = mmrare("submission", "cancel", "1", env=env)
+        assert twice.returncode == 1 and "only a queued or judging submission" in twice.stderr
 
 
 def test_an_invalid_file_is_refused_locally_before_uploading(

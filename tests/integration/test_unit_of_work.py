@@ -95,7 +95,7 @@ async def test_discard_drops_the_jobs_recorded_so_far(
 async def make_token_row(uow: UnitOfWork) -> None:
     from app.services.accounts import create_team, create_token
 
-    await create_team(uow.session, "rolled-back")
+    await create_team(uow.session, "rolled-back", actor="test")
     await create_token(uow.session, "rolled-back", admin=False, actor="test")
 
 

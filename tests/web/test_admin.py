@@ -608,3 +608,32 @@ async def test_public_judge_page_shows_the_t1_inconsistency_rate(env: InProcessA
     html = (await env.client.get("/analysis/judge")).text
     assert html.count('data-rate="judge_inconsistency_rate"') == 1
     assert "Judge-inconsistency rate" in html
+
+
+async def test_the_tracks_table_names_the_active_judge_and_rubric_notes_are_shown(
+    env: InProcessApp,
+) -> None:
+    admin = await env.token("maintainers", admin=True)
+    note = "T2: reweighted safety <and> reworded follow-up"
+    loaded = await admin_post(env, admin, "/rubrics", {"source": T2_REWORDED, "note": note})
+    assert loaded.status_code == 201 and loaded.json()["note"] == note
+    listed = await admin_get(env, admin, "/rubrics?track=T2")
+    assert {r["note"] for r in listed} == {note, None}
+    too_long = await admin_post(
+        env, admin, "/rubrics", {"source": T2_REWEIGHTED, "note": "x" * 2001}
+    )
+    assert too_long.status_code == 422
+
+    page = await env.client.get("/admin", headers=auth(admin))
+    assert page.status_code == 200
+    assert "T2: reweighted safety &lt;and&gt; reworded follow-up" in page.text
+    tracks = page.text.split("<h2>Tracks</h2>", 1)[1].split("</table>", 1)[0]
+    assert '<table class="text-left">' in tracks and "<th>Active judge</th>" in tracks
+    assert (
+        tracks.count('<td class="judge">mmrare-reference-judge-v1<span class="badge reference"')
+        == 4
+    )
+    audit = await admin_get(env, admin, "/audit")
+    load = next(e for e in audit if e["action"] == "rubric.load")
+    assert load["details"]["note"] == note
+    assert {"team.create", "token.create"} <= {e["action"] for e in audit}

@@ -35,6 +35,9 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # tiny: each entry needs another protection, asserted here.
 ALLOW_WITHOUT_TOKEN = {
     ("POST", "/submit"): 403,  # HTML form: CSRF double-submit, then the form's token field
+    # A status page's action form: the same double-submit, then the form's token field.
+    ("POST", "/submissions/{submission_id}/action"): 403,
+    ("POST", "/submit/quota"): 403,  # the upload page's quota check: the same protection
 }
 
 # Path parameters filled with team alpha's resources for the ownership check.

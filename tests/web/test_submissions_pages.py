@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.models import EvaluationRun, RunAggregate
+from app.db.models import EvaluationRun, ItemResult, RunAggregate
 from app.runs import RunStatus
 from app.tracks import Track
 from app.web import csrf
@@ -166,22 +166,35 @@ async def test_the_status_page_shows_progress_queue_position_and_an_eta(
     assert "position 2 in the queue" in queued.text
     assert 'aria-valuenow="0"' in queued.text
 
+    # This attempt started 4 min ago and judged 3 items; an earlier attempt had stored 2, and
+    # one unanswered item was written at once (no judge call). The pace is this attempt's
+    # judged items: 4 min / 3 for each of the 6 items left, 8 min, not 4 min / 6 × 6.
+    started = utcnow() - timedelta(minutes=4)
+    run_id = env.queue.jobs[0][0]
+    stored = {
+        "t1-0001": (started - timedelta(hours=1), False),
+        "t1-0002": (started - timedelta(hours=1), False),
+        "t1-0003": (started, True),
+        "t1-0004": (started + timedelta(minutes=1), False),
+        "t1-0005": (started + timedelta(minutes=2), False),
+        "t1-0006": (started + timedelta(minutes=3), False),
+    }
     async with env.sessions() as session:
         await session.execute(
             update(EvaluationRun)
-            .where(EvaluationRun.submission_id == first["id"])
-            .values(
-                status=RunStatus.JUDGING.value,
-                started_at=utcnow() - timedelta(minutes=4),
-                items_done=3,
-            )
+            .where(EvaluationRun.id == run_id)
+            .values(status=RunStatus.JUDGING.value, started_at=started, items_done=6)
+        )
+        session.add_all(
+            ItemResult(run_id=run_id, item_id=item, item_score=0.5, missing=missing, updated_at=at)
+            for item, (at, missing) in stored.items()
         )
         await session.commit()
     judging = await env.client.get(first["status_url"])
-    assert "judging" in judging.text and "about 12 min left" in judging.text
-    assert '<span style="width: 25%">' in judging.text
+    assert "judging" in judging.text and "about 8 min left" in judging.text
+    assert '<span style="width: 50%">' in judging.text
     api = (await env.client.get(f"/api/v1/submissions/{first['id']}", headers=auth(token))).json()
-    assert 700 <= api["progress"]["eta_seconds"] <= 740
+    assert 470 <= api["progress"]["eta_seconds"] <= 490
 
 
 async def test_a_scored_submission_shows_aggregates_and_nothing_about_gold_items(

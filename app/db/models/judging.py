@@ -16,6 +16,7 @@ class RubricVersion(Base):
     track: Mapped[str] = mapped_column(String(2), index=True)
     title: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)  # the rubric file's text, reloadable exactly
+    note: Mapped[str | None] = mapped_column(Text)  # the maintainer's change note, when loaded
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

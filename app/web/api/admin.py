@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from app.db.models import FlagDecision
 from app.errors import InvalidInput
-from app.services.audit import recent_events
+from app.services.audit import MAX_NOTE_CHARS, recent_events
 from app.services.diffs import RejudgeDiff
 from app.services.rejudge import (
     RejudgeRequest,
@@ -35,7 +35,6 @@ from app.services.reliability import (
 )
 from app.services.rubrics import RubricInfo, activate_rubric, list_rubrics, load_rubric
 from app.services.screening import (
-    MAX_NOTE_CHARS,
     DecisionFilter,
     FlaggedSubmission,
     decide,
@@ -64,11 +63,15 @@ class RubricOut(BaseModel):
     created_at: datetime
     active: bool
     scored_runs: int
+    note: str | None = Field(None, description="The change note given when it was loaded")
 
 
 class RubricIn(BaseModel):
     source: str = Field(description="The rubric file's text (TOML); its sha256 is the version")
     filename: str = Field("rubric.toml", description="Named in error messages and the audit log")
+    note: str | None = Field(
+        None, max_length=MAX_NOTE_CHARS, description="What changed and why (kept with the version)"
+    )
 
 
 class ActivateIn(BaseModel):
@@ -236,7 +239,9 @@ async def get_rubrics(
     responses={200: {"description": "The same content was already registered: nothing changed"}},
 )
 async def post_rubric(body: RubricIn, session: SessionDep, admin: AdminPrincipal) -> JSONResponse:
-    loaded = await load_rubric(session, body.source, origin=body.filename, actor=admin.label)
+    loaded = await load_rubric(
+        session, body.source, origin=body.filename, actor=admin.label, note=body.note
+    )
     info = next(i for i in await list_rubrics(session) if i.version == loaded.rubric.version)
     return JSONResponse(
         rubric_payload(info).model_dump(mode="json"), status_code=201 if loaded.created else 200

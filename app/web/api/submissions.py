@@ -1,22 +1,18 @@
 """Upload predictions, follow their scoring, publish them; the team's upload quota."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
 from app.runs import RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
 from app.services.screening import decision_state
 from app.services.status import SubmissionView, submission_view, view_of
-from app.services.submission_actions import cancel, requeue, set_pinned, set_published
 from app.services.submissions import SubmitOutcome
-from app.unit_of_work import UnitOfWork
 from app.web.api.provenance import provenance_url
 from app.web.api.schemas.errors import TEAM_WRITE, ErrorInfo, error_responses
 from app.web.api.schemas.submissions import (
@@ -32,6 +28,7 @@ from app.web.api.schemas.submissions import (
 from app.web.auth import CurrentPrincipal, OptionalPrincipal
 from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, StoreDep, UnitOfWorkDep
 from app.web.uploads import read_upload_form, submission_request, submit_upload
+from app.web.views.submission_actions import SUBMISSION_ACTIONS, ActionRequest, SubmissionAction
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"], responses=TEAM_WRITE)
 
@@ -221,77 +218,6 @@ async def get_submission_status(
         session, submission_id, principal, key=key, secret=keys.view_link_key
     )
     return status_payload(view)
-
-
-@dataclass(frozen=True)
-class ActionRequest:
-    """What an action on one submission is handed: the request's settings and unit of work,
-    the calling team and the submission."""
-
-    settings: Settings
-    uow: UnitOfWork
-    principal: Principal
-    submission_id: int
-
-    @property
-    def session(self) -> AsyncSession:
-        return self.uow.session
-
-
-async def _requeue(r: ActionRequest) -> None:
-    run_id, attempt = await requeue(
-        r.session, r.principal, r.submission_id, r.settings.submissions_per_day
-    )
-    r.uow.enqueue_run(run_id, attempt)  # sent once the request's unit of work commits
-
-
-@dataclass(frozen=True)
-class SubmissionAction:
-    """`POST /submissions/{id}/{verb}`: `apply` changes the submission, the answer is its status."""
-
-    verb: str
-    description: str
-    apply: Callable[[ActionRequest], Awaitable[object]]
-
-
-SUBMISSION_ACTIONS = (
-    SubmissionAction(
-        "publish",
-        "Show the submission on the leaderboard once it is scored (its team only).",
-        lambda r: set_published(
-            r.session,
-            r.principal,
-            r.submission_id,
-            True,
-            min_coverage=r.settings.min_ranked_coverage,
-        ),
-    ),
-    SubmissionAction(
-        "unpublish",
-        "Take the submission off the leaderboard again (its team only).",
-        lambda r: set_published(r.session, r.principal, r.submission_id, False),
-    ),
-    SubmissionAction(
-        "pin",
-        "Show this submission on its model's leaderboard row instead of the latest one.",
-        lambda r: set_pinned(r.session, r.principal, r.submission_id, True),
-    ),
-    SubmissionAction(
-        "unpin",
-        "Go back to showing the model's latest published scored submission.",
-        lambda r: set_pinned(r.session, r.principal, r.submission_id, False),
-    ),
-    SubmissionAction(
-        "cancel",
-        "Stop a queued or judging submission; a worker stops at its next batch.",
-        lambda r: cancel(r.session, r.principal, r.submission_id),
-    ),
-    SubmissionAction(
-        "requeue",
-        "Queue a failed or cancelled submission again, without re-uploading it.",
-        _requeue,
-    ),
-)
 
 
 def action_endpoint(action: SubmissionAction) -> Callable[..., Awaitable[SubmissionStatus]]:

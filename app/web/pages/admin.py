@@ -21,6 +21,7 @@ from app.errors import DomainError, InvalidInput
 from app.services import rejudge as rejudges
 from app.services.accounts import Principal
 from app.services.audit import recent_events
+from app.services.configuration import active_judges
 from app.services.reliability import reliability_report
 from app.services.rubrics import list_rubrics
 from app.services.screening import DecisionFilter, decide, flagged_submissions
@@ -130,6 +131,7 @@ async def overview(
         principal,
         rubrics=rubrics,
         active=active,
+        judges=await active_judges(session),
         rejudges=await rejudges.list_rejudges(session, 20),
     )
     return _page(request, "admin/index.html", context)

@@ -1,16 +1,20 @@
 """HTML pages for model developers: the upload form and a submission's status page."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import DomainError, QuotaExceeded, Unauthorized
-from app.runs import ACTIVE
+from app.config import tokens_match
+from app.db.models import SubmissionState
+from app.errors import DomainError, NotFound, QuotaExceeded, Unauthorized
+from app.runs import ACTIVE, RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
-from app.services.status import SubmissionView, submission_view, view_of
+from app.services.status import SubmissionView, submission_view, view_key, view_of
+from app.services.submission_actions import DONE
 from app.services.submissions import SubmitOutcome
 from app.tracks import Track
 from app.web import csrf
@@ -19,6 +23,7 @@ from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, StoreDep, Unit
 from app.web.errors import status_for
 from app.web.templating import templates
 from app.web.uploads import read_upload_form, submission_request, submit_upload
+from app.web.views.submission_actions import ACTIONS_BY_VERB, ActionRequest, SubmissionAction
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +43,43 @@ def duration(seconds: float | None) -> str | None:
     return f"about {seconds / 3600:.1f} h"
 
 
-def status_context(view: SubmissionView, key: str | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SmallForm:
+    csrf_token: str
+    fields: dict[str, str]
+    principal: Principal
+
+
+async def small_form(request: Request, form_key: bytes, purpose: str) -> SmallForm:
+    """A url-encoded form of the pages (an action, the quota check): the CSRF cookie checked
+    before the body is read, then its field, then the token field authenticated."""
+    csrf_token = csrf.require_cookie(request, form_key)
+    form = await request.form()
+    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    csrf.verify(request, form_key, fields.get(csrf.FIELD_NAME))
+    token = fields.get(TOKEN_FIELD, "").strip()
+    if not token:
+        raise Unauthorized(f"enter your team's API token {purpose}")
+    return SmallForm(csrf_token, fields, await authenticated(request, token))
+
+
+def available_actions(view: SubmissionView) -> list[SubmissionAction]:
+    """The owner's actions that apply now: publish or unpublish an accepted submission, cancel
+    a queued or judging one, re-queue a failed or cancelled one."""
+    run = view.run
+    if view.submission.state == SubmissionState.REJECTED or run is None:
+        return []
+    actions = ["unpublish" if view.submission.published else "publish"]
+    if run.status in ACTIVE:
+        actions.append("cancel")
+    elif run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+        actions.append("requeue")
+    return [ACTIONS_BY_VERB[verb] for verb in actions]
+
+
+def status_context(
+    view: SubmissionView, key: str | None, *, team_view: bool = False, done: str | None = None
+) -> dict[str, Any]:
     run = view.run
     active = run is not None and run.status in ACTIVE
     return {
@@ -47,6 +88,8 @@ def status_context(view: SubmissionView, key: str | None) -> dict[str, Any]:
         "eta": duration(view.eta_seconds),
         "refresh_seconds": REFRESH_SECONDS if active else None,
         "key": key,
+        "actions": available_actions(view) if view.owner_view or team_view else [],
+        "done": DONE.get(done or ""),
     }
 
 
@@ -58,11 +101,95 @@ async def submission_page(
     principal: OptionalPrincipal,
     submission_id: RowId,
     key: str | None = None,
+    done: str | None = None,
 ) -> HTMLResponse:
     view = await submission_view(
         session, submission_id, principal, key=key, secret=keys.view_link_key
     )
-    return templates.TemplateResponse(request, "submissions/status.html", status_context(view, key))
+    team_view = bool(key) and tokens_match(key or "", view_key(keys.view_link_key, submission_id))
+    context = status_context(view, key, team_view=team_view, done=done)
+    return templates.TemplateResponse(request, "submissions/status.html", context)
+
+
+def _action_of(verb: str) -> SubmissionAction:
+    action = ACTIONS_BY_VERB.get(verb)
+    if action is None:
+        raise NotFound(f"no action {verb!r}; the actions are {', '.join(ACTIONS_BY_VERB)}")
+    return action
+
+
+def _render_action(
+    request: Request,
+    view: SubmissionView,
+    action: SubmissionAction,
+    csrf_token: str,
+    *,
+    key: str | None,
+    error: DomainError | None = None,
+) -> HTMLResponse:
+    context = {
+        "view": view,
+        "action": action,
+        "key": key,
+        "csrf_field": csrf.FIELD_NAME,
+        "csrf_token": csrf_token,
+        "token_field": TOKEN_FIELD,
+        "error": error,
+    }
+    status_code = status_for(error) if error else 200
+    response = templates.TemplateResponse(
+        request, "submissions/action.html", context, status_code=status_code
+    )
+    csrf.set_cookie(response, request, csrf_token, path=csrf.SUBMISSIONS_PATH)
+    return response
+
+
+@router.get("/submissions/{submission_id}/action", response_class=HTMLResponse)
+async def action_page(
+    request: Request,
+    session: SessionDep,
+    keys: KeysDep,
+    principal: OptionalPrincipal,
+    submission_id: RowId,
+    do: str,
+    key: str | None = None,
+) -> HTMLResponse:
+    """The confirmation of one action: what it does, the same as a command, and a form that
+    takes the team's token (a view link shows the page but is not enough to act)."""
+    action = _action_of(do)
+    view = await submission_view(
+        session, submission_id, principal, key=key, secret=keys.view_link_key
+    )
+    token = csrf.token_for(request, keys.form_key)
+    return _render_action(request, view, action, token, key=key)
+
+
+@router.post("/submissions/{submission_id}/action", response_model=None)
+async def act(
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    keys: KeysDep,
+    submission_id: RowId,
+) -> Response:
+    """The action form: CSRF-checked, authenticated by its token field, then the API's action;
+    back to the status page, which says what changed."""
+    form = await small_form(request, keys.form_key, "to act on this submission")
+    action = _action_of(form.fields.get("do", ""))
+    key = form.fields.get("key") or None
+    csrf_token, principal = form.csrf_token, form.principal
+    try:
+        await action.apply(ActionRequest(settings, uow, principal, submission_id))
+    except DomainError as exc:
+        await uow.discard()
+        view = await submission_view(
+            uow.session, submission_id, principal, key=key, secret=keys.view_link_key
+        )
+        return _render_action(request, view, action, csrf_token, key=key, error=exc)
+    link_key = view_key(keys.view_link_key, submission_id)
+    return RedirectResponse(
+        f"/submissions/{submission_id}?key={link_key}&done={action.verb}", status_code=303
+    )
 
 
 def form_context(
@@ -73,7 +200,10 @@ def form_context(
     results: list[tuple[SubmissionView, bool]] | None = None,
     outcome: SubmitOutcome | None = None,
     error: DomainError | None = None,
+    values: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """`values`: the fields as sent, so a form answered with an error comes back filled in
+    (never the token)."""
     return {
         "csrf_field": csrf.FIELD_NAME,
         "csrf_token": csrf_token,
@@ -85,6 +215,7 @@ def form_context(
         "rejected": bool(outcome and outcome.rejected),
         "error_report": outcome.error_report if outcome else [],
         "error": error,
+        "values": values or {},
     }
 
 
@@ -141,7 +272,7 @@ async def submit_form(
         quota = await team_quota(session, principal, limit)
         response = _render_form(
             request,
-            form_context(limit, csrf_token, quota=quota, error=exc),
+            form_context(limit, csrf_token, quota=quota, error=exc, values=form.fields),
             status_code=status_for(exc),
         )
         if isinstance(exc, QuotaExceeded):
@@ -150,8 +281,23 @@ async def submit_form(
     results = await _results(session, outcome, principal, keys.view_link_key)
     quota = await team_quota(session, principal, limit)
     code = 422 if outcome.rejected else (201 if outcome.created else 200)
-    context = form_context(limit, csrf_token, quota=quota, results=results, outcome=outcome)
+    kept = form.fields if outcome.rejected else None  # fix the file, keep the rest
+    context = form_context(
+        limit, csrf_token, quota=quota, results=results, outcome=outcome, values=kept
+    )
     return _render_form(request, context, status_code=code)
+
+
+@router.post("/submit/quota", response_class=HTMLResponse)
+async def quota_form(
+    request: Request, session: SessionDep, settings: SettingsDep, keys: KeysDep
+) -> HTMLResponse:
+    """The team's quota, for the token typed into the small form beside the upload form: a POST
+    (the token never goes in a URL), CSRF-checked like the upload."""
+    form = await small_form(request, keys.form_key, "to see its quota")
+    quota = await team_quota(session, form.principal, settings.submissions_per_day)
+    context = form_context(settings.submissions_per_day, form.csrf_token, quota=quota)
+    return _render_form(request, context)
 
 
 async def _results(

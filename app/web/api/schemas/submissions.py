@@ -12,7 +12,7 @@ class Progress(BaseModel):
     judge_errors: int
     queue_position: int | None = Field(None, description="1-based, while queued")
     eta_seconds: float | None = Field(
-        None, description="While judging: estimated seconds left, from the pace so far"
+        None, description="While judging: estimated seconds left, at the current attempt's pace"
     )
 
 
