@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from app.services.health import readiness
 from app.web.deps import RuntimeDep
@@ -12,6 +13,15 @@ from app.web.deps import RuntimeDep
 router = APIRouter(tags=["health"])
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+class Readiness(BaseModel):
+    """The probe's report, the same shape whether ready (200) or not (503): a not-ready answer is
+    a report for an orchestrator, not an error in a request."""
+
+    status: str = Field(description="`ready` or `not ready`")
+    checks: dict[str, str] = Field(description="each check: `ok`, or what is wrong")
+    failing: list[str] = Field(description="the checks that are not `ok`")
 
 
 @router.get("/healthz", summary="The process answers (liveness)")
@@ -22,7 +32,8 @@ async def healthz() -> JSONResponse:
 @router.get(
     "/readyz",
     summary="The process can serve: database reachable, migrations at head, Redis reachable",
-    responses={503: {"description": "A check failed; `failing` names it"}},
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A check failed; `failing` names it"}},
 )
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     result = await readiness(runtime)

@@ -5,10 +5,11 @@ from fastapi.responses import FileResponse
 
 from app.formats.kit import image_media_type
 from app.services.kit import kit_image, track_kit
+from app.web.api.schemas.errors import PUBLIC_READ
 from app.web.deps import SessionDep, SettingsDep
 from app.web.views.common import parse_track
 
-router = APIRouter(prefix="/api/v1", tags=["inputs"])
+router = APIRouter(prefix="/api/v1", tags=["inputs"], responses=PUBLIC_READ)
 
 KIT_VERSION_HEADER = "X-Kit-Version"
 
