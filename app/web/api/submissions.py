@@ -13,7 +13,7 @@ from app.runs import RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
 from app.services.screening import decision_state
-from app.services.status import SubmissionView, submission_view, view_of
+from app.services.status import SubmissionView, submission_view, view_of, waiting_note
 from app.services.submission_actions import cancel, requeue, set_pinned, set_published
 from app.services.submissions import SubmitOutcome
 from app.unit_of_work import UnitOfWork
@@ -89,7 +89,7 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         rubric_version=run.rubric_version if run else None,
         judge_model=view.judge.name if view.judge else None,
         judge_is_reference=view.judge.is_reference if view.judge else False,
-        failure=run.error if run else None,
+        failure=run.error if run and run.status != RunStatus.WAITING else None,
         provenance_url=provenance_url(run.id, view.view_key)
         if run and run.status == RunStatus.SCORED
         else None,
@@ -109,6 +109,7 @@ def progress_payload(view: SubmissionView) -> Progress | None:
     progress = Progress.model_validate(view.run, from_attributes=True)
     progress.queue_position = view.queue_position
     progress.eta_seconds = view.eta_seconds
+    progress.waiting = waiting_note(view.run)
     return progress
 
 

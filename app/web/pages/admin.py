@@ -19,13 +19,14 @@ from app.errors import DomainError, InvalidInput
 from app.services import rejudge as rejudges
 from app.services.accounts import Principal
 from app.services.audit import recent_events
+from app.services.judge_health import judge_health
 from app.services.reliability import reliability_report
 from app.services.rubrics import list_rubrics
 from app.services.screening import DecisionFilter, decide, flagged_submissions
 from app.tracks import Track
 from app.web.auth import ADMIN_COOKIE, AdminForm, AdminReader, admin_from_token
 from app.web.csrf import admin_form_token
-from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, UnitOfWorkDep
+from app.web.deps import KeysDep, RowId, RuntimeDep, SessionDep, SettingsDep, UnitOfWorkDep
 from app.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -107,7 +108,9 @@ async def logout(_: AdminForm) -> RedirectResponse:
 
 
 @router.get("/admin", response_class=HTMLResponse, response_model=None)
-async def overview(request: Request, session: SessionDep, keys: KeysDep) -> Response:
+async def overview(
+    request: Request, session: SessionDep, keys: KeysDep, runtime: RuntimeDep
+) -> Response:
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or (
         request.cookies.get(ADMIN_COOKIE)
     )
@@ -123,6 +126,7 @@ async def overview(request: Request, session: SessionDep, keys: KeysDep) -> Resp
         rubrics=rubrics,
         active=active,
         rejudges=await rejudges.list_rejudges(session, 20),
+        judge=await judge_health(runtime),
     )
     return _page(request, "admin/index.html", context)
 

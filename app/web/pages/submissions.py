@@ -10,7 +10,7 @@ from app.errors import DomainError, QuotaExceeded, Unauthorized
 from app.runs import ACTIVE
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
-from app.services.status import SubmissionView, submission_view, view_of
+from app.services.status import SubmissionView, submission_view, view_of, waiting_note
 from app.services.submissions import SubmitOutcome
 from app.tracks import Track
 from app.web import csrf
@@ -45,6 +45,7 @@ def status_context(view: SubmissionView, key: str | None) -> dict[str, Any]:
         "view": view,
         "percent": view.progress_percent,
         "eta": duration(view.eta_seconds),
+        "waiting": waiting_note(run) if run is not None else None,
         "refresh_seconds": REFRESH_SECONDS if active else None,
         "key": key,
     }
