@@ -27,7 +27,7 @@ REDIS_HOST := 127.0.0.1
 # Chromium for the browser tests: only fetched when it is missing and we may install packages.
 BROWSER_DEPS := $(if $(wildcard /usr/bin/chromium),,$(if $(filter 0,$(shell id -u)),browser-deps))
 
-.PHONY: venv lock services browser-deps lint test demo bench clean distclean
+.PHONY: venv lock services browser-deps lint test reliability demo bench clean distclean
 
 ## venv: create .venv and install the project with its dev extras (again when pyproject changes)
 venv: $(STAMP)
@@ -85,6 +85,11 @@ lint: venv
 test: venv services $(BROWSER_DEPS)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## reliability: the fault suite on private PostgreSQL and Redis servers with arq worker processes;
+## prints one row per fault (items lost, written twice, judge calls repeated, recovery, scores)
+reliability: venv
+	$(BIN)/pytest -q -p no:cacheprovider tests/reliability $(PYTEST_ARGS)
 
 ## demo: the service with the reference judge and demo data (make demo ARGS=--smoke)
 demo: venv

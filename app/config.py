@@ -89,6 +89,15 @@ class Settings(BaseSettings):
         description="Largest share of items with judge errors that still lets a run be scored.",
     )
 
+    judge_outage_retry_hours: float = Field(
+        default=6.0,
+        ge=0,
+        description="How long a run waits for a judge that is down or refusing before it fails "
+        "for good (0: fail at once).",
+    )
+    judge_outage_first_delay_seconds: float = Field(default=5.0, gt=0)
+    judge_outage_max_delay_seconds: float = Field(default=300.0, gt=0)
+
     run_batch_size: int = Field(
         default=32,
         ge=1,
@@ -104,7 +113,7 @@ class Settings(BaseSettings):
     run_stale_after_seconds: float = Field(
         default=120.0, gt=0, description="A judging run whose heartbeat is older is taken over."
     )
-    reaper_interval_seconds: int = Field(default=60, ge=1)
+    reaper_interval_seconds: int = Field(default=15, ge=1)
     inprocess_max_runs: int = Field(default=2, ge=1)
 
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)

@@ -6,6 +6,7 @@ from enum import StrEnum
 class RunStatus(StrEnum):
     QUEUED = "queued"
     JUDGING = "judging"
+    WAITING = "waiting"  # for the judge after an outage: the maintenance pass retries it
     SCORED = "scored"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -18,13 +19,18 @@ class FailureKind(StrEnum):
 
 TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.QUEUED: frozenset({RunStatus.JUDGING, RunStatus.CANCELLED, RunStatus.FAILED}),
-    RunStatus.JUDGING: frozenset({RunStatus.SCORED, RunStatus.FAILED, RunStatus.CANCELLED}),
+    RunStatus.JUDGING: frozenset(
+        {RunStatus.SCORED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.WAITING}
+    ),
+    # Woken at its next try (stored items are kept), or cancelled by its team.
+    RunStatus.WAITING: frozenset({RunStatus.QUEUED, RunStatus.CANCELLED}),
     RunStatus.FAILED: frozenset({RunStatus.QUEUED}),  # re-queued without re-uploading
     RunStatus.CANCELLED: frozenset({RunStatus.QUEUED}),  # resumed; stored items are kept
     RunStatus.SCORED: frozenset(),
 }
 
-ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.JUDGING})
+# Unfinished: cancellable, counted by the quota and the rejudge window, looked at by the reaper.
+ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.JUDGING, RunStatus.WAITING})
 
 
 class IllegalTransition(Exception):

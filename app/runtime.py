@@ -11,12 +11,13 @@ import asyncio
 import math
 from dataclasses import dataclass
 
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Keys, Settings
 from app.db.session import create_engine, create_session_factory
 from app.judge.client import JudgeClient
-from app.queue import JobQueue
+from app.queue import ArqQueue, JobQueue
 from app.storage import FileStore
 from app.view_cache import ViewCache
 
@@ -49,6 +50,11 @@ class Runtime:
             view_cache=ViewCache(),
             rejudge_slots=asyncio.Semaphore(rejudge_judge_slots(settings)),
         )
+
+    @property
+    def shared_redis(self) -> ArqRedis | None:
+        """The Redis every process of the deployment shares (arq mode), else None."""
+        return self.queue.redis if isinstance(self.queue, ArqQueue) else None
 
     async def close(self) -> None:
         await self.judge_client.aclose()

@@ -268,13 +268,14 @@ def _models_listed(client: httpx.Client, standin: StandinProcess) -> bool:
 def start_standin(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StartStandin]:
     """Factory: `start_standin("--latency-ms", "50")` runs `python -m app.standin`.
 
-    Each call starts one process on a free port and returns once it serves `/v1/models`;
-    every process is stopped at teardown (and its log printed if the test failed).
+    Each call starts one process on a free port (or on `port=`, to bring a stopped judge back)
+    and returns once it serves `/v1/models`; every process is stopped at teardown (and its log
+    printed if the test failed).
     """
     started: list[ChildProcess] = []
 
-    def start(*args: str) -> StandinProcess:
-        port = free_port()
+    def start(*args: str, port: int | None = None) -> StandinProcess:
+        port = port or free_port()
         log_path = tmp_path / f"standin-{port}.log"
         address = ["--host", "127.0.0.1", "--port", str(port)]
         argv = [sys.executable, "-m", "app.standin", *address, *args]

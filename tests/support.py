@@ -194,7 +194,7 @@ class WorkerProcess(ChildProcess):
 class StartStandin(Protocol):
     """Type of the `start_standin` fixture: `start_standin("--latency-ms", "50")`."""
 
-    def __call__(self, *args: str) -> StandinProcess: ...
+    def __call__(self, *args: str, port: int | None = None) -> StandinProcess: ...
 
 
 class StartWorker(Protocol):

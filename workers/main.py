@@ -1,6 +1,8 @@
 """arq worker: `arq workers.main.WorkerSettings` or `mmrare worker`. Jobs are thin: they call
 app.services with the process's runtime."""
 
+import asyncio
+import contextlib
 import logging
 from typing import Any, ClassVar
 
@@ -11,6 +13,7 @@ from app.config import get_settings
 from app.queue import JUDGE_RUN_JOB, WORKER_MAX_JOBS, ArqQueue
 from app.runtime import Runtime
 from app.services.configuration import ensure_track_configuration
+from app.services.judge_health import publish_forever, publish_once
 from app.services.judging import execute_job
 from app.services.maintenance import beat_seconds, maintenance_pass
 from app.unit_of_work import transaction
@@ -32,6 +35,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     async with transaction(runtime.sessions) as session:
         await ensure_track_configuration(session, settings)
     await maintenance_pass(runtime)
+    ctx["health_publisher"] = asyncio.create_task(publish_forever(runtime))
     port = ctx.get("metrics_port")  # `mmrare worker --metrics-port`
     if port is not None:
         ctx["metrics_server"] = await start_metrics_server(runtime, ctx["metrics_host"], port)
@@ -39,12 +43,18 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    publisher: asyncio.Task[None] | None = ctx.get("health_publisher")
+    if publisher is not None:
+        publisher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publisher
     server = ctx.get("metrics_server")
     if server is not None:
         server.close()
         await server.wait_closed()
     runtime: Runtime | None = ctx.get("runtime")
     if runtime is not None:
+        await publish_once(runtime)  # the last attempts this worker saw
         await runtime.close()
 
 

@@ -79,6 +79,9 @@ def _summary(status: dict[str, Any], client: LeaderboardClient) -> str:
         return f"{head}: rejected"
     result = status.get("result")
     line = f"{head}: {status.get('status')}"
+    waiting = (status.get("progress") or {}).get("waiting")
+    if waiting:
+        line += f" — {waiting}"
     if status.get("duplicate"):
         line += " — the same file was already submitted; this is that submission"
     if result:

@@ -21,6 +21,8 @@ def describe(status: dict[str, Any]) -> str:
     eta = progress.get("eta_seconds")
     if run_status == "judging" and eta is not None:
         text += f" · ~{_minutes(eta)} left"
+    if run_status == "waiting" and progress.get("waiting"):
+        text += f" · {progress['waiting']}"
     return text
 
 

@@ -22,7 +22,8 @@ Failure handling, per HTTP attempt:
 
 `JudgeOutcome.attempts` counts HTTP requests; `latency_ms` runs from the first request getting a
 concurrency slot to the final reply (retries and backoff included, queueing for that first slot
-excluded). `JudgeClient.counters` (a CacheCounters) counts for the whole client: `judge_calls`
+excluded). `JudgeClient.health` (app.judge.health) records every attempt for the judge's health
+on /admin. `JudgeClient.counters` (a CacheCounters) counts for the whole client: `judge_calls`
 (HTTP requests sent), `hits`/`misses` (judge_many's cache look-ups) and, in `extra`,
 `retry_timeout`, `retry_connection`, `retry_429`, `retry_5xx`, `retry_malformed`,
 `malformed_final`, `gave_up`, `config_errors` and `item_rejections`.
@@ -55,7 +56,13 @@ from typing import Any, Self, cast
 
 import httpx
 
-from app.judge.errors import JudgeConfigError, JudgeItemRejected, JudgeUnavailable
+from app.judge.errors import (
+    JudgeConfigError,
+    JudgeItemRejected,
+    JudgeUnavailable,
+    error_kind,
+)
+from app.judge.health import JudgeHealth
 from app.judge.prompt import cache_key, normalise_base_url
 from app.judge.reply import MalformedReply, parse_reply
 from app.judge.types import CacheCounters, JudgeCache, JudgeOutcome, JudgeRequest, Verdict
@@ -110,6 +117,7 @@ class JudgeClient:
         self.retry_after_cap = retry_after_cap
         self.cache_put_batch = max(1, cache_put_batch)
         self.counters = CacheCounters()
+        self.health = JudgeHealth()  # every HTTP attempt, for the maintainers' /admin
         self._url = httpx.URL(f"{self.base_url}/chat/completions")  # parsed once, not per call
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if api_key:
@@ -315,6 +323,7 @@ class JudgeClient:
                         self._url, content=payload, headers=self._headers
                     )
                 except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                    self.health.record_error("unusable URL")
                     raise JudgeConfigError(
                         f"judge base URL is unusable: {type(exc).__name__}",
                         status_code=0,
@@ -328,6 +337,7 @@ class JudgeClient:
                 else:
                     status = response.status_code
                     if status < 300:
+                        self.health.record_success()
                         return _HttpReply(response.content, attempts, first_sent)
                     if status == 429:
                         kind, last_error = "429", "HTTP 429"
@@ -335,9 +345,11 @@ class JudgeClient:
                     elif status >= 500:
                         kind, last_error = "5xx", f"HTTP {status}"
                     elif status not in RUN_LEVEL_4XX:
+                        self.health.record_rejection()
                         self._count("item_rejections")
                         raise JudgeItemRejected(status, attempts=attempts)
                     else:
+                        self.health.record_error(f"HTTP {status}")
                         self._count("config_errors")
                         message = _server_message(response, request)
                         raise JudgeConfigError(
@@ -345,6 +357,7 @@ class JudgeClient:
                             status_code=status,
                             server_message=message,
                         )
+            self.health.record_error(error_kind(last_error))
             if failures >= self.max_transport_retries:
                 self._count("gave_up")
                 raise JudgeUnavailable(

@@ -4,6 +4,12 @@ Messages never contain the request body: it holds hidden gold answers.
 """
 
 
+def error_kind(last_error: str) -> str:
+    """The kind of a transport failure without its details: "timeout", "connection error",
+    "HTTP 503", … (what a submitter and the maintainers' health panel may read)."""
+    return last_error.split(" (", 1)[0]
+
+
 class JudgeError(Exception):
     """Base class for judge failures that stop judging (as opposed to a per-item judge error)."""
 
@@ -16,6 +22,10 @@ class JudgeUnavailable(JudgeError):
         super().__init__(message)
         self.attempts = attempts
         self.last_error = last_error
+
+    @property
+    def kind(self) -> str:
+        return error_kind(self.last_error)
 
 
 class JudgeConfigError(JudgeError):

@@ -42,6 +42,7 @@ from app.scoring.f1 import best_token_f1, mean_token_f1
 from app.services.configuration import load_rubric
 from app.services.flushing import write_in_batches
 from app.services.judge_cache import DatabaseJudgeCache
+from app.services.outage import wait_for_judge
 from app.services.provenance import judging_record
 from app.services.rejudge import after_run
 from app.tracks import Track
@@ -74,21 +75,6 @@ INTERNAL_FAILURE = (
 )
 
 
-def judge_failure_message(exc: JudgeUnavailable | JudgeConfigError) -> str:
-    """What a submitter may read about a judge failure. Never the judge's own words: a server
-    may echo the request, and the request holds the hidden reference answer."""
-    if isinstance(exc, JudgeConfigError):
-        return (
-            f"the judge rejected the request (HTTP {exc.status_code}); the judge configuration "
-            "needs a maintainer — re-queue the submission once it is fixed"
-        )
-    kind = exc.last_error.split(" (", 1)[0]  # "timeout", "connection error", "HTTP 503", …
-    return (
-        f"the judge was unavailable ({kind}, {exc.attempts} attempts); "
-        "re-queue the submission to try again"
-    )
-
-
 async def execute_run(runtime: Runtime, run_id: int, attempt: int) -> RunStatus | None:
     """Judge every pending item of a run and finish it. Returns the final status, or None when
     this job had nothing to do (run finished, cancelled, or superseded)."""
@@ -104,8 +90,8 @@ async def execute_run(runtime: Runtime, run_id: int, attempt: int) -> RunStatus 
         log.info("run %s attempt %s stopped: cancelled or superseded", run_id, attempt)
         return None
     except (JudgeUnavailable, JudgeConfigError) as exc:
-        await _fail(runtime, run_id, attempt, judge_failure_message(exc), FailureKind.SERVICE)
-        return RunStatus.FAILED
+        # Not the submitter's doing: the run waits for the judge and heals (app.services.outage).
+        return await wait_for_judge(runtime, run_id, attempt, exc)
     except Exception:
         # Anything else would otherwise leave the run judging, to be re-enqueued forever.
         log.exception("run %s attempt %s stopped by an internal error", run_id, attempt)

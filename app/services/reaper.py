@@ -1,7 +1,8 @@
 """The reaper: the database, not Redis, is the ledger of what needs work.
 
 Runs that are queued but whose job is gone get their job back; runs that are judging but whose
-heartbeat went stale are handed to a new job (new attempt, so the old job is fenced off).
+heartbeat went stale are handed to a new job (new attempt, so the old job is fenced off); runs
+waiting for the judge whose next try is due go back to the queue (app.services.outage).
 """
 
 import logging
@@ -32,11 +33,16 @@ async def reap(
     `queued_only`: just the queued runs no job holds — what another process (a command) queued
     but could not send to this process's in-process queue."""
     queue = runtime.queue
-    stale_before = utcnow() - timedelta(seconds=runtime.settings.run_stale_after_seconds)
+    now = utcnow()
+    stale_before = now - timedelta(seconds=runtime.settings.run_stale_after_seconds)
     async with unit_of_work(runtime.sessions, queue) as uow:
         session = uow.session
         for run in await runs_repo.active_runs(session):
-            if run.status == RunStatus.QUEUED:
+            if run.status == RunStatus.WAITING:
+                if run.next_try_at is not None and run.next_try_at > now:
+                    continue
+                attempt = await requeue(session, run.id, RunStatus.WAITING)
+            elif run.status == RunStatus.QUEUED:
                 if await queue.job_alive(run.id, run.attempt):
                     continue
                 # A fresh attempt: the old job id may still hold an arq result key.
@@ -56,11 +62,15 @@ async def reap(
 
 
 async def requeue(session: AsyncSession, run_id: int, expected: RunStatus) -> int | None:
-    """Put a failed or cancelled run back in the queue (stored items are kept). Returns the new
-    attempt to enqueue after commit, or None if the run was no longer `expected`."""
+    """Put a failed, cancelled or waiting run back in the queue (stored items are kept). Returns
+    the new attempt to enqueue after commit, or None if the run was no longer `expected`.
+    A run woken from waiting stays in its outage spell; any other starts a new one."""
     run = await runs_repo.get(session, run_id)
     if run is None or run.status != expected:
         return None
+    spell: dict[str, object] = {"next_try_at": None}
+    if expected != RunStatus.WAITING:
+        spell.update(outage_started_at=None, outage_waits=0)
     moved = await runs_repo.transition(
         session,
         run_id,
@@ -72,6 +82,7 @@ async def requeue(session: AsyncSession, run_id: int, expected: RunStatus) -> in
         finished_at=None,
         started_at=None,  # judging has not started for this new attempt
         judge_errors=0,  # items that failed are retried and counted again if they fail again
+        **spell,
     )
     if not moved:
         return None

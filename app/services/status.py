@@ -96,6 +96,16 @@ async def visible_submission(
     raise not_found(submission_id)
 
 
+def waiting_note(run: EvaluationRun) -> str | None:
+    """What a waiting run says about itself: 'waiting for the judge, next try at 2026-12-01
+    12:00:05 UTC (the judge was unavailable (timeout, 6 attempts))'. None for any other run."""
+    if run.status != RunStatus.WAITING:
+        return None
+    when = run.next_try_at.strftime("%Y-%m-%d %H:%M:%S UTC") if run.next_try_at else "once due"
+    note = f"waiting for the judge, next try at {when}"
+    return f"{note} ({run.error})" if run.error else note
+
+
 def eta_seconds(run: EvaluationRun, judged_this_attempt: int, now: datetime) -> float | None:
     """Time left at the current attempt's pace: the items the judge settled since this attempt
     started, over the time since. Items stored by earlier attempts, and unanswered items (no

@@ -142,7 +142,7 @@ async def _set_flag(
 
 
 async def cancel(session: AsyncSession, principal: Principal, submission_id: int) -> EvaluationRun:
-    """Stop a queued or judging submission. A judging worker notices at its next batch (its
+    """Stop a queued, judging or waiting submission. A judging worker notices at its next batch (its
     fenced progress update fails) and stops; items stored so far are kept."""
     submission = await owned_submission(session, principal, submission_id)
     for _ in range(CANCEL_ATTEMPTS):
@@ -151,8 +151,8 @@ async def cancel(session: AsyncSession, principal: Principal, submission_id: int
         status = run.status
         if status not in ACTIVE:
             raise Conflict(
-                f"submission {submission_id} is {status.value}; only a queued or judging "
-                "submission can be cancelled"
+                f"submission {submission_id} is {status.value}; only a queued, judging or "
+                "waiting submission can be cancelled"
             )
         if await runs_repo.transition(
             session, run.id, status, RunStatus.CANCELLED, finished_at=utcnow()

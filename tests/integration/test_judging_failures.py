@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db.base import utcnow
 from app.db.models import EvaluationRun, ItemResult, Model, Submission
 from app.db.session import create_engine, create_session_factory
 from app.demo.run import demo_dir
@@ -26,7 +28,7 @@ from app.runs import FailureKind, RunStatus
 from app.runtime import Runtime
 from app.services.configuration import active_pair
 from app.services.judging import execute_run
-from app.services.reaper import requeue
+from app.services.reaper import ReapReport, reap, requeue
 from app.standin.knobs import StandinKnobs
 from app.tracks import Track
 from app.unit_of_work import transaction
@@ -61,7 +63,10 @@ async def sessions(pg_clean: str) -> AsyncIterator[async_sessionmaker[AsyncSessi
 
 
 async def _context(
-    sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
+    sessions: async_sessionmaker[AsyncSession],
+    standin: StandinThread,
+    tmp_path: Path,
+    **overrides: Any,
 ) -> Runtime:
     settings = Settings(
         database_url="unused://",
@@ -74,6 +79,7 @@ async def _context(
         judge_backoff_cap_seconds=0.02,
         judge_timeout_seconds=5,
         judge_concurrency=1,  # one call at a time, so scripted faults hit a known item
+        **overrides,
     )
     return await demo_runtime(sessions, settings)
 
@@ -167,10 +173,66 @@ async def test_requeued_run_retries_only_the_items_that_failed(
     await ctx.judge_client.aclose()
 
 
-async def test_a_judge_that_is_down_fails_the_run_as_a_service_failure(
+async def test_a_judge_that_is_down_makes_the_run_wait_and_the_reaper_heals_it(
+    sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
+) -> None:
+    ctx = await _context(
+        sessions, standin, tmp_path, judge_outage_first_delay_seconds=0.05, run_batch_size=1
+    )
+    run_id = await _queued_t2_run(ctx)
+    # Four items are judged (and stored one by one), then the judge answers 503 to everything.
+    control(standin, script=["ok"] * 4 + ["503"] * 100)
+
+    assert await execute_run(ctx, run_id, 1) == RunStatus.WAITING
+
+    run = await _run(sessions, run_id)
+    assert run.error == "the judge was unavailable (HTTP 503, 2 attempts)"
+    assert run.failure_kind is None and run.outage_waits == 1
+    assert run.next_try_at is not None and run.outage_started_at is not None
+    assert run.next_try_at > run.outage_started_at
+    kept = {r.item_id for r in await _results(sessions, run_id) if r.error is None}
+    assert len(kept) == 5  # four judged plus the unanswered one, kept for the next try
+
+    control(standin, script=[])  # the judge is back
+    await wait_for(
+        lambda: _reaped(ctx), 10, message="the reaper to wake the run once its next try is due"
+    )
+    assert ctx.queue.jobs == [(run_id, 2)]  # type: ignore[attr-defined]
+    woken = await _run(sessions, run_id)
+    assert woken.status == RunStatus.QUEUED and woken.next_try_at is None
+    assert woken.outage_waits == 1  # still the same spell
+    calls_before = requests_seen(standin)
+
+    assert await execute_run(ctx, run_id, 2) == RunStatus.SCORED
+    assert requests_seen(standin) == calls_before + 5  # only the five items still missing
+    await ctx.judge_client.aclose()
+
+
+async def _reaped(ctx: Runtime) -> bool:
+    return bool((await reap(ctx)).requeued)
+
+
+async def test_a_misconfigured_judge_makes_the_run_wait_too(
     sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
 ) -> None:
     ctx = await _context(sessions, standin, tmp_path)
+    run_id = await _queued_t2_run(ctx)
+    control(standin, script=["401"] * 100)
+
+    assert await execute_run(ctx, run_id, 1) == RunStatus.WAITING
+
+    run = await _run(sessions, run_id)
+    assert run.error == (
+        "the judge rejected the request (HTTP 401); the judge configuration needs a maintainer"
+    )
+    assert await reap(ctx) == ReapReport([])  # its next try is seconds away
+    await ctx.judge_client.aclose()
+
+
+async def test_without_an_outage_budget_a_judge_that_is_down_fails_the_run(
+    sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
+) -> None:
+    ctx = await _context(sessions, standin, tmp_path, judge_outage_retry_hours=0)
     run_id = await _queued_t2_run(ctx)
     control(standin, **{**asdict(StandinKnobs()), "script": ["503"] * 100})
 
@@ -181,6 +243,34 @@ async def test_a_judge_that_is_down_fails_the_run_as_a_service_failure(
     assert run.error == (
         "the judge was unavailable (HTTP 503, 2 attempts); re-queue the submission to try again"
     )
+    await ctx.judge_client.aclose()
+
+
+async def test_a_run_whose_outage_outlasts_the_bound_fails_for_good(
+    sessions: async_sessionmaker[AsyncSession], standin: StandinThread, tmp_path: Path
+) -> None:
+    ctx = await _context(sessions, standin, tmp_path, judge_outage_retry_hours=1)
+    run_id = await _queued_t2_run(ctx)
+    async with transaction(sessions) as session:  # the run has waited for an hour already
+        run = await session.get(EvaluationRun, run_id)
+        assert run is not None
+        run.outage_started_at = utcnow() - timedelta(hours=1, seconds=1)
+        run.outage_waits = 12
+    control(standin, script=["503"] * 100)
+
+    assert await execute_run(ctx, run_id, 1) == RunStatus.FAILED
+
+    run = await _run(sessions, run_id)
+    assert run.failure_kind == FailureKind.SERVICE.value
+    assert run.error == (
+        "the judge was unavailable (HTTP 503, 2 attempts); gave up after waiting 1 h for the "
+        "judge — re-queue the submission to try again"
+    )
+    # Re-queued by hand, it starts a new spell.
+    async with transaction(sessions) as session:
+        assert await requeue(session, run_id, RunStatus.FAILED) == 2
+    requeued = await _run(sessions, run_id)
+    assert requeued.outage_started_at is None and requeued.outage_waits == 0
     await ctx.judge_client.aclose()
 
 

@@ -362,7 +362,8 @@ async def test_publish_unpublish_cancel_and_requeue(env: InProcessApp) -> None:
     twice = await env.client.post(f"{path}/cancel", headers=auth(alpha))
     assert twice.status_code == 409
     assert twice.json()["error"]["message"] == (
-        f"submission {sub['id']} is cancelled; only a queued or judging submission can be cancelled"
+        f"submission {sub['id']} is cancelled; only a queued, judging or waiting submission "
+        "can be cancelled"
     )
 
     await set_run(

@@ -34,6 +34,11 @@ class EvaluationRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     failure_kind: Mapped[FailureKind | None] = mapped_column(EnumText(FailureKind, 10))
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Judge outages (app/services/outage.py): when this spell of waiting for the judge began,
+    # how many times the run has waited in it, and when a `waiting` run is tried next.
+    outage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outage_waits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,6 +17,7 @@ from app.db.models import FlagDecision
 from app.errors import InvalidInput
 from app.services.audit import MAX_NOTE_CHARS, recent_events
 from app.services.diffs import RejudgeDiff
+from app.services.judge_health import judge_health
 from app.services.rejudge import (
     RejudgeRequest,
     RejudgeView,
@@ -44,7 +45,7 @@ from app.services.screening import (
 from app.tracks import Track
 from app.web.api.schemas.errors import MAINTAINER, error_responses
 from app.web.auth import AdminPrincipal, AdminReader
-from app.web.deps import RowId, SessionDep, SettingsDep, UnitOfWorkDep
+from app.web.deps import RowId, RuntimeDep, SessionDep, SettingsDep, UnitOfWorkDep
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=MAINTAINER)
 
@@ -376,6 +377,31 @@ async def get_reliability(
     session: SessionDep, _: AdminReader, track: Track | None = None
 ) -> list[TrackReliability]:
     return await reliability_report(session, track)
+
+
+class JudgeHealthOut(BaseModel):
+    last_success_at: datetime | None = Field(description="The judge's last 2xx answer")
+    last_error_at: datetime | None
+    last_error_kind: str | None = Field(
+        description="timeout, connection error, HTTP 429, HTTP 5xx, or a refusal of every "
+        "request (HTTP 401, 403, 404, 405, 407)"
+    )
+    requests: int = Field(description="Judge requests of every worker in the last 5 minutes")
+    errors: int
+    error_rate: float | None = Field(description="errors / requests; null without requests")
+
+
+@router.get("/judge-health", response_model=JudgeHealthOut)
+async def get_judge_health(runtime: RuntimeDep, _: AdminReader) -> JudgeHealthOut:
+    health = await judge_health(runtime)
+    return JudgeHealthOut(
+        last_success_at=health.last_success_at,
+        last_error_at=health.last_error_at,
+        last_error_kind=health.last_error_kind,
+        requests=health.requests,
+        errors=health.errors,
+        error_rate=health.error_rate,
+    )
 
 
 @router.get("/audit", response_model=list[AuditOut])

@@ -11,7 +11,7 @@ from app.runs import RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
 from app.services.screening import decision_state
-from app.services.status import SubmissionView, submission_view, view_of
+from app.services.status import SubmissionView, submission_view, view_of, waiting_note
 from app.services.submissions import SubmitOutcome
 from app.web.api.provenance import provenance_url
 from app.web.api.schemas.errors import TEAM_WRITE, ErrorInfo, error_responses
@@ -87,7 +87,7 @@ def status_payload(view: SubmissionView, *, duplicate: bool = False) -> Submissi
         rubric_version=run.rubric_version if run else None,
         judge_model=view.judge.name if view.judge else None,
         judge_is_reference=view.judge.is_reference if view.judge else False,
-        failure=run.error if run else None,
+        failure=run.error if run and run.status != RunStatus.WAITING else None,
         provenance_url=provenance_url(run.id, view.view_key)
         if run and run.status == RunStatus.SCORED
         else None,
@@ -107,6 +107,7 @@ def progress_payload(view: SubmissionView) -> Progress | None:
     progress = Progress.model_validate(view.run, from_attributes=True)
     progress.queue_position = view.queue_position
     progress.eta_seconds = view.eta_seconds
+    progress.waiting = waiting_note(view.run)
     return progress
 
 

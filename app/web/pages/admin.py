@@ -22,6 +22,7 @@ from app.services import rejudge as rejudges
 from app.services.accounts import Principal
 from app.services.audit import recent_events
 from app.services.configuration import active_judges
+from app.services.judge_health import judge_health
 from app.services.reliability import reliability_report
 from app.services.rubrics import list_rubrics
 from app.services.screening import DecisionFilter, decide, flagged_submissions
@@ -37,7 +38,15 @@ from app.web.auth import (
     session_cookie,
 )
 from app.web.csrf import admin_form_token
-from app.web.deps import KeysDep, RowId, SessionDep, SettingsDep, UnitOfWorkDep, cookies_secure
+from app.web.deps import (
+    KeysDep,
+    RowId,
+    RuntimeDep,
+    SessionDep,
+    SettingsDep,
+    UnitOfWorkDep,
+    cookies_secure,
+)
 from app.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -118,7 +127,7 @@ async def logout(_: AdminForm) -> RedirectResponse:
 
 @router.get("/admin", response_class=HTMLResponse, response_model=None)
 async def overview(
-    request: Request, session: SessionDep, keys: KeysDep, bearer: Bearer
+    request: Request, session: SessionDep, keys: KeysDep, bearer: Bearer, runtime: RuntimeDep
 ) -> Response:
     if bearer is None and not request.cookies.get(ADMIN_COOKIE):
         return RedirectResponse("/admin/login", status_code=303)
@@ -133,6 +142,7 @@ async def overview(
         active=active,
         judges=await active_judges(session),
         rejudges=await rejudges.list_rejudges(session, 20),
+        judge=await judge_health(runtime),
     )
     return _page(request, "admin/index.html", context)
 

@@ -13,7 +13,7 @@ from app.errors import DomainError, NotFound, QuotaExceeded, Unauthorized
 from app.runs import ACTIVE, RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
-from app.services.status import SubmissionView, submission_view, view_key, view_of
+from app.services.status import SubmissionView, submission_view, view_key, view_of, waiting_note
 from app.services.submission_actions import DONE
 from app.services.submissions import SubmitOutcome
 from app.tracks import Track
@@ -86,6 +86,7 @@ def status_context(
         "view": view,
         "percent": view.progress_percent,
         "eta": duration(view.eta_seconds),
+        "waiting": waiting_note(run) if run is not None else None,
         "refresh_seconds": REFRESH_SECONDS if active else None,
         "key": key,
         "actions": available_actions(view) if view.owner_view or team_view else [],

@@ -14,6 +14,15 @@ class Progress(BaseModel):
     eta_seconds: float | None = Field(
         None, description="While judging: estimated seconds left, at the current attempt's pace"
     )
+    next_try_at: datetime | None = Field(
+        None,
+        description="While waiting for the judge (status waiting, after an outage): when the "
+        "run is tried again; stored items are kept",
+    )
+    waiting: str | None = Field(
+        None,
+        description="While waiting: 'waiting for the judge, next try at … UTC (why)'",
+    )
 
 
 class Coverage(BaseModel):
@@ -64,7 +73,11 @@ class SubmissionStatus(BaseModel):
     filename: str
     file_sha256: str
     state: str = Field(description="accepted or rejected")
-    status: str | None = Field(None, description="queued, judging, scored, failed or cancelled")
+    status: str | None = Field(
+        None,
+        description="queued, judging, waiting (for the judge after an outage: retried by "
+        "itself), scored, failed or cancelled",
+    )
     created_at: datetime
     coverage: Coverage
     empty_predictions: int = Field(
@@ -74,7 +87,9 @@ class SubmissionStatus(BaseModel):
     rubric_version: str | None = None
     judge_model: str | None = None
     judge_is_reference: bool = False
-    failure: str | None = Field(None, description="Why the latest run failed, when it did")
+    failure: str | None = Field(
+        None, description="Why the latest run failed or was cancelled, when it was"
+    )
     provenance_url: str | None = Field(
         None, description="Once scored: the run's evaluation card (JSON download)"
     )
