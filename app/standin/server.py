@@ -5,7 +5,7 @@ Routes
     GET  /models, /v1/models                        lists the one model, STANDIN_MODEL
     GET  /_standin/stats                            requests, in_flight, max_in_flight,
                                                     status_counts (499 = the client left during
-                                                    a hang), outcomes, rejected_429
+                                                    a hang), outcomes, rejected_429, images
     GET  /_standin/control                          the current knobs
     POST /_standin/control                          a JSON object of knob changes (all valid or
                                                     none applied; 400 names the bad one);
@@ -49,6 +49,7 @@ class StandinStats:
     in_flight: int = 0
     max_in_flight: int = 0
     rejected_429: int = 0  # 429s sent because max_concurrency was exceeded
+    images: int = 0  # inline images received in chat requests that were answered
     status_counts: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
 
@@ -155,6 +156,7 @@ class StandinJudge:
             await _send_error(send, 404, message, "not_found_error")
             return 404
 
+        self.stats.images += request.images
         outcome = self.faults.next_outcome()
         self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
         completion = None
