@@ -146,20 +146,20 @@ def test_an_api_and_a_worker_with_different_storage_dirs_judge_an_upload(
     assert any(worker_dir.rglob("*.png"))  # the worker's host cached the images it sent
 
 
-def _item_counts(database_url: str) -> list[tuple[int, int]]:
-    """(run id, stored item results) of every run; a result is keyed by (run, item)."""
+def _runs(database_url: str) -> list[tuple[int, int, int]]:
+    """(run id, attempt, stored item results) of every run; a result is keyed by (run, item)."""
 
-    async def count() -> list[tuple[int, int]]:
+    async def count() -> list[tuple[int, int, int]]:
         engine = create_engine(database_url)
         try:
             async with create_session_factory(engine)() as session:
                 rows = await session.execute(
-                    select(EvaluationRun.id, func.count(ItemResult.item_id))
+                    select(EvaluationRun.id, EvaluationRun.attempt, func.count(ItemResult.item_id))
                     .outerjoin(ItemResult, ItemResult.run_id == EvaluationRun.id)
-                    .group_by(EvaluationRun.id)
+                    .group_by(EvaluationRun.id, EvaluationRun.attempt)
                     .order_by(EvaluationRun.id)
                 )
-                return [(run_id, items) for run_id, items in rows]
+                return [(run_id, attempt, items) for run_id, attempt, items in rows]
         finally:
             await engine.dispose()
 
@@ -224,7 +224,8 @@ def test_two_apis_three_workers_and_a_worker_killed_mid_run(
     finally:
         for client in clients:
             client.close()
-    counts = _item_counts(pg_clean)
-    assert len(counts) == len(ids)
-    assert all(items == 77 for _, items in counts), counts  # every T1 item of every run
+    runs = _runs(pg_clean)
+    assert len(runs) == len(ids)
+    assert all(items == 77 for _, _, items in runs), runs  # every T1 item of every run
+    assert any(attempt > 1 for _, attempt, _ in runs), runs  # the victim's runs were taken over
     assert all(w.is_running() for w in others), [w.describe() for w in others]
