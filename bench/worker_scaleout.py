@@ -2,9 +2,11 @@
 the judge is not the bottleneck.
 
     .venv/bin/python bench/worker_scaleout.py [--workers 1 2 4] [--submissions 16] [--items 480]
-        [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres] --redis-url URL
+        [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--redis-url redis://127.0.0.1:6379/14]
 
-It creates (and drops) a PostgreSQL database of its own, FLUSHES the Redis database it is given,
+It creates (and drops) a PostgreSQL database of its own, FLUSHES the Redis database it is given
+(`--redis-url`, else $BENCH_REDIS_URL, else database 14),
 and starts the stand-in judge (`python -m app.standin`, no latency, no concurrency limit). Per
 worker count it starts the workers (`python -m arq workers.main.WorkerSettings`, each with its
 own STORAGE_DIR and the default JUDGE_CONCURRENCY), waits until they are idle, then submits the
@@ -19,6 +21,7 @@ When the machine's busy share is near 1, the machine, not the workers, is the bo
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import subprocess
@@ -57,6 +60,7 @@ from app.unit_of_work import transaction, unit_of_work
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SECRET = secrets.token_hex(32)
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=480, help="gold items (T1 is about a third)")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument(
-        "--redis-url", required=True, help="a Redis database the benchmark may flush"
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+        help="a Redis database the benchmark may flush (default: $BENCH_REDIS_URL, else "
+        f"{DEFAULT_REDIS_URL})",
     )
     args = parser.parse_args()
 
@@ -291,9 +298,9 @@ def main() -> None:
         for count in args.workers:
             files = []
             for _ in range(args.submissions):
-                seed += 1  # new answers every time: the judge cache never answers
+                seed += 1
                 paths = write_synthetic_predictions(bundle, workdir / f"p{seed}", seed=seed)
-                files.append(paths[Track.T1].read_bytes())
+                files.append(unique_answers(paths[Track.T1].read_bytes(), seed))
             rounds.append(
                 run_round(
                     count, settings, env, token, files, workdir=workdir, judge_stats=judge_stats
@@ -305,6 +312,18 @@ def main() -> None:
         standin.wait(timeout=30)
         drop_database(args.postgres_url, database_url)
     print(f"(cores: {os.cpu_count()}; logs in {workdir})")
+
+
+def unique_answers(jsonl: bytes, seed: int) -> bytes:
+    """Every answer made unique to this file, so the judge cache never answers and every
+    answered item is one judge call (synthetic answers repeat across seeds)."""
+    lines = []
+    for line in jsonl.decode().splitlines():
+        row = json.loads(line)
+        if row.get("prediction"):
+            row["prediction"] += f" (variant {seed})"
+        lines.append(json.dumps(row))
+    return ("\n".join(lines) + "\n").encode()
 
 
 def print_round(result: Round, first: Round) -> None:
