@@ -33,13 +33,17 @@ log = logging.getLogger(__name__)
 
 PERMITS_KEY = "mmrare:judge-permits"
 
-# KEYS[1] the permit set; ARGV: limit, lease seconds, member. Returns 1 when the permit is ours.
-_ACQUIRE = """
+# Every script starts here: Redis's clock (replicate_commands lets Redis < 7 write after TIME)
+# and expired leases dropped.
+_NOW = """
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)"""
+
+# KEYS[1] the permit set; ARGV: limit, lease seconds, member. Returns 1 when the permit is ours.
+_ACQUIRE = f"""{_NOW}
 local lease = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], math.ceil(lease * 1000))
@@ -50,12 +54,8 @@ return 0
 
 # KEYS[1] the permit set; ARGV: lease seconds, members. Extends the leases still held (XX: an
 # expired one is not brought back); returns how many were.
-_RENEW = """
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+_RENEW = f"""{_NOW}
 local lease = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local renewed = 0
 for i = 2, #ARGV do
   if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
@@ -68,10 +68,7 @@ return renewed
 """
 
 # KEYS[1] the permit set. Permits held anywhere right now (expired leases dropped first).
-_COUNT = """
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(t[1]) + tonumber(t[2]) / 1000000)
+_COUNT = f"""{_NOW}
 return redis.call('ZCARD', KEYS[1])
 """
 
