@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -28,6 +29,13 @@ class ConfigurationError(ValueError):
     """A setting that makes no sense to start with; the message says which and how to fix it."""
 
 
+class StorageBackend(StrEnum):
+    """Where uploads and gold images are kept (app/storage)."""
+
+    DIRECTORY = "directory"  # files under STORAGE_DIR: one host
+    DATABASE = "database"  # the `blobs` table: every host that reaches the database
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
@@ -39,7 +47,14 @@ class Settings(BaseSettings):
         default=None, description="Set: jobs go through arq to `mmrare worker`. Unset: in-process."
     )
     storage_dir: Path = Field(
-        default=DEFAULT_VAR_DIR / "uploads", description="Uploaded files, content-addressed."
+        default=DEFAULT_VAR_DIR / "uploads",
+        description="Uploaded files, content-addressed (with the database store: this host's "
+        "cache of gold images).",
+    )
+    storage_backend: StorageBackend | None = Field(
+        default=None,
+        description="`directory` (STORAGE_DIR, one host) or `database` (every host). Unset: "
+        "`database` when DATABASE_URL is PostgreSQL, else `directory`.",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -56,7 +71,20 @@ class Settings(BaseSettings):
     judge_base_url: str = "http://127.0.0.1:8090/v1"
     judge_model: str = STANDIN_MODEL
     judge_api_key: SecretStr | None = None
-    judge_concurrency: int = Field(default=16, ge=1, le=1024)
+    judge_concurrency: int = Field(
+        default=16, ge=1, le=1024, description="Judge calls in flight in this process."
+    )
+    judge_global_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Judge calls in flight across every process sharing REDIS_URL (leased "
+        "permits). Unset: no limit beyond each process's JUDGE_CONCURRENCY.",
+    )
+    judge_permit_lease_seconds: float = Field(
+        default=30.0,
+        ge=0.5,
+        description="How long a global judge permit outlives a process that stopped renewing it.",
+    )
     judge_timeout_seconds: float = Field(default=120.0, gt=0)
     judge_max_transport_retries: int = Field(default=5, ge=0)
     judge_max_parse_retries: int = Field(default=2, ge=0)
@@ -172,7 +200,8 @@ class Settings(BaseSettings):
         default=0.5,
         gt=0,
         le=1,
-        description="Share of JUDGE_CONCURRENCY rejudge runs may use, so uploads keep flowing.",
+        description="Share of the judge limit (JUDGE_GLOBAL_CONCURRENCY when set, else "
+        "JUDGE_CONCURRENCY) rejudge runs may use, so uploads keep flowing.",
     )
 
     @field_validator("public_input_fields")
@@ -200,6 +229,14 @@ class Settings(BaseSettings):
     @property
     def uses_arq(self) -> bool:
         return bool(self.redis_url)
+
+    @property
+    def storage_backend_in_use(self) -> StorageBackend:
+        if self.storage_backend is not None:
+            return self.storage_backend
+        if self.database_url.startswith("postgres"):
+            return StorageBackend.DATABASE
+        return StorageBackend.DIRECTORY
 
     def resolve_keys(self) -> "Keys":
         """Read (or create) the service's key once and derive every key from it. Called at

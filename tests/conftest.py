@@ -14,6 +14,7 @@ Fixtures
     start_standin       function  factory: start_standin(*args) -> StandinProcess
     standin_judge       function  one reference judge started with default flags
     start_worker        function  factory: start_worker(env, *, name, burst) -> WorkerProcess
+    start_api           function  factory: start_api(env, *, name) -> ApiProcess (`mmrare serve`)
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ from app.db import models  # noqa: F401  (registers every table on Base.metadata
 from app.db.base import Base
 from app.db.migrate import upgrade
 from tests.support import (
+    MMRARE,
+    ApiProcess,
     ChildProcess,
     StandinProcess,
+    StartApi,
     StartStandin,
     StartWorker,
     WorkerProcess,
@@ -335,6 +339,51 @@ def start_worker(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Sta
         )
         started.append(worker)
         return worker
+
+    yield start
+    _stop_all(started, request)
+
+
+API_START_TIMEOUT = 30.0
+
+
+def _api_answers(client: httpx.Client, api: ApiProcess) -> bool:
+    if not api.is_running():
+        raise AssertionError(f"the API exited during start-up: {api.describe()}")
+    try:
+        return client.get(f"{api.base_url}/api/v1/leaderboard").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+def start_api(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StartApi]:
+    """Factory: `start_api(env)` runs `mmrare serve` on a free loopback port, as a deployment
+    runs it, and returns once it answers. `env` is laid over os.environ; the process is stopped
+    at teardown (its log printed if the test failed)."""
+    started: list[ChildProcess] = []
+
+    def start(env: Mapping[str, str], *, name: str = "api") -> ApiProcess:
+        port = free_port()
+        log_path = tmp_path / f"{name}-{port}.log"
+        argv = [str(MMRARE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        process, log_file = _spawn(argv, env=env, log_path=log_path, cwd=tmp_path)
+        api = ApiProcess(
+            name=f"{name} on port {port}",
+            process=process,
+            log_path=log_path,
+            log_file=log_file,
+            port=port,
+        )
+        started.append(api)
+        with httpx.Client(timeout=2.0, trust_env=False) as client:
+            wait_until(
+                lambda: _api_answers(client, api),
+                timeout=API_START_TIMEOUT,
+                interval=0.1,
+                message=lambda: f"GET {api.base_url}/api/v1/leaderboard -> 200; {api.describe()}",
+            )
+        return api
 
     yield start
     _stop_all(started, request)

@@ -191,6 +191,23 @@ class WorkerProcess(ChildProcess):
     env: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class ApiProcess(ChildProcess):
+    """`mmrare serve` listening on 127.0.0.1:`port`."""
+
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class StartApi(Protocol):
+    """Type of the `start_api` fixture: `start_api({"DATABASE_URL": ..., ...}, name="api-1")`."""
+
+    def __call__(self, env: Mapping[str, str], *, name: str = "api") -> ApiProcess: ...
+
+
 class StartStandin(Protocol):
     """Type of the `start_standin` fixture: `start_standin("--latency-ms", "50")`."""
 

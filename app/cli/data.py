@@ -9,8 +9,10 @@ from app.config import Settings
 
 def cmd_gold_import(args: argparse.Namespace, settings: Settings) -> None:
     from app.services.gold_import import import_gold_bundle
+    from app.storage import build_store
 
-    result = run_in_session(settings, lambda s: import_gold_bundle(s, Path(args.path)))
+    store = build_store(settings)
+    result = run_in_session(settings, lambda s: import_gold_bundle(s, store, Path(args.path)))
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.track_counts.items()))
     verb = "imported as new" if result.created else "unchanged: already stored as"
     print(

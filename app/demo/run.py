@@ -26,6 +26,7 @@ from app.services.accounts import create_team, create_token
 from app.services.configuration import ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
 from app.services.reported import seed_reported
+from app.storage import build_store
 from app.tracks import Track
 from app.unit_of_work import transaction
 from app.web.app import create_app
@@ -44,7 +45,9 @@ async def prepare(settings: Settings) -> str:
     try:
         async with transaction(create_session_factory(engine)) as session:
             await ensure_track_configuration(session, settings)
-            gold = await import_gold_bundle(session, demo_dir() / "gold.jsonl")
+            gold = await import_gold_bundle(
+                session, build_store(settings), demo_dir() / "gold.jsonl"
+            )
             seeded = await seed_reported(session)
             if await get_team_by_name(session, DEMO_TEAM) is None:
                 await create_team(session, DEMO_TEAM, actor="demo")

@@ -2,7 +2,9 @@
 
 One `JudgeClient` wraps one long-lived `httpx.AsyncClient` and one semaphore, so the concurrency
 bound holds for every call made through it: a process should build exactly one client (in the
-FastAPI lifespan or the worker's startup) and share it.
+FastAPI lifespan or the worker's startup) and share it. Inside that bound each HTTP request also
+holds a permit of the client's `limiter` (app/judge/limit.py): the deployment-wide bound shared
+through Redis, when JUDGE_GLOBAL_CONCURRENCY is set.
 
 Failure handling, per HTTP attempt:
 
@@ -63,6 +65,7 @@ from app.judge.errors import (
     error_kind,
 )
 from app.judge.health import JudgeHealth
+from app.judge.limit import Limiter, Unlimited
 from app.judge.prompt import cache_key, normalise_base_url
 from app.judge.reply import MalformedReply, parse_reply
 from app.judge.types import CacheCounters, JudgeCache, JudgeOutcome, JudgeRequest, Verdict
@@ -101,6 +104,7 @@ class JudgeClient:
         retry_after_cap: float = 120.0,
         cache_put_batch: int = 64,
         http_client: httpx.AsyncClient | None = None,
+        limiter: Limiter | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = random_module.random,
     ) -> None:
@@ -123,6 +127,7 @@ class JudgeClient:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._semaphore = asyncio.Semaphore(concurrency)
+        self.limiter: Limiter = limiter or Unlimited()  # the deployment's bound, inside ours
         self._sleep = sleep
         self._random = random
         self._owns_http = http_client is None
@@ -131,7 +136,8 @@ class JudgeClient:
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this object created it; a passed-in one is the caller's."""
+        """Close the HTTP client if this object created it; a passed-in one is the caller's
+        (as is the limiter)."""
         if self._owns_http:
             await self._http.aclose()
 
@@ -210,7 +216,7 @@ class JudgeClient:
         rubric: Rubric,
         cache: JudgeCache | None = None,
         base_url: str | None = None,
-        limit: asyncio.Semaphore | None = None,
+        limit: Limiter | None = None,
     ) -> AsyncGenerator[JudgeOutcome, None]:
         """Yield one outcome per request: cached ones as they are looked up, the rest as they
         complete.
@@ -237,7 +243,7 @@ class JudgeClient:
                     if limit is None:
                         outcome = await self.judge(request, rubric)
                     else:
-                        async with limit:
+                        async with limit.slot():
                             outcome = await self.judge(request, rubric)
                 except Exception as exc:
                     done.put_nowait(exc)
@@ -313,7 +319,7 @@ class JudgeClient:
         first_sent: float | None = None
         while True:
             retry_after: float | None = None
-            async with self._semaphore:
+            async with self._semaphore, self.limiter.slot():
                 if first_sent is None:
                     first_sent = time.perf_counter()
                 attempts += 1

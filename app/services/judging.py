@@ -11,7 +11,6 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +40,7 @@ from app.scoring.bootstrap import bootstrap_interval
 from app.scoring.f1 import best_token_f1, mean_token_f1
 from app.services.configuration import load_rubric
 from app.services.flushing import write_in_batches
+from app.services.gold_images import image_files
 from app.services.judge_cache import DatabaseJudgeCache
 from app.services.outage import wait_for_judge
 from app.services.provenance import judging_record
@@ -61,7 +61,7 @@ class _Plan:
     gold: dict[str, GoldItem]
     predictions: dict[str, str]
     pending: list[str]  # gold item ids without a stored result
-    image_root: Path
+    image_files: dict[str, str]  # image path in the bundle -> file on this host (when sent)
     rejudge: bool = False  # a rejudge run: its judge calls take a rejudge-share slot too
 
 
@@ -161,7 +161,7 @@ async def _plan(runtime: Runtime, session: AsyncSession, run: EvaluationRun) -> 
     assert gold_version is not None
     gold = {g.item_id: g for g in await gold_repo.items_for_track(session, gold_version.id, track)}
     raw = gunzip_limited(
-        runtime.store.read(submission.file_sha256), runtime.settings.max_upload_bytes
+        await runtime.store.read(session, submission.file_sha256), runtime.settings.max_upload_bytes
     )
     parsed = parse_predictions(
         raw,
@@ -175,16 +175,20 @@ async def _plan(runtime: Runtime, session: AsyncSession, run: EvaluationRun) -> 
     judge = await judging_repo.get_judge_model(session, run.judge_model_id)
     assert judge is not None
     done = await runs_repo.completed_item_ids(session, run.id)
+    rubric = await load_rubric(session, run.rubric_version)
+    images: dict[str, str] = {}
+    if runtime.settings.judge_send_images and "images" in rubric.shows:
+        images = await image_files(session, runtime.store, gold_version, gold.values())
     return _Plan(
         run_id=run.id,
         attempt=run.attempt,
         track=track,
-        rubric=await load_rubric(session, run.rubric_version),
+        rubric=rubric,
         judge_model=judge.name,
         gold=gold,
         predictions=parsed.predictions.get(track, {}),
         pending=[item_id for item_id in gold if item_id not in done],
-        image_root=Path(gold_version.root),
+        image_files=images,
         rejudge=run.rejudge_id is not None,
     )
 
@@ -212,7 +216,7 @@ def _judge_input(plan: _Plan, gold: GoldItem, candidate: str) -> JudgeInput:
         category=gold.category,
         orpha_code=gold.orpha_code,
         evidence=gold.evidence,
-        image_paths=tuple(str(plan.image_root / image) for image in gold.images or ()),
+        image_paths=tuple(plan.image_files[i] for i in gold.images or () if i in plan.image_files),
     )
 
 

@@ -19,7 +19,7 @@ from app.config import Settings
 from app.errors import NotFound
 from app.formats import kit
 from app.repositories import gold as gold_repo
-from app.storage import write_atomically
+from app.storage import write_file
 from app.tracks import Track
 
 VERSION_CHARS = 16
@@ -58,8 +58,8 @@ async def track_kit(session: AsyncSession, settings: Settings, track: Track) -> 
 
     def build() -> dict[str, Path]:  # reads and compresses every image: off the event loop
         items, images = _public_items(rows, Path(version.root), with_images="images" in fields)
-        write_atomically(zip_path, _zip(track, kit_version, version.id, items, images, fields))
-        write_atomically(index_path, json.dumps({n: str(p) for n, p in images.items()}).encode())
+        write_file(zip_path, _zip(track, kit_version, version.id, items, images, fields))
+        write_file(index_path, json.dumps({n: str(p) for n, p in images.items()}).encode())
         return images
 
     return Kit(track, kit_version, zip_path, await asyncio.to_thread(build))

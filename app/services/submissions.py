@@ -79,10 +79,10 @@ async def submit(
     session: AsyncSession, store: FileStore, settings: Settings, request: SubmissionRequest
 ) -> SubmitOutcome:
     principal = request.principal
-    # Kept even when the file turns out to be invalid (written off the event loop: up to 50 MB).
-    file_sha256 = await asyncio.to_thread(store.put, request.data)
-    # First statement of the unit of work: uploads of one team are serialised from here until
-    # commit, so the quota check and the inserts below cannot interleave with another upload.
+    # Kept even when the file turns out to be invalid: the rejected submission names it.
+    file_sha256 = await store.put(session, request.data)
+    # Uploads of one team are serialised from here until commit, so the quota check and the
+    # inserts below cannot interleave with another upload.
     await accounts_repo.lock_team_uploads(session, principal.team_id)
     gold_version = await gold_repo.current_version(session)
     if gold_version is None:
@@ -137,7 +137,10 @@ async def submit(
     for track in sorted(parsed.predictions):
         if multi:
             content = _track_file(track, parsed.predictions[track])
-            sha256, filename = store.put(content), f"{request.filename} [{track.value}]"
+            sha256, filename = (
+                await store.put(session, content),
+                f"{request.filename} [{track.value}]",
+            )
             size = len(content)
         else:
             sha256, filename, size = file_sha256, request.filename, len(request.data)

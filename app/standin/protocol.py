@@ -17,6 +17,7 @@ class ChatRequest:
     dimensions: list[Dimension]
     user_text: str
     raw: Mapping[str, Any]
+    images: int = 0  # image_url parts carrying a data: URL (what a vision judge would look at)
 
 
 def read_chat_request(request: object) -> ChatRequest:
@@ -30,7 +31,23 @@ def read_chat_request(request: object) -> ChatRequest:
     if not isinstance(properties, dict):
         raise ValueError("response_format.json_schema.schema.properties must be an object")
     dimensions = dimensions_from_schema(properties)
-    return ChatRequest(str(request.get("model")), dimensions, _user_text(request), request)
+    return ChatRequest(
+        str(request.get("model")), dimensions, _user_text(request), request, _images(request)
+    )
+
+
+def _images(request: Mapping[str, Any]) -> int:
+    """How many image parts with inline data the messages carry."""
+    count = 0
+    for message in request.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else ():
+            if not isinstance(part, dict) or part.get("type") != "image_url":
+                continue
+            image_url = part.get("image_url")
+            url = image_url.get("url") if isinstance(image_url, dict) else None
+            count += isinstance(url, str) and url.startswith("data:image/")
+    return count
 
 
 def _user_text(request: Mapping[str, Any]) -> str:

@@ -5,7 +5,8 @@ Routes
     GET  /models, /v1/models                        lists the one model, STANDIN_MODEL
     GET  /_standin/stats                            requests, in_flight, max_in_flight,
                                                     status_counts (499 = the client left during
-                                                    a hang), outcomes, rejected_429, repeats
+                                                    a hang), outcomes, rejected_429, repeats,
+                                                    images
     GET  /_standin/control                          the current knobs
     POST /_standin/control                          a JSON object of knob changes (all valid or
                                                     none applied; 400 names the bad one);
@@ -51,6 +52,7 @@ class StandinStats:
     max_in_flight: int = 0
     rejected_429: int = 0  # 429s sent because max_concurrency was exceeded
     repeats: int = 0  # chat requests with a body received before (the same item judged again)
+    images: int = 0  # inline images received in chat requests that were answered
     status_counts: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
 
@@ -163,6 +165,7 @@ class StandinJudge:
             await _send_error(send, 404, message, "not_found_error")
             return 404
 
+        self.stats.images += request.images
         outcome = self.faults.next_outcome()
         self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
         completion = None

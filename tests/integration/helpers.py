@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.db.session import create_engine, create_session_factory
 from app.demo.run import demo_dir
+from app.judge.limit import LocalLimiter
 from app.repositories.accounts import get_team_by_name
 from app.runtime import Runtime, build_judge_client, rejudge_judge_slots
 from app.services.accounts import create_team, create_token
 from app.services.configuration import ensure_track_configuration
 from app.services.gold_import import import_gold_bundle
-from app.storage import FileStore
+from app.storage import build_store
 from app.tracks import Track
 from app.unit_of_work import transaction
 from app.view_cache import ViewCache
@@ -45,7 +46,7 @@ def prepare_database(settings: Settings, bundle: Path = DEMO_GOLD) -> None:
         try:
             async with transaction(create_session_factory(engine)) as session:
                 await ensure_track_configuration(session, settings)
-                await import_gold_bundle(session, bundle)
+                await import_gold_bundle(session, build_store(settings), bundle)
         finally:
             await engine.dispose()
 
@@ -262,15 +263,15 @@ async def demo_runtime(sessions: async_sessionmaker[AsyncSession], settings: Set
     jobs recorded instead of queued. For tests that call the judging job directly."""
     async with transaction(sessions) as session:
         await ensure_track_configuration(session, settings)
-        await import_gold_bundle(session, demo_dir() / "gold.jsonl")
+        await import_gold_bundle(session, build_store(settings), demo_dir() / "gold.jsonl")
     return Runtime(
         settings=settings,
         keys=settings.resolve_keys(),
         engine=sessions.kw["bind"],
         sessions=sessions,
-        store=FileStore(settings.storage_dir),
+        store=build_store(settings),
         judge_client=build_judge_client(settings),
         queue=RecordingQueue(),
         view_cache=ViewCache(),
-        rejudge_slots=asyncio.Semaphore(rejudge_judge_slots(settings)),
+        rejudge_slots=LocalLimiter(rejudge_judge_slots(settings)),
     )

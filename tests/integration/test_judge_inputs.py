@@ -174,8 +174,8 @@ async def _queued_run(ctx: Runtime, track: Track, predictions: dict[str, str]) -
         json.dumps({"id": item_id, "prediction": text}) + "\n"
         for item_id, text in predictions.items()
     ).encode()
-    digest = ctx.store.put(data)
     async with transaction(ctx.sessions) as session:
+        digest = await ctx.store.put(session, data)
         gold = await gold_repo.current_version(session)
         assert gold is not None
         model = Model(name=f"inputs-{track.value}")

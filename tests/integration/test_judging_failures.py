@@ -86,8 +86,8 @@ async def _context(
 
 async def _queued_t2_run(ctx: Runtime) -> int:
     data = T2_PREDICTIONS.read_bytes()
-    digest = ctx.store.put(data)
     async with transaction(ctx.sessions) as session:
+        digest = await ctx.store.put(session, data)
         gold = await gold_repo.current_version(session)
         assert gold is not None
         model = Model(name="judge-failure-model")

@@ -145,7 +145,7 @@ def test_a_racing_duplicate_is_caught_by_the_database_and_answered_as_a_duplicat
 
     from app.services.accounts import Principal, authenticate
     from app.services.submissions import SubmissionRequest, SubmitOutcome, submit
-    from app.storage import FileStore
+    from app.storage import build_store
     from app.unit_of_work import unit_of_work
     from app.web.uploads import submit_upload
 
@@ -155,7 +155,7 @@ def test_a_racing_duplicate_is_caught_by_the_database_and_answered_as_a_duplicat
     prepare_database(settings)
     team_plain = team_token(pg_clean, "alpha")
     admin_plain = team_token(pg_clean, "maintainers", admin=True)
-    store = FileStore(settings.storage_dir)
+    store = build_store(settings)
 
     def request(principal: Principal, n: int) -> SubmissionRequest:
         return SubmissionRequest(

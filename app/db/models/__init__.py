@@ -1,6 +1,7 @@
 """All tables, imported here so Alembic and the app see one metadata."""
 
 from app.db.models.accounts import ApiToken, Team
+from app.db.models.blobs import Blob
 from app.db.models.gold import GoldItem, GoldVersion
 from app.db.models.judging import JudgeCacheEntry, JudgeModel, RubricVersion, TrackConfig
 from app.db.models.leaderboard import PairedGap
@@ -13,6 +14,7 @@ from app.db.models.submissions import Submission, SubmissionState
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "Blob",
     "EvaluationRun",
     "FlagDecision",
     "GoldItem",

@@ -17,7 +17,10 @@ class GoldVersion(Base):
     source: Mapped[str] = mapped_column(Text)  # where it was imported from, for maintainers
     item_count: Mapped[int] = mapped_column(Integer)
     track_counts: Mapped[dict[str, int]] = mapped_column(JSONValue)
-    root: Mapped[str] = mapped_column(Text)  # directory images are resolved against
+    root: Mapped[str] = mapped_column(Text)  # the bundle's directory when it was imported
+    # Each image's path in the bundle -> the sha256 of its bytes in the file store. None for a
+    # version imported before images were stored: its images are read from `root`.
+    image_sha256: Mapped[dict[str, str] | None] = mapped_column(JSONValue, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
