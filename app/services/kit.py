@@ -10,6 +10,7 @@ import hashlib
 import json
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from app.config import Settings
 from app.errors import NotFound
 from app.formats import kit
 from app.repositories import gold as gold_repo
-from app.storage import write_file
+from app.services.gold_images import named_image_files
+from app.storage import FileStore, write_file
 from app.tracks import Track
 
 VERSION_CHARS = 16
@@ -38,7 +40,9 @@ class Kit:
         return f"mmrare-{self.track.value}-inputs-{self.version}.zip"
 
 
-async def track_kit(session: AsyncSession, settings: Settings, track: Track) -> Kit:
+async def track_kit(
+    session: AsyncSession, settings: Settings, store: FileStore, track: Track
+) -> Kit:
     """The kit of `track` for the current gold version, built on first use."""
     version = await gold_repo.current_version(session)
     if version is None:
@@ -55,9 +59,18 @@ async def track_kit(session: AsyncSession, settings: Settings, track: Track) -> 
         names = json.loads(index_path.read_text())
         return Kit(track, kit_version, zip_path, {n: Path(p) for n, p in names.items()})
     rows = await gold_repo.public_inputs(session, version.id, track)
+    with_images = "images" in fields
+    # The images as files on this host, from the file store (any host's upload of the bundle).
+    files = (
+        await named_image_files(
+            session, store, version, {source for *_, sources in rows for source in sources}
+        )
+        if with_images
+        else {}
+    )
 
     def build() -> dict[str, Path]:  # reads and compresses every image: off the event loop
-        items, images = _public_items(rows, Path(version.root), with_images="images" in fields)
+        items, images = _public_items(rows, files, with_images=with_images)
         write_file(zip_path, _zip(track, kit_version, version.id, items, images, fields))
         write_file(index_path, json.dumps({n: str(p) for n, p in images.items()}).encode())
         return images
@@ -76,7 +89,10 @@ def kit_image(kit_: Kit, name: str) -> Path:
 
 
 def _public_items(
-    rows: list[tuple[str, str, str | None, list[str]]], root: Path, *, with_images: bool
+    rows: list[tuple[str, str, str | None, list[str]]],
+    files: Mapping[str, str],
+    *,
+    with_images: bool,
 ) -> tuple[list[kit.PublicItem], dict[str, Path]]:
     images: dict[str, Path] = {}
     by_source: dict[str, str] = {}
@@ -85,7 +101,7 @@ def _public_items(
         names = []
         for source in sources if with_images else ():
             if source not in by_source:
-                path = root / source
+                path = Path(files[source])
                 name = kit.image_name(hashlib.sha256(path.read_bytes()).hexdigest(), source)
                 by_source[source], images[name] = name, path
             names.append(by_source[source])
