@@ -108,9 +108,12 @@ class Page:
             raise CdpError(f"page script failed: {answer['exceptionDetails']}")
         return answer["result"].get("value")
 
-    def screenshot(self, target: Path) -> None:
-        """The whole page (not just the viewport) as a PNG."""
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    def screenshot(self, target: Path, *, clip: dict[str, float] | None = None) -> None:
+        """The whole page, or the part of it in `clip` (x, y, width, height), as a PNG."""
+        extra = {"clip": {**clip, "scale": 1}} if clip else {}
+        data = self.send(
+            "Page.captureScreenshot", format="png", captureBeyondViewport=True, **extra
+        )
         target.write_bytes(base64.b64decode(data["data"]))
 
 

@@ -114,6 +114,16 @@ LAYOUT_PROBE = """
 })()
 """
 
+FIRST_TABLE = """
+(() => {
+  const table = document.querySelector("table");
+  if (!table) return null;
+  const box = table.getBoundingClientRect();
+  return {x: 0, y: box.top + window.scrollY, width: document.documentElement.clientWidth,
+          height: Math.min(box.height, 1400)};
+})()
+"""
+
 AXE_RUN = """
 axe.run(document, {resultTypes: ["violations"]}).then(result => result.violations
   .filter(v => v.impact === "serious" || v.impact === "critical")
@@ -184,6 +194,9 @@ def test_page_fits_and_is_accessible(
     report = page.evaluate(LAYOUT_PROBE)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(ARTIFACTS / f"{name}-{width}.png")
+    first_table = page.evaluate(FIRST_TABLE)
+    if first_table:  # the first table close up: the full page is long on a phone
+        page.screenshot(ARTIFACTS / f"{name}-{width}-table.png", clip=first_table)
     problems = _problems(report)
     assert not problems, f"{url} at {width} px:\n" + "\n".join(problems)
     if page.evaluate("typeof axe") != "object":
