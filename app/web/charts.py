@@ -272,9 +272,7 @@ def _plot(width: int, height: int, legend: Sequence[tuple[str, str, str]], compa
 
 def responsive(wide: Markup, compact: Markup) -> Markup:
     """Both drawings of a chart; the stylesheet shows the one that fits the screen."""
-    return Markup(
-        f'<div class="chart-wide">{wide}</div><div class="chart-compact">{compact}</div>'
-    )
+    return Markup(f'<div class="chart-wide">{wide}</div><div class="chart-compact">{compact}</div>')
 
 
 def bar_layout(
