@@ -410,6 +410,14 @@ def overview_table(board: Board, query: TableQuery, page_size: int) -> TableView
     return replace(view, rank_by=query.rank_by)
 
 
+def _shown(column: str, entries: Sequence[Entry], track: Track) -> bool:
+    """A dimension column is shown only when a matching row has a value in it (reported rows
+    have none: a table of them has no all-empty dimension columns)."""
+    if not column.startswith(DIMENSION_PREFIX):
+        return True
+    return any(track_value(entry, track, column) is not None for entry in entries)
+
+
 def track_table(board: Board, track: Track, query: TableQuery, page_size: int) -> TableView:
     """A track's page: entries with a score on the track, ranked by it."""
     columns = track_columns(board.pairs.get(track), track)
@@ -417,6 +425,7 @@ def track_table(board: Board, track: Track, query: TableQuery, page_size: int) -
         raise InvalidInput(f"sort must be one of {', '.join(columns)}, not {query.sort!r}")
     direction = query.resolved_direction()
     entries = [e for e in query.filters.apply(board.entries) if track in e.cells]
+    columns = tuple(c for c in columns if _shown(c, entries, track) or c == query.sort)
     marked = [
         c for c in columns if c not in (Column.RANK, Column.MODEL, Column.ITEMS, Column.COVERAGE)
     ]

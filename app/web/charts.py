@@ -13,6 +13,7 @@ Layout is computed here in plain Python (testable geometry); every piece of text
 """
 
 import hashlib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -148,24 +149,45 @@ def _value_axis(
     return parts
 
 
-def _axis_label(x: float, y: float, label: str) -> str:
+def _axis_label(x: float, y: float, label: str, *, compact: bool = False) -> str:
     """A category label under the axis: the first word (e.g. "T3") on one line, the rest in
-    smaller type below it, so long track names fit their slot."""
+    smaller type below it, so long track names fit their slot (a compact chart keeps only the
+    first word: its slots are too narrow for the rest)."""
     head, _, rest = label.partition(" ")
     inner = f'<tspan x="{_f(x)}">{escape(head)}</tspan>'
-    if rest:
+    if rest and not compact:
         inner += (
-            f'<tspan x="{_f(x)}" dy="1.25em" font-size="10" fill="{MUTED}">{escape(rest)}</tspan>'
+            f'<tspan x="{_f(x)}" dy="1.25em" font-size="11" fill="{MUTED}">{escape(rest)}</tspan>'
         )
     attrs = _attrs(x=x, y=y, text_anchor="middle", fill=INK, class_="group-label")
     return f"<text {attrs}>{inner}</text>"
 
 
-def _legend(x: float, y: float, items: Sequence[tuple[str, str, str]]) -> list[str]:
-    """items: (label, colour, shape) with shape "rect", "circle" or "diamond"."""
+LEGEND_LINE = 18.0  # px between wrapped legend lines
+
+
+def legend_lines(items: Sequence[tuple[str, str, str]], width: float) -> list[int]:
+    """The line (0, 1, …) of each legend item when the legend wraps at `width`."""
+    lines, line, cursor = [], 0, 0.0
+    for label, _, _ in items:
+        span = 17 + 7.0 * len(label)
+        if cursor > 0 and cursor + span > width:
+            line, cursor = line + 1, 0.0
+        lines.append(line)
+        cursor += span + 18
+    return lines
+
+
+def _legend(
+    x: float, y: float, items: Sequence[tuple[str, str, str]], width: float = math.inf
+) -> list[str]:
+    """items: (label, colour, shape) with shape "rect", "circle" or "diamond"; wraps at `width`."""
     parts = ['<g class="legend">']
-    cursor = x
-    for label, colour, shape in items:
+    cursor, current = x, 0
+    for (label, colour, shape), line in zip(items, legend_lines(items, width), strict=True):
+        if line != current:
+            cursor, current = x, line
+            y += LEGEND_LINE
         if shape == "circle":
             parts.append(_el("circle", cx=cursor + 6, cy=y - 4, r=5, fill=colour))
         elif shape == "diamond":
@@ -215,15 +237,42 @@ def _frame(
     value_label: str,
     slots: int,
     labels: Sequence[str],
+    *,
+    compact: bool = False,
 ) -> tuple[list[str], float]:
     """A chart's legend, value axis and one label under each of `slots` equal slots; returns
-    the parts and the slot width."""
-    parts = _legend(plot.left, 20, legend)
+    the parts and the slot width. A compact chart's legend starts at the left edge and wraps."""
+    if compact:
+        parts = _legend(8, 20, legend, plot.left + plot.width - 8)
+    else:
+        parts = _legend(plot.left, 20, legend)
     parts += _value_axis(plot, value_label)
     slot = plot.width / max(slots, 1)
     for i, label in enumerate(labels):
-        parts.append(_axis_label(plot.left + i * slot + slot / 2, plot.bottom + 18, label))
+        x = plot.left + i * slot + slot / 2
+        parts.append(_axis_label(x, plot.bottom + 18, label, compact=compact))
     return parts, slot
+
+
+# A phone's chart: drawn at about the width it is shown at (≈ 340 px in a 390 px viewport), so
+# its 11–12 px text is not scaled down; the page shows it instead of the wide one on narrow
+# screens (leaderboard.css).
+COMPACT_WIDTH = 340
+
+
+def _plot(width: int, height: int, legend: Sequence[tuple[str, str, str]], compact: bool) -> Plot:
+    """The drawing area of a chart `width` × `height` (a compact one below its wrapped legend;
+    `height` is then the plot's own height plus its margins)."""
+    if not compact:
+        return Plot(left=52, top=40, width=width - 52 - 14, height=height - 40 - 58)
+    lines = max(legend_lines(legend, width - 16), default=0) + 1
+    top = 20 + LEGEND_LINE * lines
+    return Plot(left=44, top=top, width=width - 44 - 8, height=height - 40 - 34)
+
+
+def responsive(wide: Markup, compact: Markup) -> Markup:
+    """Both drawings of a chart; the stylesheet shows the one that fits the screen."""
+    return Markup(f'<div class="chart-wide">{wide}</div><div class="chart-compact">{compact}</div>')
 
 
 def bar_layout(
@@ -271,14 +320,19 @@ def grouped_bar_chart(
     value_label: str = "Score (0–100)",
     width: int = 760,
     height: int = 342,
+    compact: bool = False,
 ) -> Markup:
-    plot = Plot(left=52, top=40, width=width - 52 - 14, height=height - 40 - 58)
+    """Bars per group; a compact chart leaves out the value over each bar (its slots are too
+    narrow for readable numbers: they are in the tooltips, the description and the tables)."""
+    legend = [(one.name, one.colour, "rect") for one in series]
+    marked = any(values(g, one.name).mark for g in groups for one in series)
+    if marked:
+        legend.append((MARKED_LEGEND, INK, "diamond"))
+    plot = _plot(width, height, legend, compact)
+    height = int(plot.bottom + (34 if compact else 58))
     bars = bar_layout(groups, series, values, plot)
     colours = {one.name: one.colour for one in series}
-    legend = [(one.name, one.colour, "rect") for one in series]
-    if any(bar.mark for bar in bars):
-        legend.append((MARKED_LEGEND, INK, "diamond"))
-    parts, _ = _frame(plot, legend, value_label, len(groups), group_labels)
+    parts, _ = _frame(plot, legend, value_label, len(groups), group_labels, compact=compact)
     described = []
     for bar in bars:
         who = f": {bar.who}" if bar.who else ""
@@ -296,13 +350,17 @@ def grouped_bar_chart(
         )
         parts.append(
             f'<g class="bar">{rect}'
-            + _text(
-                bar.x + bar.width / 2,
-                bar.y - 4,
-                f"{bar.value:.1f}",
-                text_anchor="middle",
-                fill=INK,
-                font_size=10,
+            + (
+                ""
+                if compact
+                else _text(
+                    bar.x + bar.width / 2,
+                    bar.y - 4,
+                    f"{bar.value:.1f}",
+                    text_anchor="middle",
+                    fill=INK,
+                    font_size=11,
+                )
             )
             + (
                 _el(
@@ -368,12 +426,16 @@ def box_points_chart(
     width: int = 760,
     height: int = 352,
     max_points: int = MAX_POINTS_PER_GROUP,
+    compact: bool = False,
 ) -> Markup:
-    plot = Plot(left=52, top=40, width=width - 52 - 14, height=height - 40 - 58)
     items = [(label, colour, "circle") for label, colour in legend]
     if any(group.marks for group in groups):
         items.append((MARKED_LEGEND, INK, "diamond"))
-    parts, slot = _frame(plot, items, value_label, len(categories), category_labels)
+    plot = _plot(width, height, items, compact)
+    height = int(plot.bottom + (34 if compact else 58))
+    parts, slot = _frame(
+        plot, items, value_label, len(categories), category_labels, compact=compact
+    )
     described = []
     per_category: dict[str, list[BoxGroup]] = {}
     for group in groups:

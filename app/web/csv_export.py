@@ -1,10 +1,12 @@
 """CSV exports of the leaderboard tables: the same values as the JSON, one row per table row.
 
-Numbers are written with Python's shortest round-tripping repr (as the JSON is), so a CSV cell
-parses back to exactly the JSON value; None is an empty cell; booleans are true/false as in
-JSON. A text cell that a spreadsheet would run as a formula (starting with = + - @ or a tab or
-carriage return) gets a leading apostrophe, the usual defence against CSV injection: a model
-name is whatever its submitter typed.
+The board exports round their values as the page shows them (scores to one decimal, shares to a
+tenth of a percent; the JSON keeps full precision); numbers are then written with Python's
+shortest repr, so `63.275000000000006` on a page reading 63.3 is `63.3`. None — a value that
+does not apply, such as a reported row's judge errors — is an empty cell; booleans are
+true/false as in JSON. A text cell that a spreadsheet would run as a formula (starting with
+= + - @ or a tab or carriage return) gets a leading apostrophe, the usual defence against CSV
+injection: a model name is whatever its submitter typed.
 """
 
 import csv

@@ -75,7 +75,9 @@ async def test_reported_entries_reproduce_section_4_2(
     )
     assert "29.3 − 6.1 = <strong>23.2</strong> points" in html
     assert t3["finding"] in html
-    assert "no paired interval: reported scores have no per-item results to pair" in html
+    # Why a gap has no paired interval is said once, in a numbered note under the tables.
+    note = "No paired interval: reported scores have no per-item results to pair</li>"
+    assert html.count(note) == 1 and html.count("no paired interval<sup>") == 8
 
 
 async def test_judged_gaps_and_distributions(settings: Settings, world: dict[str, int]) -> None:
@@ -121,7 +123,7 @@ async def test_paired_interval_is_computed_once_and_kept(
     assert (paired["gap"], paired["ci_low"], paired["ci_high"]) == pytest.approx(expected)
     assert paired["items"] == 50
     assert t1["vs_closed"]["paired"] is None  # Beta-Closed has no item rows
-    assert "(50 items)" in html and "no paired interval: no shared scored items" in html
+    assert "(50 items)" in html and "No paired interval: no shared scored items</li>" in html
 
     async def stored(session: AsyncSession) -> int:
         return int(await session.scalar(select(func.count()).select_from(PairedGap)) or 0)
@@ -218,7 +220,8 @@ async def test_consistency_context(settings: Settings, world: dict[str, int]) ->
 async def test_domain_gap_page_draws_both_charts(settings: Settings, world: dict[str, int]) -> None:
     async with client_for(settings) as client:
         html = (await client.get("/analysis/domain-gap", params=JUDGED_VIEW)).text
-    assert html.count("<svg") == 2
+    assert html.count("<svg") == 4  # each chart drawn wide and compact (for a phone)
+    assert html.count('<div class="chart-compact">') == 2
     assert '<title id="peak-chart-title">Peak general-purpose vs peak medical score' in html
     assert '<desc id="distribution-chart-desc">Points over box plots' in html
     assert "Score (0–100)" in html  # the value axis label

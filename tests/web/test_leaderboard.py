@@ -34,7 +34,7 @@ from app.services import leaderboard as service
 from app.tracks import Track
 from app.web.api.schemas.views import OverviewParams, ViewParams
 from app.web.pages.leaderboard import overview_context, track_context
-from tests.leaderboard_fixture import BASE_TIME, JudgedSpec, add_judged
+from tests.leaderboard_fixture import BASE_TIME, T1_DIMENSIONS, JudgedSpec, add_judged
 from tests.web.leaderboard_support import client_for, run_in_session, seed, settings_for
 
 
@@ -144,8 +144,9 @@ async def test_reported_rows_are_labelled_with_their_table(
     async with client_for(settings) as client:
         html = (await client.get("/", params={"kind": "reported", "q": "hulu"})).text
     assert "<strong>3</strong> of 27 models" in html
-    assert "reported in paper · Table 3 · no interval" in html
-    assert 'title="Reported in the paper: no interval, so no rank range">no interval' in html
+    assert "reported in paper · Table 3</span>" in html
+    # "No interval" is said once under the table, not on each of its rows.
+    assert "no interval</span>" not in html and html.count('id="no-interval-note"') == 1
 
 
 @pytest.mark.parametrize(
@@ -327,7 +328,12 @@ async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str
     t2_table = track_table(board, Track.T2, TableQuery(EntryFilter()), 100)
     track = track_context(board, Track.T2, t2_table, ViewParams())
     assert [h.key for h in track["heads"]][:3] == ["rank", "model", "score"]
-    assert len(track["dimensions"]) == 6
+    assert track["dimensions"] == []  # no T2 row has dimension means: no all-empty columns
+    assert not any(key.startswith("dim:") for key in t2_table.columns)
+    judged_t1 = track_table(board, Track.T1, TableQuery(EntryFilter(kind="judged")), 100)
+    assert [c for c in judged_t1.columns if c.startswith("dim:")] == [
+        f"dim:{d}" for d in T1_DIMENSIONS
+    ]
     assert track["table"].matched == 27  # every entry has a T2 score
 
 

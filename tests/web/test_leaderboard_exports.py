@@ -3,6 +3,7 @@ submitter-typed text, ETag/304 and the OpenAPI documentation."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,14 @@ async def world(settings: Settings) -> dict[str, int]:
     return await seed(settings)
 
 
-def same(cell: str, value: Any) -> bool:
+def same(cell: str, value: Any, digits: int | None = None) -> bool:
+    """The CSV cell holds the JSON value (rounded to `digits` decimals, as the page shows it)."""
     if value is None:
         return cell == ""
     if isinstance(value, bool):
         return cell == ("true" if value else "false")
     if isinstance(value, int | float):
-        return number(cell) == value
+        return number(cell) == (value if digits is None else round(value, digits))
     return uncell(cell) == str(value)
 
 
@@ -58,13 +60,15 @@ async def test_overview_csv_matches_json(
     for row, entry in zip(rows, body["entries"], strict=True):
         for key in ("rank", "rank_best", "rank_worst", "model", "kind", "source", "group"):
             assert same(row[key], entry[key]), (key, row[key], entry[key])
-        for key in ("open_weights", "medical", "mean", "mean_ci_low", "mean_ci_high"):
+        for key in ("open_weights", "medical"):
             assert same(row[key], entry[key]), (key, row[key], entry[key])
+        for key in ("mean", "mean_ci_low", "mean_ci_high"):
+            assert same(row[key], entry[key], 1), (key, row[key], entry[key])
         for track in Track:
             cell = entry["tracks"].get(track.value) or {}
             for column in ("score", "ci_low", "ci_high"):
-                assert same(row[f"{track.value}_{column}"], cell.get(column))
-        assert same(row["T1_f1"], (entry["tracks"].get("T1") or {}).get("f1"))
+                assert same(row[f"{track.value}_{column}"], cell.get(column), 1)
+        assert same(row["T1_f1"], (entry["tracks"].get("T1") or {}).get("f1"), 1)
 
 
 async def test_track_csv_matches_json(settings: Settings, world: dict[str, int]) -> None:
@@ -74,10 +78,34 @@ async def test_track_csv_matches_json(settings: Settings, world: dict[str, int])
     dims = [d["id"] for d in body["pair"]["dimensions"]]
     assert len(rows) == len(body["entries"]) == 27
     for row, entry in zip(rows, body["entries"], strict=True):
-        for key in ("rank", "rank_best", "model", "kind", "score", "ci_low", "f1", "coverage"):
+        for key in ("rank", "rank_best", "model", "kind"):
             assert same(row[key], entry[key]), (key, row[key], entry[key])
+        for key in ("score", "ci_low", "f1"):
+            assert same(row[key], entry[key], 1), (key, row[key], entry[key])
+        assert same(row["coverage"], entry["coverage"], 3)
         for dim in dims:
-            assert same(row[f"dim:{dim}"], entry["dimension_means"].get(dim))
+            assert same(row[f"dim:{dim}"], entry["dimension_means"].get(dim), 1)
+        # Judge, rubric and judge errors apply to judged rows only: empty, not 0, otherwise.
+        judged = entry["kind"] == "judged"
+        assert row["judge_errors"] == ("0" if judged else "")
+        assert row["rubric_version"] == (body["pair"]["rubric_version"] if judged else "")
+        assert row["judge"] == (body["pair"]["judge_model"] if judged else "")
+
+
+async def test_csv_values_are_rounded_as_on_the_page(
+    settings: Settings, world: dict[str, int]
+) -> None:
+    async with client_for(settings) as client:
+        text = (await client.get("/api/v1/leaderboard?format=csv")).text
+        body = (await client.get("/api/v1/leaderboard", params={"all": "true"})).json()
+    noisy = [
+        c for row in parse_csv(text) for c in row.values() if re.fullmatch(r"-?\d+\.\d{2,}", c)
+    ]
+    assert noisy == []
+    means = [e["mean"] for e in body["entries"] if e["mean"] is not None]
+    assert any(m != round(m, 1) for m in means)  # the JSON keeps full precision
+    first = parse_csv(text)[0]
+    assert first["T1_rubric_version"] == ""  # GPT-5: reported in the paper
 
 
 async def test_analysis_csvs_match_json(settings: Settings, world: dict[str, int]) -> None:

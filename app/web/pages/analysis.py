@@ -46,7 +46,11 @@ SERIES = (
 )
 
 
-def peak_chart(view: DomainGapView) -> Markup:
+# The phone drawing of a chart (see charts.COMPACT_WIDTH).
+COMPACT: dict[str, Any] = {"width": charts.COMPACT_WIDTH, "height": 300, "compact": True}
+
+
+def peak_chart(view: DomainGapView, *, compact: bool = False) -> Markup:
     """Fig. 3a: per track, the best closed, best open general-purpose and best medical score."""
 
     def value(group: str, series: str) -> charts.BarValue:
@@ -62,16 +66,17 @@ def peak_chart(view: DomainGapView) -> Markup:
         return charts.BarValue(entry.score(track), entry.name, view.mark(entry.name, track) or None)
 
     return charts.grouped_bar_chart(
-        "peak-chart",
+        "peak-chart-compact" if compact else "peak-chart",
         title="Peak general-purpose vs peak medical score per track",
         groups=TRACKS,
         group_labels=TRACK_LABELS,
         series=SERIES,
         values=value,
+        **COMPACT if compact else {},
     )
 
 
-def distribution_chart(view: DomainGapView) -> Markup:
+def distribution_chart(view: DomainGapView, *, compact: bool = False) -> Markup:
     """Fig. 3b: every entry's score as a point over its group's box, per track."""
     groups = []
     for t in view.tracks:
@@ -91,12 +96,13 @@ def distribution_chart(view: DomainGapView) -> Markup:
                 )
             )
     return charts.box_points_chart(
-        "distribution-chart",
+        "distribution-chart-compact" if compact else "distribution-chart",
         title="Score distributions of general-purpose and medical models per track",
         categories=TRACKS,
         category_labels=TRACK_LABELS,
         groups=groups,
         legend=[("general-purpose", charts.BLUE), ("medical", charts.RED)],
+        **COMPACT if compact else {},
     )
 
 
@@ -137,8 +143,10 @@ def domain_gap_context(board: Board, view: DomainGapView, params: AnalysisParams
     t1, t3 = view.track(Track.T1), view.track(Track.T3)
     context.update(
         view=view,
-        peak_chart=peak_chart(view),
-        distribution_chart=distribution_chart(view),
+        peak_chart=charts.responsive(peak_chart(view), peak_chart(view, compact=True)),
+        distribution_chart=charts.responsive(
+            distribution_chart(view), distribution_chart(view, compact=True)
+        ),
         unpaired=lambda comparison, track: unpaired_reason(comparison, track),
         t1_gap=t1.vs_open.gap,
         t3_gap=t3.vs_open.gap,

@@ -235,8 +235,15 @@ def track_context(
         track=track,
         pair=pair,
         table=table,
-        heads=heads(path, params, table, track_column_heads(board, track)),
-        dimensions=list(pair.dimensions) if pair else [],
+        heads=heads(
+            path,
+            params,
+            table,
+            [c for c in track_column_heads(board, track) if c[0] in table.columns],
+        ),
+        dimensions=[
+            d for d in (pair.dimensions if pair else ()) if DIMENSION_PREFIX + d.id in table.columns
+        ],
         pager=pager(path, params, table),
         rank_note=RANK_RANGE_NOTE,
         attempts_note=ATTEMPTS_NOTE,

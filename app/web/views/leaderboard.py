@@ -34,6 +34,16 @@ from app.web.views.common import (
 )
 
 
+def shown(value: float | None) -> float | None:
+    """A score as the page shows it (one decimal); the JSON keeps full precision."""
+    return None if value is None else round(value, 1)
+
+
+def shown_share(value: float | None) -> float | None:
+    """A share (coverage, 0–1) to the page's precision: a tenth of a percent."""
+    return None if value is None else round(value, 3)
+
+
 def _marks(row: RankedEntry, mark: str) -> list[str]:
     return [column for column, value in row.marks.items() if value == mark]
 
@@ -135,6 +145,7 @@ OVERVIEW_CSV_HEADER = [
     "mean_ci_high",
     "judges",
     *(f"{track}_attempts" for track in Track),
+    *(f"{track}_rubric_version" for track in Track),
 ]
 
 
@@ -158,16 +169,18 @@ def overview_csv(board: Board, table: TableView) -> str:
         for track in Track:
             cell = payload.tracks.get(track.value)
             values += [
-                cell.score if cell else None,
-                cell.ci_low if cell else None,
-                cell.ci_high if cell else None,
+                shown(cell.score if cell else None),
+                shown(cell.ci_low if cell else None),
+                shown(cell.ci_high if cell else None),
             ]
             if track == Track.T1:
-                values.append(cell.f1 if cell else None)
-        values += [payload.mean, payload.mean_ci_low, payload.mean_ci_high]
+                values.append(shown(cell.f1 if cell else None))
+        values += [shown(payload.mean), shown(payload.mean_ci_low), shown(payload.mean_ci_high)]
         values.append(" ".join(payload.judges))
         attempts = payload.attempts or {}
         values += [attempts.get(track.value) for track in Track]
+        pairs = [board.judge_of(row.entry, track) for track in Track]
+        values += [pair.rubric_version if pair else None for pair in pairs]
         rows.append(values)
     return to_csv(OVERVIEW_CSV_HEADER, rows)
 
@@ -215,17 +228,21 @@ def track_csv(board: Board, track: Track, table: TableView) -> str:
     header += ["ci_low", "ci_high"] + (["f1"] if track == Track.T1 else [])
     header += [f"{DIMENSION_PREFIX}{d}" for d in dims]
     header += ["item_count", "answered_count", "coverage", "judge_errors", "submission_id"]
-    header += ["judge", "attempts"]
+    header += ["judge", "attempts", "rubric_version"]
     rows = []
     for row in table.all_rows:
         p = track_board_entry(board, track, row)
+        judged = p.kind == EntryKind.JUDGED
         values: list[object] = [p.rank, p.rank_best, p.rank_worst, p.model, p.kind, p.source]
-        values += [p.group, p.score, p.ci_low, p.ci_high]
+        values += [p.group, shown(p.score), shown(p.ci_low), shown(p.ci_high)]
         if track == Track.T1:
-            values.append(p.f1)
-        values += [p.dimension_means.get(d) for d in dims]
-        values += [p.item_count, p.answered_count, p.coverage, p.judge_errors, p.submission_id]
-        values += [p.judge, p.attempts]
+            values.append(shown(p.f1))
+        values += [shown(p.dimension_means.get(d)) for d in dims]
+        values += [p.item_count, p.answered_count, shown_share(p.coverage)]
+        # A reported row was not judged here: its judge errors do not apply (empty, not 0).
+        values += [p.judge_errors if judged else None, p.submission_id]
+        pair = board.judge_of(row.entry, track)
+        values += [p.judge, p.attempts, pair.rubric_version if pair else None]
         rows.append(values)
     return to_csv(header, rows)
 
