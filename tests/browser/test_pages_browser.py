@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +40,7 @@ WIDTHS = (1400, 390)
 MIN_CHART_TEXT_PX = 11.0
 
 # Every public page, as a visitor, a participant and a maintainer open them. "{private}" is a
-# private submission's status page (reached with its view key).
+# private submission's status page (reached with its view key) and its publish form.
 PAGES: list[tuple[str, str]] = [
     ("overview", "/"),
     ("overview-all", "/?all=true"),
@@ -54,7 +52,9 @@ PAGES: list[tuple[str, str]] = [
     ("consistency", "/analysis/consistency"),
     ("judge", "/analysis/judge"),
     ("status", "{private}"),
+    ("status-action", "{private-action}"),
     ("submit", "/submit"),
+    ("about", "/about"),
 ]
 
 # Run in the page: what the layout rules above look at, as plain data.
@@ -133,19 +133,6 @@ axe.run(document, {resultTypes: ["violations"]}).then(result => result.violation
 
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    found = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if found is None:
-        reason = "headless Chromium is not installed (run `make browser-deps`)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: the browser tests are required)", pytrace=False)
-        pytest.skip(reason)
-    return found
-
-
-@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """The seeded app under uvicorn; its base URL and the paths of pages that need ids."""
     tmp_path = tmp_path_factory.mktemp("site")
@@ -156,7 +143,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     private = ids["Alpha-General/T2/private"]
     key = view_key(settings.resolve_keys().view_link_key, private)
     with serve(settings) as url:
-        yield url, {"{private}": f"/submissions/{private}?key={key}"}
+        yield (
+            url,
+            {
+                "{private}": f"/submissions/{private}?key={key}",
+                "{private-action}": f"/submissions/{private}/action?do=publish&key={key}",
+            },
+        )
 
 
 @pytest.fixture(scope="module")
