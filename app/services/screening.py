@@ -6,7 +6,6 @@ cannot be published until a maintainer *clears* the flags (false alarms) or *uph
 predictions address the judge: it stays off the board). Decisions go to the audit log.
 """
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import utcnow
 from app.db.models import FlagDecision, Submission, SubmissionScreening
 from app.errors import Conflict, InvalidInput, NotFound
+from app.formats.text import TextKind, text_problem
 from app.repositories import screening as screening_repo
 from app.repositories import submissions as submissions_repo
 from app.screening import RULESET_VERSION, ItemFlag, screen_predictions
@@ -26,9 +26,6 @@ from app.tracks import Track
 MAX_NOTE_CHARS = 2000
 PENDING = "pending"
 DecisionFilter = Literal["pending", "cleared", "upheld", "all"]
-# Control characters other than line breaks and tabs, and lone surrogates: PostgreSQL refuses
-# NUL in text and JSONB, and no database stores half a UTF-16 pair.
-_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 ALL_DECISIONS = (None, FlagDecision.CLEARED, FlagDecision.UPHELD)
 
 
@@ -149,12 +146,9 @@ async def decide(
         raise InvalidInput(
             f"the note is {len(note):,} characters long; keep it under {MAX_NOTE_CHARS:,}"
         )
-    unstorable = _UNSTORABLE.search(note or "")
-    if unstorable:
-        raise InvalidInput(
-            f"the note holds character U+{ord(unstorable.group()):04X} at position "
-            f"{unstorable.start() + 1}: write plain text (line breaks and tabs are fine)"
-        )
+    problem = text_problem(note or "", TextKind.TEXT)
+    if problem:
+        raise InvalidInput(f"the note {problem}")
     # Locked like a publish (submission_actions.set_published), so the two never interleave.
     submission = await submissions_repo.get(session, submission_id, for_update=True)
     if submission is None:
