@@ -124,6 +124,12 @@ def pg_clean(postgres_url: str) -> str:
     test commits its own unit of work, and arq workers in other processes (on their own
     connections) must see that committed data, which an outer uncommitted transaction hides.
     """
+    truncate_all(postgres_url)
+    return postgres_url
+
+
+def truncate_all(postgres_url: str) -> None:
+    """Empty every application table of the database and reset its id sequences."""
     tables = [table.name for table in Base.metadata.sorted_tables]
     if tables:
         truncate = sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
@@ -133,7 +139,6 @@ def pg_clean(postgres_url: str) -> str:
             # A lingering transaction from an earlier test would block TRUNCATE: fail instead.
             connection.execute("SET lock_timeout = '10s'")
             connection.execute(truncate)
-    return postgres_url
 
 
 @pytest.fixture
