@@ -35,7 +35,6 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from app.db import models  # noqa: F401  (registers every table on Base.metadata)
-from app.db.base import Base
 from app.db.migrate import upgrade
 from tests.support import (
     ChildProcess,
@@ -44,6 +43,7 @@ from tests.support import (
     StartWorker,
     WorkerProcess,
     free_port,
+    truncate_all,
     wait_until,
 )
 
@@ -126,19 +126,6 @@ def pg_clean(postgres_url: str) -> str:
     """
     truncate_all(postgres_url)
     return postgres_url
-
-
-def truncate_all(postgres_url: str) -> None:
-    """Empty every application table of the database and reset its id sequences."""
-    tables = [table.name for table in Base.metadata.sorted_tables]
-    if tables:
-        truncate = sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-            sql.SQL(", ").join(sql.Identifier(name) for name in tables)
-        )
-        with psycopg.connect(postgres_url, autocommit=True) as connection:
-            # A lingering transaction from an earlier test would block TRUNCATE: fail instead.
-            connection.execute("SET lock_timeout = '10s'")
-            connection.execute(truncate)
 
 
 @pytest.fixture

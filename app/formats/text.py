@@ -9,6 +9,7 @@ character's code point and 1-based position), so every caller can name its field
 
 import json
 import re
+import sys
 import unicodedata
 from enum import Enum
 from typing import Any
@@ -160,6 +161,14 @@ def decode_json(text: str, position: int = 0) -> tuple[Any, int]:
         value, end = _DECODER.raw_decode(text, position)
     except RecursionError:
         raise JsonTooDeep() from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        if "digits" not in str(exc):
+            raise
+        raise ValueError(  # Python's own message suggests changing the interpreter's limit
+            f"a number has more than {sys.get_int_max_str_digits():,} digits"
+        ) from None
     if json_depth(value) > MAX_JSON_DEPTH:
         raise JsonTooDeep()
     return value, end

@@ -8,20 +8,15 @@ per operation, derandomized.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from app.config import Settings
-from app.web.app import create_app
-from tests.integration.helpers import RecordingQueue, prepare_database, team_token
-from tests.support import free_port, wait_until
+from tests.integration.helpers import serve_demo_on_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -43,34 +38,8 @@ class FuzzTarget:
 
 @pytest.fixture(scope="module")
 def target(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
-    """The app under uvicorn on loopback, on this session's PostgreSQL database (emptied and
-    set up with the demo gold), jobs recorded instead of judged."""
-    from tests.conftest import truncate_all
-
-    truncate_all(postgres_url)
-    directory = tmp_path_factory.mktemp("fuzz")
-    app_settings = Settings(
-        database_url=postgres_url,
-        storage_dir=directory / "uploads",
-        secret_key="test-secret",
-        judge_base_url="http://127.0.0.1:9/v1",
-        judge_concurrency=1,
-        submissions_per_day=100_000,
-    )
-    prepare_database(app_settings)
-    tokens = team_token(postgres_url, "fuzzers"), team_token(postgres_url, "maint", admin=True)
-    app = create_app(app_settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 20, message="the API to start")
-    app.state.runtime = dataclasses.replace(app.state.runtime, queue=RecordingQueue())
-    try:
-        yield FuzzTarget(f"http://127.0.0.1:{port}", *tokens)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with serve_demo_on_postgres(postgres_url, tmp_path_factory.mktemp("fuzz")) as served:
+        yield FuzzTarget(served.base_url, served.team_token, served.admin_token)
 
 
 def fuzz(target: FuzzTarget, checks: list[CheckFunction]) -> tuple[int, list[str]]:
