@@ -36,7 +36,6 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from app.db import models  # noqa: F401  (registers every table on Base.metadata)
-from app.db.base import Base
 from app.db.migrate import upgrade
 from tests.support import (
     MMRARE,
@@ -48,6 +47,7 @@ from tests.support import (
     StartWorker,
     WorkerProcess,
     free_port,
+    truncate_all,
     wait_until,
 )
 
@@ -128,15 +128,7 @@ def pg_clean(postgres_url: str) -> str:
     test commits its own unit of work, and arq workers in other processes (on their own
     connections) must see that committed data, which an outer uncommitted transaction hides.
     """
-    tables = [table.name for table in Base.metadata.sorted_tables]
-    if tables:
-        truncate = sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-            sql.SQL(", ").join(sql.Identifier(name) for name in tables)
-        )
-        with psycopg.connect(postgres_url, autocommit=True) as connection:
-            # A lingering transaction from an earlier test would block TRUNCATE: fail instead.
-            connection.execute("SET lock_timeout = '10s'")
-            connection.execute(truncate)
+    truncate_all(postgres_url)
     return postgres_url
 
 

@@ -22,8 +22,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol, Self
 
+import psycopg
 import uvicorn
+from psycopg import sql
 
+from app.db import models  # noqa: F401  (registers every table on Base.metadata)
+from app.db.base import Base
 from app.standin.server import StandinJudge, bind
 
 Message = str | Callable[[], str]
@@ -291,3 +295,16 @@ class StandinThread:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def truncate_all(postgres_url: str) -> None:
+    """Empty every application table of the database and reset its id sequences."""
+    tables = [table.name for table in Base.metadata.sorted_tables]
+    if tables:
+        truncate = sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+            sql.SQL(", ").join(sql.Identifier(name) for name in tables)
+        )
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            # A lingering transaction from an earlier test would block TRUNCATE: fail instead.
+            connection.execute("SET lock_timeout = '10s'")
+            connection.execute(truncate)

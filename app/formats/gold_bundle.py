@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from app.formats.errors import LineError, json_type, render_errors, show_id
+from app.formats.text import TextKind, json_text_problem, load_json, text_problem
 from app.tracks import Track
 
 GOLD_FILENAME = "gold.jsonl"
@@ -205,10 +206,6 @@ def _hash_images(items: list[GoldItemSpec], root: Path) -> dict[str, str]:
     return hashes
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _load_line(raw: bytes, number: int, errors: list[LineError]) -> dict[str, Any] | None:
     try:
         text = raw.decode("utf-8")
@@ -223,7 +220,7 @@ def _load_line(raw: bytes, number: int, errors: list[LineError]) -> dict[str, An
         )
         return None
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = load_json(text)
     except json.JSONDecodeError as exc:
         errors.append(
             LineError(
@@ -234,7 +231,7 @@ def _load_line(raw: bytes, number: int, errors: list[LineError]) -> dict[str, An
             )
         )
         return None
-    except ValueError as exc:  # NaN/Infinity, or an integer too long to read
+    except ValueError as exc:  # too deep, NaN/Infinity, or an integer too long to read
         errors.append(LineError(number, None, f"not valid JSON ({exc})"))
         return None
     if not isinstance(obj, dict):
@@ -248,7 +245,9 @@ def _parse_item(
 ) -> GoldItemSpec | None:
     """Check one object; append its problems to `errors`; return the item only if it has none."""
     raw_id = obj.get("id")
-    item_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else None
+    id_problem = text_problem(raw_id, TextKind.NAME) if isinstance(raw_id, str) else None
+    usable_id = isinstance(raw_id, str) and raw_id.strip() and id_problem is None
+    item_id = raw_id if usable_id else None
     before = len(errors)
 
     def fail(message: str) -> None:
@@ -258,6 +257,8 @@ def _parse_item(
         fail("missing 'id'")
     elif not isinstance(raw_id, str):
         fail(f'\'id\' must be a string — got {json_type(raw_id)}; write "id": "..."')
+    elif id_problem is not None:
+        fail(f"'id' {id_problem}")
     elif not raw_id.strip():
         fail("'id' is empty")
 
@@ -282,6 +283,9 @@ def _parse_item(
     else:
         category = _optional_text(obj, "category", fail)
     images = _images(obj.get("images"), root, fail)
+    for name in ("targets", "evidence", *sorted(set(obj) - KNOWN_FIELDS)):
+        if problem := json_text_problem(obj.get(name), f"'{name}'"):
+            fail(problem)
 
     if len(errors) > before or track is None or item_id is None:
         return None
@@ -327,14 +331,24 @@ def _required_text(
     if not value.strip():
         fail(f"'{name}' is empty")
         return None
-    return value
+    return _storable(name, value, fail)
 
 
 def _optional_text(obj: Mapping[str, Any], name: str, fail: Callable[[str], None]) -> str | None:
     value = obj.get(name)
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
+    if isinstance(value, str):
+        return _storable(name, value, fail)
     fail(f"'{name}' must be a string or null — got {json_type(value)}")
+    return None
+
+
+def _storable(name: str, value: str, fail: Callable[[str], None]) -> str | None:
+    problem = text_problem(value, TextKind.TEXT)
+    if problem is None:
+        return value
+    fail(f"'{name}' {problem}")
     return None
 
 
@@ -350,6 +364,9 @@ def _aliases(value: Any, fail: Callable[[str], None]) -> tuple[str, ...]:
             return ()
         if not alias.strip():
             fail(f"'aliases' element {position} is empty — remove it")
+            return ()
+        if problem := text_problem(alias, TextKind.LINE):
+            fail(f"'aliases' element {position} {problem}")
             return ()
     return tuple(value)
 
@@ -395,6 +412,9 @@ def _images(value: Any, root: Path, fail: Callable[[str], None]) -> tuple[str, .
             continue
         if not entry.strip():
             fail(f"{label} is empty")
+            continue
+        if problem := text_problem(entry, TextKind.LINE):
+            fail(f"{label} {problem}")
             continue
         if "\\" in entry:
             fail(f"{label} contains a backslash — write paths with forward slashes")

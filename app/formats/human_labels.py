@@ -16,12 +16,13 @@ exists, every item belongs to the submission's track, every dimension is in the 
 value is on its scale, and that no label is given twice.
 """
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from json import JSONDecodeError
 from typing import Any
 
 from app.formats.errors import LineError, json_type, render_errors
+from app.formats.text import MAX_ROW_ID, TextKind, load_json, text_problem
 from app.rubrics.model import DimensionKind, Rubric
 from app.tracks import Track
 
@@ -174,15 +175,19 @@ def _parse_line(
     raw: str, number: int, errors: _Collector
 ) -> tuple[int, str, str, dict[str, Any]] | None:
     try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as exc:
+        record = load_json(raw)
+    except JSONDecodeError as exc:
         errors.add(number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+        return None
+    except ValueError as exc:  # too deep, NaN/Infinity, or an integer too long to read
+        errors.add(number, f"not valid JSON ({exc})")
         return None
     if not isinstance(record, dict):
         errors.add(number, f"expected an object like {_SHAPE}, got {json_type(record)}")
         return None
     item = record.get("item_id")
-    item_id = item if isinstance(item, str) else None
+    item_problem = text_problem(item, TextKind.NAME) if isinstance(item, str) else None
+    item_id = item if isinstance(item, str) and item_problem is None else None
     ok = True
     unknown = sorted(set(record) - _FIELDS)
     if unknown:
@@ -196,7 +201,13 @@ def _parse_line(
             item_id,
         )
         ok = False
-    if item_id is None or not item_id.strip():
+    elif not 1 <= submission_id <= MAX_ROW_ID:
+        errors.add(number, f"submission_id must be 1 to {MAX_ROW_ID:,}", item_id)
+        ok = False
+    if item_problem is not None:
+        errors.add(number, f"item_id {item_problem}")
+        ok = False
+    elif item_id is None or not item_id.strip():
         got = "an empty string" if isinstance(item, str) else json_type(item)
         errors.add(number, f"item_id must be a non-empty string, got {got}")
         ok = False
@@ -212,6 +223,9 @@ def _parse_line(
         ok = False
     elif len(rater.strip()) > MAX_RATER_CHARS:
         errors.add(number, f"rater is longer than {MAX_RATER_CHARS} characters", item_id)
+        ok = False
+    elif rater_problem := text_problem(rater, TextKind.NAME):
+        errors.add(number, f"rater {rater_problem}", item_id)
         ok = False
     ratings = record.get("ratings")
     if not isinstance(ratings, dict) or not ratings:

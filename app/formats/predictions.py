@@ -6,15 +6,16 @@ collected (not just the first), each naming its line and id, and the first `max_
 for display. Messages never quote prediction text, only its length: it can be huge.
 """
 
-import json
 import re
 import zlib
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from json import JSONDecodeError
 from typing import Any
 
 from app.formats.errors import LineError, json_type, render_errors, show_id
+from app.formats.text import TextKind, decode_json, load_json, text_problem
 from app.tracks import Track
 
 DEFAULT_MAX_PREDICTION_CHARS = 8000
@@ -181,7 +182,9 @@ class _Checker:
             self.error(line, None, f"expected a JSON object like {_SHAPE} — got {json_type(obj)}")
             return
         raw_id = obj.get("id")
-        item_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else None
+        id_problem = text_problem(raw_id, TextKind.NAME) if isinstance(raw_id, str) else None
+        usable_id = isinstance(raw_id, str) and raw_id.strip() and id_problem is None
+        item_id = raw_id if usable_id else None
         before = self.error_count
 
         def fail(message: str) -> None:
@@ -191,6 +194,8 @@ class _Checker:
             fail("missing 'id'")
         elif not isinstance(raw_id, str):
             fail(f'\'id\' must be a string — got {json_type(raw_id)}; write "id": "..."')
+        elif id_problem is not None:
+            fail(f"'id' {id_problem}")
         elif item_id is None:
             fail("'id' is empty")
 
@@ -206,6 +211,8 @@ class _Checker:
                 f"prediction is {len(prediction):,} characters; "
                 f"the limit is {self.max_prediction_chars:,} — shorten it"
             )
+        elif problem := text_problem(prediction, TextKind.TEXT):
+            fail(f"'prediction' {problem}")
 
         line_track = self._line_track(obj, fail)
 
@@ -260,10 +267,6 @@ class _Checker:
             )
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _utf8_error(exc: UnicodeDecodeError, chunk: bytes, chunk_offset: int) -> str:
     return (
         f"not valid UTF-8 (byte 0x{chunk[exc.start]:02x} at byte offset "
@@ -284,8 +287,8 @@ def _read_jsonl(body: bytes, offset: int, checker: _Checker) -> None:
             checker.error(number, None, _utf8_error(exc, raw, start))
             continue
         try:
-            obj = json.loads(text, parse_constant=_reject_constant)
-        except json.JSONDecodeError as exc:
+            obj = load_json(text)
+        except JSONDecodeError as exc:
             checker.line_count += 1
             checker.error(
                 number,
@@ -294,7 +297,7 @@ def _read_jsonl(body: bytes, offset: int, checker: _Checker) -> None:
                 f"each line must be one complete JSON object like {_SHAPE}",
             )
             continue
-        except ValueError as exc:  # NaN/Infinity, or an integer too long to read
+        except ValueError as exc:  # too deep, NaN/Infinity, or an integer too long to read
             checker.line_count += 1
             checker.error(number, None, f"not valid JSON ({exc})")
             continue
@@ -318,15 +321,14 @@ def _read_array(body: bytes, offset: int, checker: _Checker) -> None:
         column = position - (text.rfind("\n", 0, position) + 1) + 1
         checker.error(line_of(position), None, f"{message} (column {column})")
 
-    decoder = json.JSONDecoder(parse_constant=_reject_constant)
     position = _skip_space(text, text.index("[") + 1)
     if position < len(text) and text[position] == "]":
         position += 1
     else:
         while True:
             try:
-                obj, end = decoder.raw_decode(text, position)
-            except json.JSONDecodeError as exc:
+                obj, end = decode_json(text, position)
+            except JSONDecodeError as exc:
                 syntax(exc.pos, f"not valid JSON: {exc.msg}")
                 return
             except ValueError as exc:

@@ -1,12 +1,12 @@
 """Recording maintainer actions: who, what, when — in the same transaction as the action."""
 
-import re
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import AuditEvent
 from app.errors import InvalidInput
+from app.formats.text import TextKind, text_problem
 from app.repositories import audit as audit_repo
 
 
@@ -39,9 +39,6 @@ def cli_actor() -> str:
 
 
 MAX_NOTE_CHARS = 2000
-# Control characters other than line breaks and tabs, and lone surrogates: PostgreSQL refuses
-# NUL in text and JSONB, and no database stores half a UTF-16 pair.
-_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def check_note(note: str | None) -> None:
@@ -51,9 +48,6 @@ def check_note(note: str | None) -> None:
         raise InvalidInput(
             f"the note is {len(note):,} characters long; keep it under {MAX_NOTE_CHARS:,}"
         )
-    unstorable = _UNSTORABLE.search(note or "")
-    if unstorable:
-        raise InvalidInput(
-            f"the note holds character U+{ord(unstorable.group()):04X} at position "
-            f"{unstorable.start() + 1}: write plain text (line breaks and tabs are fine)"
-        )
+    problem = text_problem(note or "", TextKind.TEXT)
+    if problem:
+        raise InvalidInput(f"the note {problem}")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Model, ModelCategory
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.formats.text import TextKind, text_problem
 from app.repositories import accounts as accounts_repo
 from app.repositories import models as models_repo
 from app.services.accounts import Principal
@@ -24,8 +25,6 @@ MAX_ORGANISATION_CHARS = 200
 MAX_URL_CHARS = 500
 MAX_DESCRIPTION_CHARS = 1000
 MAX_PARAMETER_COUNT = 10**14
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -53,12 +52,12 @@ def clean_name(name: str) -> str:
         raise InvalidInput(
             f"model name is {len(cleaned)} characters; the limit is {MAX_NAME_CHARS}"
         )
-    if _CONTROL.search(cleaned):
-        raise InvalidInput("model name contains control characters; use plain text")
+    if problem := text_problem(cleaned, TextKind.NAME):
+        raise InvalidInput(f"model name {problem}")
     return cleaned
 
 
-def _text(field: str, value: str | None, limit: int) -> str | None:
+def _text(field: str, value: str | None, limit: int, kind: TextKind = TextKind.LINE) -> str | None:
     if value is None:
         return None
     value = value.strip()
@@ -66,6 +65,8 @@ def _text(field: str, value: str | None, limit: int) -> str | None:
         return None
     if len(value) > limit:
         raise InvalidInput(f"{field} is {len(value)} characters; the limit is {limit}")
+    if problem := text_problem(value, kind):
+        raise InvalidInput(f"{field} {problem}")
     return value
 
 
@@ -89,7 +90,7 @@ def _clean_values(values: Mapping[str, Any]) -> dict[str, Any]:
         if field == "organisation":
             out[field] = _text(field, value, MAX_ORGANISATION_CHARS)
         elif field == "description":
-            out[field] = _text(field, value, MAX_DESCRIPTION_CHARS)
+            out[field] = _text(field, value, MAX_DESCRIPTION_CHARS, TextKind.TEXT)
         elif field in ("url", "paper_url"):
             out[field] = _url(field, value)
         elif field == "category":
@@ -143,6 +144,8 @@ def check_can_submit(model: Model, principal: Principal) -> None:
 
 
 async def get_model(session: AsyncSession, name: str) -> Model:
+    if problem := text_problem(name, TextKind.NAME):
+        raise InvalidInput(f"model name {problem}; no model has such a name")
     model = await models_repo.get_by_name(session, name)
     if model is None:
         raise NotFound(

@@ -21,6 +21,7 @@ from app.formats.predictions import (
     gunzip_limited,
     parse_predictions,
 )
+from app.formats.text import printable_json
 from app.repositories import accounts as accounts_repo
 from app.repositories import gold as gold_repo
 from app.repositories import models as models_repo
@@ -119,7 +120,10 @@ async def submit(
 
     multi = request.track is None
     if not parsed.ok:
-        errors = [{"line": e.line, "id": e.item_id, "message": e.message} for e in parsed.errors]
+        # Kept only to be shown: made printable, so its status page can always be rendered.
+        errors = printable_json(
+            [{"line": e.line, "id": e.item_id, "message": e.message} for e in parsed.errors]
+        )
         items = []
         for track in _rejected_tracks(request.track, parsed):
             submission = new_submission(track, file_sha256, request.filename, len(request.data))
@@ -129,7 +133,8 @@ async def submit(
             submission.answered = parsed.answered(track)
             submission.empty_predictions = parsed.empty(track)
             items.append(TrackOutcome(await submissions_repo.add(session, submission), None))
-        return SubmitOutcome(items, multi, error_report=parsed.report().splitlines())
+        report = printable_json(parsed.report().splitlines())
+        return SubmitOutcome(items, multi, error_report=report)
 
     # Per track: the bytes the judge will read, and whether they were submitted before.
     planned: list[tuple[Track, str, str, int]] = []

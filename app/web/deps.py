@@ -7,9 +7,11 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Keys, Settings
+from app.formats.text import MAX_ROW_ID
 from app.runtime import Runtime
 from app.storage import FileStore
 from app.unit_of_work import UnitOfWork, unit_of_work
+from app.web.api.schemas.fields import PlainName
 
 
 # The helpers below are `async def` although they only read: FastAPI runs a plain `def`
@@ -66,5 +68,6 @@ StoreDep = Annotated[FileStore, Depends(get_store)]
 
 # Row ids in paths: the id columns are 32-bit integers in PostgreSQL, so a larger number is
 # refused here (422) instead of failing in the database.
-MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id (1 to 2,147,483,647)")]
+# A model's name in a path: refused with a 422 naming the character when no name could hold it.
+ModelName = Annotated[PlainName, Path(description="the model's name, as shown on the board")]

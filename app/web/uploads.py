@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app.config import Settings
 from app.db.models import ModelCategory
 from app.errors import InvalidInput, PayloadTooLarge
+from app.formats.text import TextKind, printable
 from app.services.accounts import Principal
 from app.services.model_registry import ModelFields, category
 from app.services.submissions import SubmissionRequest, SubmitOutcome, submit
@@ -200,6 +201,8 @@ MODEL_FIELDS = (
 )
 UPLOAD_FIELDS = frozenset({"track", "model", *MODEL_FIELDS})
 MULTI_TRACK = "multi"
+DEFAULT_FILENAME = "predictions.jsonl"
+MAX_FILENAME_CHARS = 255
 _TRUE = {"true", "on", "1", "yes"}
 _FALSE = {"false", "off", "0", "no", ""}
 
@@ -248,7 +251,7 @@ def submission_request(
     parameter_count: int | None = None
     raw_count = fields.get("parameter_count", "").strip().replace("_", "")
     if raw_count:
-        if not raw_count.isdigit():
+        if not (raw_count.isascii() and raw_count.isdigit() and len(raw_count) <= 20):
             raise InvalidInput(
                 "form field 'parameter_count' must be a whole number, e.g. 7000000000"
             )
@@ -268,10 +271,18 @@ def submission_request(
         principal=principal,
         model=model,
         track=upload_track(fields.get("track")),
-        filename=(form.filename or "predictions.jsonl")[:255],
+        filename=upload_filename(form.filename),
         data=form.data,
         model_fields=model_fields,
     )
+
+
+def upload_filename(sent: str | None) -> str:
+    """The name a submission shows for its file: only shown, never used as a path, so it is
+    cleaned rather than refused — folders dropped, refused characters replaced by U+FFFD, at
+    most MAX_FILENAME_CHARS characters."""
+    name = printable((sent or "").replace("\\", "/").rsplit("/", 1)[-1], TextKind.NAME).strip()
+    return name[:MAX_FILENAME_CHARS] or DEFAULT_FILENAME
 
 
 async def submit_upload(

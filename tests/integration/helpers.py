@@ -32,7 +32,7 @@ from app.tracks import Track
 from app.unit_of_work import transaction
 from app.view_cache import ViewCache
 from app.web.app import create_app
-from tests.support import free_port, wait_until
+from tests.support import free_port, truncate_all, wait_until
 
 DEMO_GOLD = demo_dir() / "gold.jsonl"
 DEMO_PREDICTIONS = demo_dir() / "predictions"
@@ -54,20 +54,54 @@ def prepare_database(settings: Settings, bundle: Path = DEMO_GOLD) -> None:
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn on a loopback port, in a thread; yields its base URL."""
+def serve(settings: Settings, *, record_jobs: bool = False) -> Iterator[str]:
+    """The real app under uvicorn on a loopback port, in a thread; yields its base URL.
+    `record_jobs`: runs go to a RecordingQueue instead of being judged."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_until(lambda: server.started, 20, message="the API to start")
+    if record_jobs:
+        app.state.runtime = dataclasses.replace(app.state.runtime, queue=RecordingQueue())
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServedDemo:
+    """The app served on loopback over the demo gold, with a team's and a maintainer's token."""
+
+    base_url: str
+    team_token: str
+    admin_token: str
+    settings: Settings
+
+
+@contextmanager
+def serve_demo_on_postgres(
+    postgres_url: str, directory: Path, **overrides: Any
+) -> Iterator[ServedDemo]:
+    """The app on `postgres_url` (emptied, then set up with the demo gold) under uvicorn, jobs
+    recorded instead of judged, no upload quota to speak of; `overrides` are settings."""
+    truncate_all(postgres_url)
+    settings = Settings(
+        database_url=postgres_url,
+        storage_dir=directory / "uploads",
+        secret_key="test-secret",
+        judge_base_url="http://127.0.0.1:9/v1",
+        judge_concurrency=1,
+        submissions_per_day=100_000,
+        **overrides,
+    )
+    prepare_database(settings)
+    team, admin = team_token(postgres_url, "edge"), team_token(postgres_url, "maint", admin=True)
+    with serve(settings, record_jobs=True) as base_url:
+        yield ServedDemo(base_url, team, admin, settings)
 
 
 def upload(

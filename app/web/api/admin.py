@@ -44,6 +44,7 @@ from app.services.screening import (
 )
 from app.tracks import Track
 from app.web.api.schemas.errors import MAINTAINER, error_responses
+from app.web.api.schemas.fields import PlainLine, PlainText, RowIdValue
 from app.web.auth import AdminPrincipal, AdminReader
 from app.web.deps import RowId, RuntimeDep, SessionDep, SettingsDep, UnitOfWorkDep
 
@@ -68,9 +69,13 @@ class RubricOut(BaseModel):
 
 
 class RubricIn(BaseModel):
-    source: str = Field(description="The rubric file's text (TOML); its sha256 is the version")
-    filename: str = Field("rubric.toml", description="Named in error messages and the audit log")
-    note: str | None = Field(
+    source: PlainText = Field(
+        description="The rubric file's text (TOML); its sha256 is the version"
+    )
+    filename: PlainLine = Field(
+        "rubric.toml", description="Named in error messages and the audit log"
+    )
+    note: PlainText | None = Field(
         None, max_length=MAX_NOTE_CHARS, description="What changed and why (kept with the version)"
     )
 
@@ -90,9 +95,9 @@ class ActivationOut(BaseModel):
 
 class RejudgeIn(BaseModel):
     track: Track
-    rubric_version: str | None = Field(None, description="Version or unique prefix")
-    judge_model: str | None = None
-    submission_ids: list[int] = Field(default_factory=list)
+    rubric_version: PlainLine | None = Field(None, description="Version or unique prefix")
+    judge_model: PlainLine | None = None
+    submission_ids: list[RowIdValue] = Field(default_factory=list, max_length=100_000)
     max_error_share: float | None = Field(None, ge=0, le=1)
 
 
@@ -188,7 +193,9 @@ class FlagDecisionIn(BaseModel):
     decision: Literal["cleared", "upheld"] = Field(
         description="cleared: false alarms, the team may publish; upheld: it stays off the board"
     )
-    note: str | None = Field(None, max_length=MAX_NOTE_CHARS, description="Kept in the audit log")
+    note: PlainText | None = Field(
+        None, max_length=MAX_NOTE_CHARS, description="Kept in the audit log"
+    )
 
 
 def flagged_payload(entry: FlaggedSubmission) -> FlaggedSubmissionOut:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from app.web.api.schemas import views as schemas
 from app.web.api.schemas.errors import PUBLIC_READ
+from app.web.deps import ModelName
 from app.web.views.common import (
     CSV_RESPONSES,
     BoardViewsDep,
@@ -59,7 +60,7 @@ async def get_track(
 )
 async def get_model(
     views: BoardViewsDep,
-    name: str,
+    name: ModelName,
     params: ParamsDep,
 ) -> Response:
     return await views.answer("api", model_board_view(name), params)

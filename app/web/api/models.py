@@ -14,7 +14,7 @@ from app.services.model_registry import (
 from app.web.api.schemas.errors import TEAM_WRITE, error_responses
 from app.web.api.schemas.models import ModelCreate, ModelInfo, ModelUpdate
 from app.web.auth import CurrentPrincipal
-from app.web.deps import SessionDep
+from app.web.deps import ModelName, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["models"], responses=TEAM_WRITE)
 
@@ -45,7 +45,7 @@ async def create_model(
     responses=error_responses(notes={403: "Another team's model"}),
 )
 async def patch_model(
-    session: SessionDep, principal: CurrentPrincipal, name: str, body: ModelUpdate
+    session: SessionDep, principal: CurrentPrincipal, name: ModelName, body: ModelUpdate
 ) -> ModelInfo:
     """Change some of a model's metadata (the fields sent); its team only."""
     model = await update_model(session, principal, name, body.model_dump(exclude_unset=True))
@@ -53,5 +53,5 @@ async def patch_model(
 
 
 @router.get("/models/{name:path}", response_model=ModelInfo)
-async def read_model(session: SessionDep, name: str) -> ModelInfo:
+async def read_model(session: SessionDep, name: ModelName) -> ModelInfo:
     return model_payload(await model_view(session, await get_model(session, name)))

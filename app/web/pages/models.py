@@ -9,6 +9,7 @@ from app.leaderboard.board import Board, badges_of
 from app.services.model_page import ModelView
 from app.tracks import Track
 from app.web.api.schemas.views import ViewParams
+from app.web.deps import ModelName
 from app.web.http_cache import Body
 from app.web.pages.leaderboard import ATTEMPTS_NOTE, link, render
 from app.web.views.common import BoardViewsDep, ParamsDep, quote_name
@@ -55,7 +56,7 @@ def model_html(board: Board, view: ModelView, params: ViewParams) -> Body:
 @router.get("/models/{name:path}", response_class=HTMLResponse)
 async def model_page(
     views: BoardViewsDep,
-    name: str,
+    name: ModelName,
     params: ParamsDep,
 ) -> Response:
     return await views.answer("page", model_board_view(name), params, html=model_html)

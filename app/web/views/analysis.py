@@ -29,6 +29,7 @@ from app.services.analysis import (
 )
 from app.tracks import Track
 from app.web.api.schemas import views as schemas
+from app.web.api.schemas.fields import PlainLine
 from app.web.csv_export import to_csv
 from app.web.http_cache import Body
 from app.web.views.common import (
@@ -49,7 +50,7 @@ NO_LABELS = "no human labels yet"
 class AnalysisParams(schemas.ViewParams):
     """The view parameters plus the analyses' source of scores."""
 
-    source: str = Field(
+    source: PlainLine = Field(
         default=PAPER,
         max_length=240,
         description="paper (default): the paper's reported entries; judge:<judge model>: the "

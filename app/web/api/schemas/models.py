@@ -5,24 +5,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.services.model_registry import MAX_PARAMETER_COUNT
+from app.web.api.schemas.fields import PlainLine, PlainName, PlainText
+
 
 class ModelWrite(BaseModel):
     """The writable metadata of a model: exactly these fields, nothing else."""
 
     model_config = ConfigDict(extra="forbid")
 
-    organisation: str | None = Field(None, max_length=200)
+    organisation: PlainLine | None = Field(None, max_length=200)
     open_weights: bool = False
     medical: bool = Field(False, description="Medical-domain model")
     category: Literal["general", "medical", "medical_unified"] = "general"
-    parameter_count: int | None = Field(None, ge=1)
-    url: str | None = Field(None, max_length=500, description="http(s) address of the model")
-    paper_url: str | None = Field(None, max_length=500)
-    description: str | None = Field(None, max_length=1000)
+    parameter_count: int | None = Field(None, ge=1, le=MAX_PARAMETER_COUNT)
+    url: PlainLine | None = Field(None, max_length=500, description="http(s) address of the model")
+    paper_url: PlainLine | None = Field(None, max_length=500)
+    description: PlainText | None = Field(None, max_length=1000)
 
 
 class ModelCreate(ModelWrite):
-    name: str = Field(min_length=1, max_length=200, description="Unique; shown on the board")
+    name: PlainName = Field(min_length=1, max_length=200, description="Unique; shown on the board")
 
 
 class ModelUpdate(BaseModel):
@@ -30,14 +33,14 @@ class ModelUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    organisation: str | None = Field(None, max_length=200)
+    organisation: PlainLine | None = Field(None, max_length=200)
     open_weights: bool | None = None
     medical: bool | None = None
     category: Literal["general", "medical", "medical_unified"] | None = None
-    parameter_count: int | None = Field(None, ge=1)
-    url: str | None = Field(None, max_length=500)
-    paper_url: str | None = Field(None, max_length=500)
-    description: str | None = Field(None, max_length=1000)
+    parameter_count: int | None = Field(None, ge=1, le=MAX_PARAMETER_COUNT)
+    url: PlainLine | None = Field(None, max_length=500)
+    paper_url: PlainLine | None = Field(None, max_length=500)
+    description: PlainText | None = Field(None, max_length=1000)
 
 
 class ModelInfo(BaseModel):

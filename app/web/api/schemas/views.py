@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.leaderboard.board import Access, Direction, Domain, EntryKind
 from app.tracks import Track
+from app.web.api.schemas.fields import PlainLine
 
 
 class ViewParams(BaseModel):
@@ -23,28 +24,28 @@ class ViewParams(BaseModel):
     kind: EntryKind | None = Field(
         default=None, description="judged here, or reported in the paper"
     )
-    q: str = Field(
+    q: PlainLine = Field(
         default="", max_length=200, description="Case-insensitive part of the model name"
     )
-    sort: str = Field(default="rank", max_length=80, description="Column key to sort by")
+    sort: PlainLine = Field(default="rank", max_length=80, description="Column key to sort by")
     dir: Direction | None = Field(
         default=None,
         description="Sort direction; default: descending for scores, ascending otherwise",
     )
     page: int = Field(default=1, ge=1, le=100_000)
     all: bool = Field(default=False, description="Every matching row on one page")
-    rubric: list[str] = Field(
+    rubric: list[PlainLine] = Field(
         default_factory=list,
         max_length=4,
         description="Older rubric version(s) to show, by id or a unique prefix (one per track)",
     )
-    judge: str | None = Field(
+    judge: PlainLine | None = Field(
         default=None,
         max_length=200,
         description="Judge model for the rubric versions given by rubric=",
     )
     format: Literal["json", "csv"] = Field(default="json", description="csv: the table as CSV")
-    table: str | None = Field(
+    table: PlainLine | None = Field(
         default=None, max_length=40, description="Which table to export, where a page has several"
     )
 
@@ -86,7 +87,7 @@ class ViewParams(BaseModel):
 class OverviewParams(ViewParams):
     """The view parameters plus the overview's ranking."""
 
-    rank_by: str = Field(
+    rank_by: PlainLine = Field(
         default="mean",
         max_length=20,
         description="What ranks the overview: T1, T2, T3 or T4 (that track's score) or mean (the "
@@ -220,7 +221,7 @@ class TablePage(BaseModel):
 
 
 class Leaderboard(TablePage):
-    rank_by: str = Field(description="What ranks the rows: T1, T2, T3, T4 or mean")
+    rank_by: PlainLine = Field(description="What ranks the rows: T1, T2, T3, T4 or mean")
     rank_by_options: list[str] = Field(description="Every rank_by value accepted")
     entries: list[LeaderboardEntry]
 
