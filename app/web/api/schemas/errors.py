@@ -41,6 +41,7 @@ class ErrorBody(BaseModel):
 
 
 DESCRIPTIONS: dict[int, str] = {
+    400: "The request body could not be parsed (not UTF-8 JSON, or a broken form)",
     401: "No API token, or an unknown or revoked one",
     403: "The token may not do this (another team's, or not a maintainer's)",
     404: "No such resource (or a private one of another team)",
@@ -70,7 +71,7 @@ PUBLIC_READ = error_responses(404, 422)
 """Anyone may read (leaderboards, analyses, model pages)."""
 TOKEN_READ = error_responses(401, 404, 409, 422)
 """Public reads that show more to a token holder; an unknown token is refused."""
-TEAM_WRITE = error_responses(401, 403, 404, 408, 409, 413, 422, 429, 503)
+TEAM_WRITE = error_responses(400, 401, 403, 404, 408, 409, 413, 422, 429, 503)
 """A team's token changes something (uploads, models, publishing)."""
-MAINTAINER = error_responses(401, 403, 404, 408, 409, 413, 422, 503)
+MAINTAINER = error_responses(400, 401, 403, 404, 408, 409, 413, 422, 503)
 """An admin token reads or changes something."""
