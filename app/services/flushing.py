@@ -9,10 +9,17 @@ write never holds up the judge calls behind it.
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+# How long a stopping job may take to write what it judged (a worker's SIGTERM grace period in
+# deploy/ is longer than this).
+STOP_WRITE_SECONDS = 10.0
 
 
 class _End:
@@ -34,7 +41,9 @@ async def write_in_batches(
     A batch is written as soon as it holds `max_items`, or `max_seconds` after its first item
     arrived, and at the end. If `write` raises, reading stops (the reading task is cancelled,
     which closes an async generator source) and the exception propagates. If `source` raises,
-    the items read before it are written first, then its exception propagates.
+    the items read before it are written first, then its exception propagates. If the caller is
+    cancelled (a worker stopping on SIGTERM), reading stops and every item already read is
+    written, within `STOP_WRITE_SECONDS`, before the cancellation goes on.
     """
     if max_items < 1 or max_seconds <= 0:
         raise ValueError("a batch needs max_items ≥ 1 and max_seconds > 0")
@@ -80,7 +89,35 @@ async def write_in_batches(
             if len(batch) >= max_items or loop.time() >= due:
                 await write(batch)
                 batch = []
+    except asyncio.CancelledError:
+        await _stop_reading(reader)
+        await _write_what_was_read(batch, handed, write)
+        raise
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        await _stop_reading(reader)
+
+
+async def _stop_reading(reader: asyncio.Task[None]) -> None:
+    reader.cancel()  # closes the source: judge calls still in flight are cancelled
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
+
+
+async def _write_what_was_read(
+    batch: list[T],
+    handed: "asyncio.Queue[tuple[float, T] | _End | Exception]",
+    write: Callable[[list[T]], Awaitable[None]],
+) -> None:
+    """Judged is paid for: on the way out, write the batch being built (a write cut short by the
+    cancellation rolled back, so it is written again) and whatever else the reader handed over."""
+    while not handed.empty():
+        entry = handed.get_nowait()
+        if isinstance(entry, tuple):
+            batch.append(entry[1])
+    if not batch:
+        return
+    try:
+        async with asyncio.timeout(STOP_WRITE_SECONDS):
+            await write(batch)
+    except Exception:  # the stop goes on: these items are judged again by the next job
+        log.warning("could not write %s judged items while stopping", len(batch), exc_info=True)

@@ -95,3 +95,31 @@ async def test_nonsense_bounds_are_refused() -> None:
 
     with pytest.raises(ValueError):
         await write_in_batches(source(), Recorder().write, max_items=0, max_seconds=1)
+
+
+async def test_a_cancelled_writer_writes_everything_read_then_stops() -> None:
+    """A worker's SIGTERM cancels the job: the results already judged are written on the way
+    out, the source is closed (its calls in flight cancelled), and the cancellation goes on."""
+    read_all = asyncio.Event()
+    closed = asyncio.Event()
+
+    async def source() -> AsyncIterator[int]:
+        try:
+            for i in range(5):
+                yield i
+            read_all.set()
+            await asyncio.Event().wait()  # calls still in flight, never answered
+            yield 99
+        finally:
+            closed.set()
+
+    recorder = Recorder()
+    task = asyncio.create_task(
+        write_in_batches(source(), recorder.write, max_items=100, max_seconds=60)
+    )
+    await asyncio.wait_for(read_all.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sorted(i for batch in recorder.batches for i in batch) == [0, 1, 2, 3, 4]
+    assert closed.is_set()
