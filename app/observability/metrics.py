@@ -5,8 +5,9 @@
   Under `mmrare serve --workers N` every uvicorn worker writes its values to a shared directory
   (prometheus-client's multiprocess mode, `PROMETHEUS_MULTIPROC_DIR`), and a scrape of any of
   them sums all of them.
-* **State gauges** (submissions by state, runs by status and in flight, queue depth) are read
-  from the database and the queue at scrape time, so every process reports the same truth.
+* **State gauges** (submissions by state, runs by status and in flight, queue depth, and the
+  deployment-wide judge limit's permits in use) are read from the database, the queue and Redis
+  at scrape time, so every process reports the same truth.
 
 `render` joins both into one exposition; the API serves it on `/metrics`, a worker on its
 `--metrics-port`.
@@ -57,7 +58,7 @@ ITEMS_JUDGED = Counter(
 )
 JUDGE_PERMITS_IN_USE = Gauge(
     "mmrare_judge_permits_in_use",
-    "Judge requests in flight from this deployment's processes (permits of the judge limit held)",
+    "Judge requests in flight from this process (its JUDGE_CONCURRENCY slots in use)",
     multiprocess_mode="livesum",
 )
 
@@ -69,6 +70,9 @@ class StateSnapshot:
     submissions_by_state: Mapping[str, int]
     runs_by_status: Mapping[str, int]
     queue_depth: int
+    # The deployment-wide judge limit (JUDGE_GLOBAL_CONCURRENCY), when one is set: its size and
+    # the permits every process holds now.
+    judge_limit: tuple[int, int] | None = None
 
 
 def render(snapshot: StateSnapshot) -> bytes:
@@ -111,3 +115,15 @@ class _StateRegistry(CollectorRegistry):
         )
         depth.add_metric([], snapshot.queue_depth)
         yield from (submissions, runs, in_flight, depth)
+        if snapshot.judge_limit is not None:
+            size, held = snapshot.judge_limit
+            limit = GaugeMetricFamily(
+                "mmrare_judge_global_permits", "The deployment-wide judge limit's permits"
+            )
+            limit.add_metric([], size)
+            used = GaugeMetricFamily(
+                "mmrare_judge_global_permits_in_use",
+                "Permits of the deployment-wide judge limit held by all processes now",
+            )
+            used.add_metric([], held)
+            yield from (limit, used)

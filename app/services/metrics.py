@@ -2,6 +2,7 @@
 every process (API worker or arq worker) answers the same."""
 
 from app.db.models import SubmissionState
+from app.judge.limit import RedisLimiter
 from app.observability.metrics import StateSnapshot
 from app.repositories import metrics as metrics_repo
 from app.runs import RunStatus
@@ -20,4 +21,12 @@ async def state_snapshot(runtime: Runtime) -> StateSnapshot:
         },
         runs_by_status={status.value: runs.get(status.value, 0) for status in RunStatus},
         queue_depth=await runtime.queue.depth(),
+        judge_limit=await _judge_limit(runtime),
     )
+
+
+async def _judge_limit(runtime: Runtime) -> tuple[int, int] | None:
+    limiter = runtime.judge_client.limiter
+    if not isinstance(limiter, RedisLimiter):
+        return None
+    return limiter.permits, await limiter.in_use_everywhere()

@@ -95,6 +95,7 @@ def test_metrics_and_job_logs_across_processes(
         "STORAGE_DIR": str(tmp_path / "uploads"),
         "JUDGE_BASE_URL": standin_judge.base_url,
         "LOG_FORMAT": "json",
+        "JUDGE_GLOBAL_CONCURRENCY": "24",
         "PYTHONPATH": str(REPO_ROOT),
     }
     api_port, worker_port = free_port(), free_port()
@@ -140,6 +141,8 @@ def test_metrics_and_job_logs_across_processes(
     assert judged['cached="false",outcome="verdict"'] >= 11
     assert samples(text, "mmrare_judge_latency_seconds_count")[""] >= 11
     assert samples(text, "mmrare_judge_permits_in_use")[""] == 0
+    assert samples(text, "mmrare_judge_global_permits")[""] == 24
+    assert samples(text, "mmrare_judge_global_permits_in_use")[""] == 0
 
     # View-cache look-ups counted in two uvicorn processes, summed by whichever one is scraped.
     def view_lookups() -> float:
