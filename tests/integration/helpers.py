@@ -264,8 +264,12 @@ def sqlite_template(directory: Path) -> Path:
 
 
 def copy_database(template: Path, directory: Path) -> str:
+    """The template's database and its stored files (the gold images, in the directory store)."""
     target = directory / "mmrare.db"
     shutil.copyfile(template, target)
+    stored = template.parent / "uploads"
+    if stored.is_dir():
+        shutil.copytree(stored, directory / "uploads", dirs_exist_ok=True)
     return f"sqlite:///{target}"
 
 

@@ -78,12 +78,13 @@ def _answers(url: str, child: ChildProcess) -> bool:
 
 
 def test_metrics_and_job_logs_across_processes(
-    postgres_url: str,
+    pg_clean: str,
     redis_clean: str,
     standin_judge: StandinProcess,
     tmp_path: Path,
     children: list[ChildProcess],
 ) -> None:
+    postgres_url = pg_clean  # counts below are of this test's rows only
     settings = Settings(database_url=postgres_url, storage_dir=tmp_path / "uploads")
     prepare_database(settings)
     metrics_dir = tmp_path / "metrics"

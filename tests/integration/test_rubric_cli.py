@@ -73,4 +73,4 @@ def test_a_change_note_is_kept_with_a_new_version_and_listed(
     other = t2_with(tmp_path, "T2-bad-note.toml", "Follow-up concreteness", "Follow-up steps")
     refused = mmrare(sqlite_url, "rubric", "load", str(other), "--note", "bell \x07 here")
     assert refused.returncode == 1
-    assert "the note holds character U+0007 at position 6" in refused.stderr
+    assert "the note holds U+0007 (a control character) at character 6" in refused.stderr

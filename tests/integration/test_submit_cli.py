@@ -153,7 +153,7 @@ def test_submission_actions_say_what_they_changed(
             == f"cancelled {head}: items judged so far are kept; `mmrare submission requeue 1`\n"
         )
         twice = mmrare("submission", "cancel", "1", env=env)
-        assert twice.returncode == 1 and "only a queued or judging submission" in twice.stderr
+        assert twice.returncode == 1 and "only a queued, judging" in twice.stderr
 
 
 def test_an_invalid_file_is_refused_locally_before_uploading(
