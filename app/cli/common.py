@@ -1,5 +1,5 @@
-"""What every command family shares: the error type, argument types, reading a file, and running
-one unit of work whose runs are enqueued after its commit."""
+"""What every command family shares: command groups, the error type, argument types, reading a
+file, and running one unit of work whose runs are enqueued after its commit."""
 
 import argparse
 import asyncio
@@ -20,6 +20,16 @@ T = TypeVar("T")
 Jobs = Sequence[tuple[int, int]]
 
 Subparsers = argparse._SubParsersAction
+
+
+def add_command_group(
+    subparsers: Subparsers, name: str, *, help: str, description: str | None = None
+) -> Subparsers:
+    """Add `mmrare NAME ACTION …`, a command that needs one of its actions; each action is added
+    to the table returned, with its own handler."""
+    group = subparsers.add_parser(name, help=help, description=description)
+    dest = f"{name.replace('-', '_')}_command"
+    return group.add_subparsers(dest=dest, required=True, metavar="ACTION")
 
 
 class CommandError(Exception):

@@ -9,6 +9,7 @@ from pathlib import Path
 from app.cli.common import (
     CommandError,
     Subparsers,
+    add_command_group,
     read_file,
     run_in_session,
     track_arg,
@@ -76,8 +77,9 @@ def cmd_rubric_activate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def register(subparsers: Subparsers) -> None:
-    rubric = subparsers.add_parser("rubric", help="rubric versions (identity = content hash)")
-    actions = rubric.add_subparsers(dest="rubric_command", required=True, metavar="ACTION")
+    actions = add_command_group(
+        subparsers, "rubric", help="rubric versions (identity = content hash)"
+    )
     load = actions.add_parser(
         "load", help="register a rubric file; the same content again is a no-op"
     )
