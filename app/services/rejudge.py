@@ -140,6 +140,19 @@ async def _transition(
         raise Conflict(f"rejudge {rejudge.id} changed meanwhile; look at it again")
 
 
+async def _audit(
+    session: AsyncSession, rejudge: Rejudge, step: str, *, actor: str, details: dict[str, object]
+) -> None:
+    """Audit one step of a rejudge (`rejudge.<step>`): every event names it and its track."""
+    await record_event(
+        session,
+        actor=actor,
+        action=f"rejudge.{step}",
+        target=f"rejudge:{rejudge.id}",
+        details={"track": rejudge.track, **details},
+    )
+
+
 # --- starting, cancelling, resuming --------------------------------------------------------
 
 
@@ -187,13 +200,12 @@ async def start_rejudge(
             submission_ids=named,
         ),
     )
-    await record_event(
+    await _audit(
         session,
+        rejudge,
+        "start",
         actor=actor,
-        action="rejudge.start",
-        target=f"rejudge:{rejudge.id}",
         details={
-            "track": track.value,
             "rubric_version": rubric_version,
             "judge_model": judge_name,
             "from_rubric_version": pair.rubric_version,
@@ -250,13 +262,7 @@ async def cancel_rejudge(session: AsyncSession, rejudge_id: int, *, actor: str) 
     for run in await rejudge_repo.runs_of(session, rejudge.id):
         if await _cancel_run(session, run, rejudge.id):
             cancelled.append(run.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="rejudge.cancel",
-        target=f"rejudge:{rejudge.id}",
-        details={"track": rejudge.track, "cancelled_runs": cancelled},
-    )
+    await _audit(session, rejudge, "cancel", actor=actor, details={"cancelled_runs": cancelled})
     return rejudge
 
 
@@ -296,13 +302,8 @@ async def resume_rejudge(
                 attempt = await requeue(session, run.id, expected)
                 if attempt is not None:
                     jobs.append((run.id, attempt))
-    await record_event(
-        session,
-        actor=actor,
-        action="rejudge.resume",
-        target=f"rejudge:{rejudge.id}",
-        details={"track": rejudge.track, "requeued_runs": [run_id for run_id, _ in jobs]},
-    )
+    requeued = [run_id for run_id, _ in jobs]
+    await _audit(session, rejudge, "resume", actor=actor, details={"requeued_runs": requeued})
     jobs += await advance(session, settings, rejudge.id)
     return Started(rejudge, jobs)
 
@@ -380,13 +381,12 @@ async def _finish(session: AsyncSession, rejudge: Rejudge, runs: Sequence[Evalua
         finished_at=utcnow(),
         diff=diff.to_json() if diff else None,
     )
-    await record_event(
+    await _audit(
         session,
+        rejudge,
+        "switch" if switch else "finish",
         actor=SYSTEM_ACTOR,
-        action="rejudge.switch" if switch else "rejudge.finish",
-        target=f"rejudge:{rejudge.id}",
         details={
-            "track": track.value,
             "status": status.value,
             "switched": switch,
             "rubric_version": rejudge.rubric_version,
