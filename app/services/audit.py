@@ -8,6 +8,7 @@ from app.db.models import AuditEvent
 from app.errors import InvalidInput
 from app.formats.text import TextKind, text_problem
 from app.repositories import audit as audit_repo
+from app.repositories.rows import add_row
 
 
 async def record_event(
@@ -18,7 +19,7 @@ async def record_event(
     target: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    await audit_repo.add(
+    await add_row(
         session, AuditEvent(actor=actor, action=action, target=target, details=details or {})
     )
 

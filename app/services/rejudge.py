@@ -38,6 +38,7 @@ from app.queue import WORKER_MAX_JOBS
 from app.repositories import judging as judging_repo
 from app.repositories import rejudge as rejudge_repo
 from app.repositories import runs as runs_repo
+from app.repositories.rows import add_row
 from app.runs import ACTIVE, RunStatus
 from app.runtime import Runtime
 from app.services.audit import record_event
@@ -185,7 +186,7 @@ async def start_rejudge(
         raise InvalidInput(f"max_error_share must be between 0 and 1, got {share}")
     await _refuse_second_running(session, track)
     named = await _named_submissions(session, track, request.submission_ids)
-    rejudge = await rejudge_repo.add(
+    rejudge = await add_row(
         session,
         Rejudge(
             track=track.value,
