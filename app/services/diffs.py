@@ -208,13 +208,9 @@ async def compute_diff(session: AsyncSession, rejudge: Rejudge) -> RejudgeDiff:
             new_runs[run.submission_id] = run
     submission_ids = sorted({run.submission_id for run in runs})
     old_runs: dict[int, EvaluationRun] = {}
-    if rejudge.from_rubric_version is not None and rejudge.from_judge_model_id is not None:
+    if rejudge.from_pair is not None:
         old_runs = await rejudge_repo.scored_runs_under_pair(
-            session,
-            submission_ids,
-            rejudge.from_rubric_version,
-            rejudge.from_judge_model_id,
-            not_of_rejudge=rejudge.id,
+            session, submission_ids, *rejudge.from_pair, not_of_rejudge=rejudge.id
         )
     run_ids = [r.id for r in (*old_runs.values(), *new_runs.values())]
     aggregates = await rejudge_repo.aggregates(session, run_ids)

@@ -322,11 +322,11 @@ async def _locked(session: AsyncSession, rejudge_id: int) -> Rejudge:
 async def _targets(session: AsyncSession, rejudge: Rejudge) -> list[Submission]:
     if rejudge.submission_ids is not None:
         return await rejudge_repo.submissions_by_ids(session, rejudge.submission_ids)
-    if rejudge.from_rubric_version is None or rejudge.from_judge_model_id is None:
+    if rejudge.from_pair is None:
         return []
     # Every submission on (or on its way to) the board it started from, new uploads included.
     return await rejudge_repo.submissions_on_board(
-        session, Track(rejudge.track), rejudge.from_rubric_version, rejudge.from_judge_model_id
+        session, Track(rejudge.track), *rejudge.from_pair
     )
 
 
@@ -344,11 +344,7 @@ async def advance(session: AsyncSession, settings: Settings, rejudge_id: int) ->
         jobs: list[Job] = []
         for submission in waiting[: max(free, 0)]:
             run = await runs_repo.add(
-                session,
-                submission,
-                rejudge.rubric_version,
-                rejudge.judge_model_id,
-                rejudge_id=rejudge.id,
+                session, submission, *rejudge.target_pair, rejudge_id=rejudge.id
             )
             jobs.append((run.id, run.attempt))
         return jobs
@@ -364,7 +360,7 @@ async def _finish(session: AsyncSession, rejudge: Rejudge, runs: Sequence[Evalua
     errors, judged = await rejudge_repo.error_counts(session, [run.id for run in runs])
     share = errors / judged if judged else 0.0
     pair = await active_pair(session, track)
-    target = (rejudge.rubric_version, rejudge.judge_model_id)
+    target = rejudge.target_pair
     reason = await _why_not_switch(session, rejudge, runs, errors, judged, share, pair)
     switch = reason is None and (pair.rubric_version, pair.judge_model_id) != target
     if switch:
@@ -424,12 +420,11 @@ async def _why_not_switch(
             f"{rejudge.max_error_share:.1%}; the board keeps the old scores — check the judge, "
             "then start a new rejudge (errors are never cached: only those items are judged again)"
         )
-    target = (rejudge.rubric_version, rejudge.judge_model_id)
+    target = rejudge.target_pair
     current = (pair.rubric_version, pair.judge_model_id)
-    started = (rejudge.from_rubric_version, rejudge.from_judge_model_id)
     if current == target:
         return None  # nothing to switch
-    if current != started:
+    if current != rejudge.from_pair:
         return (
             f"the track's active rubric or judge changed while the rejudge ran (now rubric "
             f"{pair.rubric_version[:12]}, judge {pair.judge_model}); not switching over that — "
@@ -496,14 +491,12 @@ async def _stragglers(session: AsyncSession) -> list[Job]:
     jobs: list[Job] = []
     for track in Track:
         last = await rejudge_repo.last_switched(session, track)
-        if last is None or last.from_rubric_version is None or last.from_judge_model_id is None:
+        if last is None or last.from_pair is None:
             continue
         pair = await active_pair(session, track)
-        if (pair.rubric_version, pair.judge_model_id) != (last.rubric_version, last.judge_model_id):
+        if (pair.rubric_version, pair.judge_model_id) != last.target_pair:
             continue
-        old_board = await rejudge_repo.submissions_on_board(
-            session, track, last.from_rubric_version, last.from_judge_model_id
-        )
+        old_board = await rejudge_repo.submissions_on_board(session, track, *last.from_pair)
         covered = await rejudge_repo.submissions_with_run_under_pair(
             session, [s.id for s in old_board], pair.rubric_version, pair.judge_model_id
         )
