@@ -5,13 +5,12 @@ import sys
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cli.common import Subparsers, add_command_group, run_in_session
+from app.cli.common import Subparsers, add_command_group, cli_actor, run_in_session
 from app.config import Settings
 
 
 def cmd_team_create(args: argparse.Namespace, settings: Settings) -> None:
     from app.services.accounts import create_team
-    from app.services.audit import cli_actor
 
     team = run_in_session(settings, lambda s: create_team(s, args.name, actor=cli_actor()))
     print(
@@ -22,7 +21,6 @@ def cmd_team_create(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
     from app.services.accounts import create_token
-    from app.services.audit import cli_actor
 
     async def work(session: AsyncSession) -> tuple[str, str]:
         token, record = await create_token(session, args.team, admin=args.admin, actor=cli_actor())

@@ -3,6 +3,7 @@ file, and running one unit of work whose runs are enqueued after its commit."""
 
 import argparse
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -34,6 +35,14 @@ def add_command_group(
 
 class CommandError(Exception):
     """A failure to report on stderr with exit code 1 (no traceback)."""
+
+
+def cli_actor() -> str:
+    """Actions taken at the shell are attributed to the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in some containers
+        return "cli:unknown"
 
 
 def track_arg(value: str) -> Track:

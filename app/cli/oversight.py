@@ -11,6 +11,7 @@ from pathlib import Path
 from app.cli.common import (
     Subparsers,
     add_command_group,
+    cli_actor,
     read_file,
     run_in_session,
     track_arg,
@@ -19,7 +20,6 @@ from app.config import Settings
 
 
 def cmd_labels_import(args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.audit import cli_actor
     from app.services.reliability import import_labels
 
     data = read_file(args.file)
@@ -82,7 +82,6 @@ def cmd_flags_list(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_flags_decide(args: argparse.Namespace, settings: Settings) -> None:
     from app.db.models import FlagDecision
-    from app.services.audit import cli_actor
     from app.services.screening import decide
 
     decision = FlagDecision(args.flags_decision)

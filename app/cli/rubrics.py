@@ -10,6 +10,7 @@ from app.cli.common import (
     CommandError,
     Subparsers,
     add_command_group,
+    cli_actor,
     read_file,
     run_in_session,
     track_arg,
@@ -18,7 +19,6 @@ from app.config import Settings
 
 
 def cmd_rubric_load(args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.audit import cli_actor
     from app.services.rubrics import load_rubric
 
     raw = read_file(args.file)
@@ -61,7 +61,6 @@ def cmd_rubric_list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_rubric_activate(args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.audit import cli_actor
     from app.services.rubrics import activate_rubric
 
     result = run_in_session(

@@ -29,16 +29,6 @@ async def recent_events(session: AsyncSession, limit: int = 200) -> list[AuditEv
     return await audit_repo.recent(session, limit)
 
 
-def cli_actor() -> str:
-    """Actions taken at the shell are attributed to the operating-system user."""
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in some containers
-        return "cli:unknown"
-
-
 MAX_NOTE_CHARS = 2000
 
 
