@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +23,19 @@ PLACEHOLDER_SECRET_PREFIX = "change-me"
 PUBLISHABLE_INPUT_FIELDS = ("question", "context", "images")
 """The only gold fields that may ever be public inputs: never answers, aliases, targets,
 evidence, category or ORPHA codes."""
+
+
+# The bounds many settings share, declared once; each setting adds its default and description.
+Share = Annotated[float, Field(ge=0, le=1)]
+"""A fraction of a whole, 0 to 1."""
+PositiveSeconds = Annotated[float, Field(gt=0)]
+"""A wait or an age that must be longer than nothing."""
+NonNegative = Annotated[float, Field(ge=0)]
+"""A delay, a duration or a factor where 0 is allowed (and usually means "none")."""
+Count = Annotated[int, Field(ge=1)]
+"""A size, a limit or an interval of at least one."""
+Retries = Annotated[int, Field(ge=0)]
+"""How many times to try again; 0: never."""
 
 
 class ConfigurationError(ValueError):
@@ -71,12 +84,11 @@ class Settings(BaseSettings):
     judge_base_url: str = "http://127.0.0.1:8090/v1"
     judge_model: str = STANDIN_MODEL
     judge_api_key: SecretStr | None = None
-    judge_concurrency: int = Field(
-        default=16, ge=1, le=1024, description="Judge calls in flight in this process."
+    judge_concurrency: Count = Field(
+        default=16, le=1024, description="Judge calls in flight in this process."
     )
-    judge_global_concurrency: int | None = Field(
+    judge_global_concurrency: Count | None = Field(
         default=None,
-        ge=1,
         description="Judge calls in flight across every process sharing REDIS_URL (leased "
         "permits). Unset: no limit beyond each process's JUDGE_CONCURRENCY.",
     )
@@ -85,11 +97,11 @@ class Settings(BaseSettings):
         ge=0.5,
         description="How long a global judge permit outlives a process that stopped renewing it.",
     )
-    judge_timeout_seconds: float = Field(default=120.0, gt=0)
-    judge_max_transport_retries: int = Field(default=5, ge=0)
-    judge_max_parse_retries: int = Field(default=2, ge=0)
-    judge_backoff_base_seconds: float = Field(default=0.5, ge=0)
-    judge_backoff_cap_seconds: float = Field(default=30.0, ge=0)
+    judge_timeout_seconds: PositiveSeconds = 120.0
+    judge_max_transport_retries: Retries = 5
+    judge_max_parse_retries: Retries = 2
+    judge_backoff_base_seconds: NonNegative = 0.5
+    judge_backoff_cap_seconds: NonNegative = 30.0
     judge_seed: int = 1234
     judge_max_tokens: int = Field(
         default=512,
@@ -104,54 +116,47 @@ class Settings(BaseSettings):
         description="Case narrative shown to the judge; longer ones are cut and flagged.",
     )
     judge_send_images: bool = False
-    judge_max_image_bytes: int = Field(
+    judge_max_image_bytes: Count = Field(
         default=5 * 1024 * 1024,
-        ge=1,
         description="Largest image sent to a vision judge; an item with a larger one is a judge "
         "error.",
     )
-    judge_error_tolerance: float = Field(
+    judge_error_tolerance: Share = Field(
         default=0.02,
-        ge=0,
-        le=1,
         description="Largest share of items with judge errors that still lets a run be scored.",
     )
 
-    judge_outage_retry_hours: float = Field(
+    judge_outage_retry_hours: NonNegative = Field(
         default=6.0,
-        ge=0,
         description="How long a run waits for a judge that is down or refusing before it fails "
         "for good (0: fail at once).",
     )
-    judge_outage_first_delay_seconds: float = Field(default=5.0, gt=0)
-    judge_outage_max_delay_seconds: float = Field(default=300.0, gt=0)
+    judge_outage_first_delay_seconds: PositiveSeconds = 5.0
+    judge_outage_max_delay_seconds: PositiveSeconds = 300.0
 
-    run_batch_size: int = Field(
+    run_batch_size: Count = Field(
         default=32,
-        ge=1,
         description="Most item results written per commit (see JUDGE_FLUSH_SECONDS).",
     )
-    judge_flush_seconds: float = Field(
+    judge_flush_seconds: PositiveSeconds = Field(
         default=1.0,
-        gt=0,
         le=60,
         description="Longest a judged item waits before it is written; a killed worker repeats "
         "at most the calls in flight and the items judged in this time.",
     )
-    run_stale_after_seconds: float = Field(
-        default=120.0, gt=0, description="A judging run whose heartbeat is older is taken over."
+    run_stale_after_seconds: PositiveSeconds = Field(
+        default=120.0, description="A judging run whose heartbeat is older is taken over."
     )
-    reaper_interval_seconds: int = Field(default=15, ge=1)
-    inprocess_max_runs: int = Field(default=2, ge=1)
+    reaper_interval_seconds: Count = 15
+    inprocess_max_runs: Count = 2
 
-    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
-    request_body_timeout_seconds: float = Field(
+    max_upload_bytes: Count = 50 * 1024 * 1024
+    request_body_timeout_seconds: PositiveSeconds = Field(
         default=30.0,
-        gt=0,
         description="Longest wait for the next part of a request body; then 408 and the "
         "connection is closed.",
     )
-    max_prediction_chars: int = Field(default=8000, ge=1)
+    max_prediction_chars: Count = 8000
 
     cookie_secure: bool = Field(
         default=False,
@@ -159,8 +164,8 @@ class Settings(BaseSettings):
     )
 
     # Submissions (model developers)
-    submissions_per_day: int = Field(
-        default=5, ge=1, description="Per team and track, in any rolling 24 hours."
+    submissions_per_day: Count = Field(
+        default=5, description="Per team and track, in any rolling 24 hours."
     )
 
     public_input_fields: str = Field(
@@ -180,21 +185,18 @@ class Settings(BaseSettings):
     bootstrap_resamples: int = Field(default=1000, ge=100)
     bootstrap_seed: int = 20260101
     leaderboard_page_size: int = Field(default=100, ge=10)
-    min_ranked_coverage: float = Field(
+    min_ranked_coverage: Share = Field(
         default=0.9,
-        ge=0,
-        le=1,
         description="Share of a track's gold items a submission must answer to be published.",
     )
-    leaderboard_recheck_seconds: float = Field(
+    leaderboard_recheck_seconds: NonNegative = Field(
         default=1.0,
-        ge=0,
         description="How long a process trusts its last look for leaderboard changes (0: always).",
     )
 
     # Rejudging (maintainers)
-    rejudge_max_error_share: float = Field(
-        default=0.02, ge=0, le=1, description="A rejudge with more judge errors does not switch."
+    rejudge_max_error_share: Share = Field(
+        default=0.02, description="A rejudge with more judge errors does not switch."
     )
     rejudge_judge_share: float = Field(
         default=0.5,

@@ -5,13 +5,12 @@ import sys
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cli.common import Subparsers, run_in_session
+from app.cli.common import Subparsers, add_command_group, cli_actor, run_in_session
 from app.config import Settings
 
 
 def cmd_team_create(args: argparse.Namespace, settings: Settings) -> None:
     from app.services.accounts import create_team
-    from app.services.audit import cli_actor
 
     team = run_in_session(settings, lambda s: create_team(s, args.name, actor=cli_actor()))
     print(
@@ -22,7 +21,6 @@ def cmd_team_create(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
     from app.services.accounts import create_token
-    from app.services.audit import cli_actor
 
     async def work(session: AsyncSession) -> tuple[str, str]:
         token, record = await create_token(session, args.team, admin=args.admin, actor=cli_actor())
@@ -39,14 +37,12 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def register(subparsers: Subparsers) -> None:
-    team = subparsers.add_parser("team", help="teams that submit predictions")
-    team_actions = team.add_subparsers(dest="team_command", required=True, metavar="ACTION")
+    team_actions = add_command_group(subparsers, "team", help="teams that submit predictions")
     create = team_actions.add_parser("create", help="create a team")
     create.add_argument("name", help="1–100 letters, digits, spaces, '.', '_' or '-'")
     create.set_defaults(handler=cmd_team_create)
 
-    token = subparsers.add_parser("token", help="API tokens of teams")
-    token_actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    token_actions = add_command_group(subparsers, "token", help="API tokens of teams")
     token_create = token_actions.add_parser(
         "create",
         help="create a token for a team and print it once (only its hash is stored)",

@@ -1,8 +1,9 @@
-"""What every command family shares: the error type, argument types, reading a file, and running
-one unit of work whose runs are enqueued after its commit."""
+"""What every command family shares: command groups, the error type, argument types, reading a
+file, and running one unit of work whose runs are enqueued after its commit."""
 
 import argparse
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -22,8 +23,26 @@ Jobs = Sequence[tuple[int, int]]
 Subparsers = argparse._SubParsersAction
 
 
+def add_command_group(
+    subparsers: Subparsers, name: str, *, help: str, description: str | None = None
+) -> Subparsers:
+    """Add `mmrare NAME ACTION …`, a command that needs one of its actions; each action is added
+    to the table returned, with its own handler."""
+    group = subparsers.add_parser(name, help=help, description=description)
+    dest = f"{name.replace('-', '_')}_command"
+    return group.add_subparsers(dest=dest, required=True, metavar="ACTION")
+
+
 class CommandError(Exception):
     """A failure to report on stderr with exit code 1 (no traceback)."""
+
+
+def cli_actor() -> str:
+    """Actions taken at the shell are attributed to the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in some containers
+        return "cli:unknown"
 
 
 def track_arg(value: str) -> Track:

@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from app.cli.common import Subparsers, run_in_session
+from app.cli.common import Subparsers, add_command_group, run_in_session
 from app.config import Settings
 
 
@@ -30,8 +30,7 @@ def cmd_seed_reported(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def register(subparsers: Subparsers) -> None:
-    gold = subparsers.add_parser("gold", help="hidden gold sets")
-    gold_actions = gold.add_subparsers(dest="gold_command", required=True, metavar="ACTION")
+    gold_actions = add_command_group(subparsers, "gold", help="hidden gold sets")
     gold_import = gold_actions.add_parser(
         "import", help="import a gold JSONL bundle (see docs/formats.md); same bundle = no change"
     )

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from app.cli.common import (
     Subparsers,
+    add_command_group,
+    cli_actor,
     read_file,
     run_in_session,
     track_arg,
@@ -18,7 +20,6 @@ from app.config import Settings
 
 
 def cmd_labels_import(args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.audit import cli_actor
     from app.services.reliability import import_labels
 
     data = read_file(args.file)
@@ -81,7 +82,6 @@ def cmd_flags_list(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_flags_decide(args: argparse.Namespace, settings: Settings) -> None:
     from app.db.models import FlagDecision
-    from app.services.audit import cli_actor
     from app.services.screening import decide
 
     decision = FlagDecision(args.flags_decision)
@@ -112,8 +112,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def register(subparsers: Subparsers) -> None:
-    labels = subparsers.add_parser("human-labels", help="human reliability labels")
-    label_actions = labels.add_subparsers(dest="labels_command", required=True, metavar="ACTION")
+    label_actions = add_command_group(subparsers, "human-labels", help="human reliability labels")
     label_import = label_actions.add_parser(
         "import", help="import a JSONL label file (format: docs/maintainers.md)"
     )
@@ -126,14 +125,14 @@ def register(subparsers: Subparsers) -> None:
     reliability.add_argument("--track", type=track_arg)
     reliability.set_defaults(handler=cmd_reliability)
 
-    flags = subparsers.add_parser(
+    flag_actions = add_command_group(
+        subparsers,
         "flags",
         help="submissions flagged by prompt-injection screening: list, clear, uphold",
         description="Flagged submissions cannot be published until a maintainer clears the "
         "flags (false alarms: the team may publish) or upholds them (the submission stays off "
         "the leaderboard; a published one is unpublished). Decisions go to the audit log.",
     )
-    flag_actions = flags.add_subparsers(dest="flags_command", required=True, metavar="ACTION")
     flag_list = flag_actions.add_parser("list", help="flagged submissions, undecided by default")
     flag_list.add_argument(
         "--decision",

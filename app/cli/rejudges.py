@@ -13,6 +13,7 @@ from app.cli.common import (
     CommandError,
     Jobs,
     Subparsers,
+    cli_actor,
     run_and_enqueue,
     run_in_session,
     share_arg,
@@ -48,7 +49,6 @@ def cmd_rejudge(args: argparse.Namespace, settings: Settings) -> None:
         return
     if args.track is None:
         raise CommandError("give --track T1..T4 (or an action: list, status, cancel, resume, diff)")
-    from app.services.audit import cli_actor
     from app.services.rejudge import RejudgeRequest, rejudge_view, start_rejudge
 
     request = RejudgeRequest(
@@ -83,7 +83,6 @@ def cmd_rejudge_status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_rejudge_cancel(args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.audit import cli_actor
     from app.services.rejudge import cancel_rejudge, rejudge_view
 
     async def work(session: AsyncSession) -> object:
@@ -94,7 +93,6 @@ def cmd_rejudge_cancel(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_rejudge_resume(args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.audit import cli_actor
     from app.services.rejudge import rejudge_view, resume_rejudge
 
     async def work(session: AsyncSession) -> tuple[object, Jobs]:

@@ -9,6 +9,8 @@ from pathlib import Path
 from app.cli.common import (
     CommandError,
     Subparsers,
+    add_command_group,
+    cli_actor,
     read_file,
     run_in_session,
     track_arg,
@@ -17,7 +19,6 @@ from app.config import Settings
 
 
 def cmd_rubric_load(args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.audit import cli_actor
     from app.services.rubrics import load_rubric
 
     raw = read_file(args.file)
@@ -60,7 +61,6 @@ def cmd_rubric_list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_rubric_activate(args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.audit import cli_actor
     from app.services.rubrics import activate_rubric
 
     result = run_in_session(
@@ -76,8 +76,9 @@ def cmd_rubric_activate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def register(subparsers: Subparsers) -> None:
-    rubric = subparsers.add_parser("rubric", help="rubric versions (identity = content hash)")
-    actions = rubric.add_subparsers(dest="rubric_command", required=True, metavar="ACTION")
+    actions = add_command_group(
+        subparsers, "rubric", help="rubric versions (identity = content hash)"
+    )
     load = actions.add_parser(
         "load", help="register a rubric file; the same content again is a no-op"
     )

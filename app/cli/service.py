@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-from app.cli.common import CommandError, Subparsers, run_in_session
+from app.cli.common import CommandError, Subparsers, add_command_group, run_in_session
 from app.config import Settings
 from app.ports import PortBusy, require_free
 
@@ -138,8 +138,7 @@ def register(subparsers: Subparsers) -> None:
     )
     worker.set_defaults(handler=cmd_worker)
 
-    db = subparsers.add_parser("db", help="database maintenance")
-    db_actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_actions = add_command_group(subparsers, "db", help="database maintenance")
     db_actions.add_parser(
         "upgrade", help="apply every migration and register the bundled rubrics"
     ).set_defaults(handler=cmd_db_upgrade)

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.formats.text import TextKind, text_problem
+
 MAX_SHOWN_ID_CHARS = 80
 
 
@@ -34,6 +36,21 @@ def json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__  # not reachable for values that came out of json.loads
+
+
+def line_id(obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """A file line's 'id' and what is wrong with it: (the id, None) when it is usable, else
+    (None, the message)."""
+    raw_id = obj.get("id")
+    if "id" not in obj:
+        return None, "missing 'id'"
+    if not isinstance(raw_id, str):
+        return None, f'\'id\' must be a string — got {json_type(raw_id)}; write "id": "..."'
+    if problem := text_problem(raw_id, TextKind.NAME):
+        return None, f"'id' {problem}"
+    if not raw_id.strip():
+        return None, "'id' is empty"
+    return raw_id, None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from app.formats.errors import LineError, json_type, render_errors, show_id
+from app.formats.errors import LineError, json_type, line_id, render_errors, show_id
 from app.formats.text import TextKind, json_text_problem, load_json, text_problem
 from app.tracks import Track
 
@@ -244,23 +244,14 @@ def _parse_item(
     obj: dict[str, Any], number: int, root: Path, errors: list[LineError]
 ) -> GoldItemSpec | None:
     """Check one object; append its problems to `errors`; return the item only if it has none."""
-    raw_id = obj.get("id")
-    id_problem = text_problem(raw_id, TextKind.NAME) if isinstance(raw_id, str) else None
-    usable_id = isinstance(raw_id, str) and raw_id.strip() and id_problem is None
-    item_id = raw_id if usable_id else None
+    item_id, id_problem = line_id(obj)
     before = len(errors)
 
     def fail(message: str) -> None:
         errors.append(LineError(number, item_id, message))
 
-    if "id" not in obj:
-        fail("missing 'id'")
-    elif not isinstance(raw_id, str):
-        fail(f'\'id\' must be a string — got {json_type(raw_id)}; write "id": "..."')
-    elif id_problem is not None:
-        fail(f"'id' {id_problem}")
-    elif not raw_id.strip():
-        fail("'id' is empty")
+    if id_problem is not None:
+        fail(id_problem)
 
     track = _parse_track(obj, fail)
     question = _required_text(obj, "question", fail)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from json import JSONDecodeError
 from typing import Any
 
-from app.formats.errors import LineError, json_type, render_errors, show_id
+from app.formats.errors import LineError, json_type, line_id, render_errors, show_id
 from app.formats.text import TextKind, decode_json, load_json, text_problem
 from app.tracks import Track
 
@@ -181,23 +181,14 @@ class _Checker:
         if not isinstance(obj, dict):
             self.error(line, None, f"expected a JSON object like {_SHAPE} — got {json_type(obj)}")
             return
-        raw_id = obj.get("id")
-        id_problem = text_problem(raw_id, TextKind.NAME) if isinstance(raw_id, str) else None
-        usable_id = isinstance(raw_id, str) and raw_id.strip() and id_problem is None
-        item_id = raw_id if usable_id else None
+        item_id, id_problem = line_id(obj)
         before = self.error_count
 
         def fail(message: str) -> None:
             self.error(line, item_id, message)
 
-        if "id" not in obj:
-            fail("missing 'id'")
-        elif not isinstance(raw_id, str):
-            fail(f'\'id\' must be a string — got {json_type(raw_id)}; write "id": "..."')
-        elif id_problem is not None:
-            fail(f"'id' {id_problem}")
-        elif item_id is None:
-            fail("'id' is empty")
+        if id_problem is not None:
+            fail(id_problem)
 
         prediction = obj.get("prediction")
         if "prediction" not in obj:

@@ -16,18 +16,6 @@ async def get_team(session: AsyncSession, team_id: int) -> Team | None:
     return await session.get(Team, team_id)
 
 
-async def add_team(session: AsyncSession, team: Team) -> Team:
-    session.add(team)
-    await session.flush()
-    return team
-
-
-async def add_token(session: AsyncSession, token: ApiToken) -> ApiToken:
-    session.add(token)
-    await session.flush()
-    return token
-
-
 async def active_token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | None:
     return await session.scalar(
         select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))

@@ -6,11 +6,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import AuditEvent
 
 
-async def add(session: AsyncSession, event: AuditEvent) -> None:
-    session.add(event)
-    await session.flush()
-
-
 async def recent(session: AsyncSession, limit: int = 200) -> list[AuditEvent]:
     result = await session.scalars(
         select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)

@@ -14,12 +14,6 @@ async def get_by_name(session: AsyncSession, name: str) -> Model | None:
     return await session.scalar(select(Model).where(Model.name == name))
 
 
-async def add(session: AsyncSession, model: Model) -> Model:
-    session.add(model)
-    await session.flush()
-    return model
-
-
 async def get_reported(session: AsyncSession, model_id: int) -> ReportedResult | None:
     return await session.get(ReportedResult, model_id)
 

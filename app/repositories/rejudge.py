@@ -39,12 +39,6 @@ class ItemSnapshot:
     missing: bool
 
 
-async def add(session: AsyncSession, rejudge: Rejudge) -> Rejudge:
-    session.add(rejudge)
-    await session.flush()
-    return rejudge
-
-
 async def get(session: AsyncSession, rejudge_id: int) -> Rejudge | None:
     return await session.get(Rejudge, rejudge_id)
 

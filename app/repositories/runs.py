@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models import EvaluationRun, ItemResult, RunAggregate, Submission
+from app.repositories.rows import add_row
 from app.repositories.upsert import upsert
 from app.runs import ACTIVE, RunStatus, check_transition
 
@@ -40,16 +41,16 @@ async def add(
     rejudge_id: int | None = None,
 ) -> EvaluationRun:
     """A new queued run of `submission` under a rubric version and judge model."""
-    run = EvaluationRun(
-        submission_id=submission.id,
-        rubric_version=rubric_version,
-        judge_model_id=judge_model_id,
-        rejudge_id=rejudge_id,
-        items_total=submission.total_items,
+    return await add_row(
+        session,
+        EvaluationRun(
+            submission_id=submission.id,
+            rubric_version=rubric_version,
+            judge_model_id=judge_model_id,
+            rejudge_id=rejudge_id,
+            items_total=submission.total_items,
+        ),
     )
-    session.add(run)
-    await session.flush()
-    return run
 
 
 async def transition(

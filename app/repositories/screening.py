@@ -6,12 +6,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Model, Submission, SubmissionScreening, Team
 
 
-async def add(session: AsyncSession, screening: SubmissionScreening) -> SubmissionScreening:
-    session.add(screening)
-    await session.flush()
-    return screening
-
-
 async def get(session: AsyncSession, submission_id: int) -> SubmissionScreening | None:
     return await session.get(SubmissionScreening, submission_id)
 

@@ -38,12 +38,6 @@ async def find_accepted_duplicate(
     )
 
 
-async def add(session: AsyncSession, submission: Submission) -> Submission:
-    session.add(submission)
-    await session.flush()
-    return submission
-
-
 def _latest_own_run_id(
     submission_id: int | InstrumentedAttribute[int],
 ) -> ScalarSelect[int | None]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import ApiToken, Team
 from app.errors import Conflict, InvalidInput, NotFound
 from app.repositories import accounts as accounts_repo
+from app.repositories.rows import add_row
 from app.services.audit import record_event
 
 TOKEN_PREFIX = "mmr_"
@@ -46,7 +47,7 @@ async def create_team(session: AsyncSession, name: str, *, actor: str) -> Team:
         )
     if await accounts_repo.get_team_by_name(session, name) is not None:
         raise Conflict(f"team {name!r} already exists")
-    team = await accounts_repo.add_team(session, Team(name=name))
+    team = await add_row(session, Team(name=name))
     await record_event(
         session, actor=actor, action="team.create", target=f"team:{name}", details={"id": team.id}
     )
@@ -61,7 +62,7 @@ async def create_token(
     if team is None:
         raise NotFound(f"team {team_name!r} does not exist; create it with `mmrare team create`")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    record = await accounts_repo.add_token(
+    record = await add_row(
         session,
         ApiToken(
             team_id=team.id,

@@ -8,6 +8,7 @@ from app.db.models import AuditEvent
 from app.errors import InvalidInput
 from app.formats.text import TextKind, text_problem
 from app.repositories import audit as audit_repo
+from app.repositories.rows import add_row
 
 
 async def record_event(
@@ -18,7 +19,7 @@ async def record_event(
     target: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    await audit_repo.add(
+    await add_row(
         session, AuditEvent(actor=actor, action=action, target=target, details=details or {})
     )
 
@@ -26,16 +27,6 @@ async def record_event(
 async def recent_events(session: AsyncSession, limit: int = 200) -> list[AuditEvent]:
     """The newest maintainer actions first."""
     return await audit_repo.recent(session, limit)
-
-
-def cli_actor() -> str:
-    """Actions taken at the shell are attributed to the operating-system user."""
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in some containers
-        return "cli:unknown"
 
 
 MAX_NOTE_CHARS = 2000

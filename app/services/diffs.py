@@ -125,6 +125,42 @@ def _board_key(row: DiffInput) -> tuple[bool, datetime, int]:
     return (row.pinned, row.submitted_at, row.submission_id)
 
 
+def _items_changed(old: Side | None, new: Side | None) -> tuple[int, int]:
+    """(items both runs stored, of which their judgement changed)."""
+    if old is None or new is None:
+        return 0, 0
+    compared = changed = 0
+    for item_id, new_item in new.items.items():
+        old_item = old.items.get(item_id)
+        if old_item is None:
+            continue
+        compared += 1
+        changed += judgement_changed(old_item, new_item)
+    return compared, changed
+
+
+def _submission_diff(row: DiffInput, old_rank: int | None, new_rank: int | None) -> SubmissionDiff:
+    old, new = row.old, row.new
+    compared, changed = _items_changed(old, new)
+    return SubmissionDiff(
+        submission_id=row.submission_id,
+        model=row.model,
+        published=row.published,
+        old_run_id=old.run_id if old else None,
+        new_run_id=new.run_id if new else None,
+        old_score=old.score if old else None,
+        new_score=new.score if new else None,
+        delta=new.score - old.score if old and new else None,
+        old_dimension_means=dict(old.dimension_means) if old else {},
+        new_dimension_means=dict(new.dimension_means) if new else {},
+        old_rank=old_rank,
+        new_rank=new_rank,
+        rank_change=old_rank - new_rank if old_rank and new_rank else None,
+        items_compared=compared,
+        items_changed=changed,
+    )
+
+
 def build_diff(
     rows: Sequence[DiffInput],
     *,
@@ -140,37 +176,10 @@ def build_diff(
     """Pure: the diff of a rejudge from each submission's old and new run."""
     old_ranks = _ranks(rows, "old")
     new_ranks = _ranks(rows, "new")
-    entries: list[SubmissionDiff] = []
-    for row in rows:
-        compared = changed = 0
-        if row.old is not None and row.new is not None:
-            for item_id, new_item in row.new.items.items():
-                old_item = row.old.items.get(item_id)
-                if old_item is None:
-                    continue
-                compared += 1
-                changed += judgement_changed(old_item, new_item)
-        old_rank = old_ranks.get(row.submission_id)
-        new_rank = new_ranks.get(row.submission_id)
-        entries.append(
-            SubmissionDiff(
-                submission_id=row.submission_id,
-                model=row.model,
-                published=row.published,
-                old_run_id=row.old.run_id if row.old else None,
-                new_run_id=row.new.run_id if row.new else None,
-                old_score=row.old.score if row.old else None,
-                new_score=row.new.score if row.new else None,
-                delta=row.new.score - row.old.score if row.old and row.new else None,
-                old_dimension_means=dict(row.old.dimension_means) if row.old else {},
-                new_dimension_means=dict(row.new.dimension_means) if row.new else {},
-                old_rank=old_rank,
-                new_rank=new_rank,
-                rank_change=old_rank - new_rank if old_rank and new_rank else None,
-                items_compared=compared,
-                items_changed=changed,
-            )
-        )
+    entries = [
+        _submission_diff(row, old_ranks.get(row.submission_id), new_ranks.get(row.submission_id))
+        for row in rows
+    ]
     entries.sort(
         key=lambda e: (
             e.new_rank is None,
@@ -208,13 +217,9 @@ async def compute_diff(session: AsyncSession, rejudge: Rejudge) -> RejudgeDiff:
             new_runs[run.submission_id] = run
     submission_ids = sorted({run.submission_id for run in runs})
     old_runs: dict[int, EvaluationRun] = {}
-    if rejudge.from_rubric_version is not None and rejudge.from_judge_model_id is not None:
+    if rejudge.from_pair is not None:
         old_runs = await rejudge_repo.scored_runs_under_pair(
-            session,
-            submission_ids,
-            rejudge.from_rubric_version,
-            rejudge.from_judge_model_id,
-            not_of_rejudge=rejudge.id,
+            session, submission_ids, *rejudge.from_pair, not_of_rejudge=rejudge.id
         )
     run_ids = [r.id for r in (*old_runs.values(), *new_runs.values())]
     aggregates = await rejudge_repo.aggregates(session, run_ids)

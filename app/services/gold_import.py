@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import GoldItem, GoldVersion
 from app.formats.gold_bundle import GoldBundle, parse_gold_bundle
 from app.repositories import gold as gold_repo
+from app.repositories.rows import add_row
 from app.storage import FileStore
 
 
@@ -41,16 +42,17 @@ async def import_gold_bundle(
     counts: dict[str, int] = {}
     for item in bundle.items:
         counts[item.track.value] = counts.get(item.track.value, 0) + 1
-    version = GoldVersion(
-        digest=bundle.digest,
-        source=str(path),
-        item_count=len(bundle.items),
-        track_counts=dict(sorted(counts.items())),
-        root=str(bundle.root.resolve()),
-        image_sha256=await _store_images(session, store, bundle),
+    version = await add_row(
+        session,
+        GoldVersion(
+            digest=bundle.digest,
+            source=str(path),
+            item_count=len(bundle.items),
+            track_counts=dict(sorted(counts.items())),
+            root=str(bundle.root.resolve()),
+            image_sha256=await _store_images(session, store, bundle),
+        ),
     )
-    session.add(version)
-    await session.flush()
     session.add_all(
         GoldItem(
             gold_version_id=version.id,

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.db.models import GoldVersion
 from app.errors import Conflict, NotFound
 from app.repositories import gold as gold_repo
 from app.repositories import judging as judging_repo
@@ -57,13 +58,6 @@ def prompt_template_digest(system: str, user: str) -> str:
 
 
 @dataclass(frozen=True)
-class GoldVersionRef:
-    id: int
-    digest: str
-    imported_at: datetime
-
-
-@dataclass(frozen=True)
 class Provenance:
     run_id: int
     submission_id: int
@@ -73,7 +67,7 @@ class Provenance:
     rubric_version: str  # sha256 of the rubric file
     prompt_template_sha256: str
     sampling: dict[str, Any] | None  # None: judged before runs recorded it
-    gold_version: GoldVersionRef
+    gold_version: GoldVersion  # the card shows its id, digest and import time only
     software_version: str | None  # None: judged before runs recorded it
     started_at: datetime | None
     judged_at: datetime | None  # when the run was scored
@@ -117,7 +111,7 @@ async def run_provenance(
         rubric_version=run.rubric_version,
         prompt_template_sha256=prompt_template_digest(rubric.prompt.system, rubric.prompt.user),
         sampling=dict(run.judge_sampling) if run.judge_sampling is not None else None,
-        gold_version=GoldVersionRef(gold.id, gold.digest, gold.created_at),
+        gold_version=gold,
         software_version=run.software_version,
         started_at=run.started_at,
         judged_at=run.finished_at,

@@ -38,6 +38,7 @@ from app.queue import WORKER_MAX_JOBS
 from app.repositories import judging as judging_repo
 from app.repositories import rejudge as rejudge_repo
 from app.repositories import runs as runs_repo
+from app.repositories.rows import add_row
 from app.runs import ACTIVE, RunStatus
 from app.runtime import Runtime
 from app.services.audit import record_event
@@ -140,6 +141,19 @@ async def _transition(
         raise Conflict(f"rejudge {rejudge.id} changed meanwhile; look at it again")
 
 
+async def _audit(
+    session: AsyncSession, rejudge: Rejudge, step: str, *, actor: str, details: dict[str, object]
+) -> None:
+    """Audit one step of a rejudge (`rejudge.<step>`): every event names it and its track."""
+    await record_event(
+        session,
+        actor=actor,
+        action=f"rejudge.{step}",
+        target=f"rejudge:{rejudge.id}",
+        details={"track": rejudge.track, **details},
+    )
+
+
 # --- starting, cancelling, resuming --------------------------------------------------------
 
 
@@ -172,7 +186,7 @@ async def start_rejudge(
         raise InvalidInput(f"max_error_share must be between 0 and 1, got {share}")
     await _refuse_second_running(session, track)
     named = await _named_submissions(session, track, request.submission_ids)
-    rejudge = await rejudge_repo.add(
+    rejudge = await add_row(
         session,
         Rejudge(
             track=track.value,
@@ -187,13 +201,12 @@ async def start_rejudge(
             submission_ids=named,
         ),
     )
-    await record_event(
+    await _audit(
         session,
+        rejudge,
+        "start",
         actor=actor,
-        action="rejudge.start",
-        target=f"rejudge:{rejudge.id}",
         details={
-            "track": track.value,
             "rubric_version": rubric_version,
             "judge_model": judge_name,
             "from_rubric_version": pair.rubric_version,
@@ -250,13 +263,7 @@ async def cancel_rejudge(session: AsyncSession, rejudge_id: int, *, actor: str) 
     for run in await rejudge_repo.runs_of(session, rejudge.id):
         if await _cancel_run(session, run, rejudge.id):
             cancelled.append(run.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="rejudge.cancel",
-        target=f"rejudge:{rejudge.id}",
-        details={"track": rejudge.track, "cancelled_runs": cancelled},
-    )
+    await _audit(session, rejudge, "cancel", actor=actor, details={"cancelled_runs": cancelled})
     return rejudge
 
 
@@ -296,13 +303,8 @@ async def resume_rejudge(
                 attempt = await requeue(session, run.id, expected)
                 if attempt is not None:
                     jobs.append((run.id, attempt))
-    await record_event(
-        session,
-        actor=actor,
-        action="rejudge.resume",
-        target=f"rejudge:{rejudge.id}",
-        details={"track": rejudge.track, "requeued_runs": [run_id for run_id, _ in jobs]},
-    )
+    requeued = [run_id for run_id, _ in jobs]
+    await _audit(session, rejudge, "resume", actor=actor, details={"requeued_runs": requeued})
     jobs += await advance(session, settings, rejudge.id)
     return Started(rejudge, jobs)
 
@@ -320,11 +322,11 @@ async def _locked(session: AsyncSession, rejudge_id: int) -> Rejudge:
 async def _targets(session: AsyncSession, rejudge: Rejudge) -> list[Submission]:
     if rejudge.submission_ids is not None:
         return await rejudge_repo.submissions_by_ids(session, rejudge.submission_ids)
-    if rejudge.from_rubric_version is None or rejudge.from_judge_model_id is None:
+    if rejudge.from_pair is None:
         return []
     # Every submission on (or on its way to) the board it started from, new uploads included.
     return await rejudge_repo.submissions_on_board(
-        session, Track(rejudge.track), rejudge.from_rubric_version, rejudge.from_judge_model_id
+        session, Track(rejudge.track), *rejudge.from_pair
     )
 
 
@@ -342,11 +344,7 @@ async def advance(session: AsyncSession, settings: Settings, rejudge_id: int) ->
         jobs: list[Job] = []
         for submission in waiting[: max(free, 0)]:
             run = await runs_repo.add(
-                session,
-                submission,
-                rejudge.rubric_version,
-                rejudge.judge_model_id,
-                rejudge_id=rejudge.id,
+                session, submission, *rejudge.target_pair, rejudge_id=rejudge.id
             )
             jobs.append((run.id, run.attempt))
         return jobs
@@ -362,7 +360,7 @@ async def _finish(session: AsyncSession, rejudge: Rejudge, runs: Sequence[Evalua
     errors, judged = await rejudge_repo.error_counts(session, [run.id for run in runs])
     share = errors / judged if judged else 0.0
     pair = await active_pair(session, track)
-    target = (rejudge.rubric_version, rejudge.judge_model_id)
+    target = rejudge.target_pair
     reason = await _why_not_switch(session, rejudge, runs, errors, judged, share, pair)
     switch = reason is None and (pair.rubric_version, pair.judge_model_id) != target
     if switch:
@@ -380,13 +378,12 @@ async def _finish(session: AsyncSession, rejudge: Rejudge, runs: Sequence[Evalua
         finished_at=utcnow(),
         diff=diff.to_json() if diff else None,
     )
-    await record_event(
+    await _audit(
         session,
+        rejudge,
+        "switch" if switch else "finish",
         actor=SYSTEM_ACTOR,
-        action="rejudge.switch" if switch else "rejudge.finish",
-        target=f"rejudge:{rejudge.id}",
         details={
-            "track": track.value,
             "status": status.value,
             "switched": switch,
             "rubric_version": rejudge.rubric_version,
@@ -423,12 +420,11 @@ async def _why_not_switch(
             f"{rejudge.max_error_share:.1%}; the board keeps the old scores — check the judge, "
             "then start a new rejudge (errors are never cached: only those items are judged again)"
         )
-    target = (rejudge.rubric_version, rejudge.judge_model_id)
+    target = rejudge.target_pair
     current = (pair.rubric_version, pair.judge_model_id)
-    started = (rejudge.from_rubric_version, rejudge.from_judge_model_id)
     if current == target:
         return None  # nothing to switch
-    if current != started:
+    if current != rejudge.from_pair:
         return (
             f"the track's active rubric or judge changed while the rejudge ran (now rubric "
             f"{pair.rubric_version[:12]}, judge {pair.judge_model}); not switching over that — "
@@ -495,14 +491,12 @@ async def _stragglers(session: AsyncSession) -> list[Job]:
     jobs: list[Job] = []
     for track in Track:
         last = await rejudge_repo.last_switched(session, track)
-        if last is None or last.from_rubric_version is None or last.from_judge_model_id is None:
+        if last is None or last.from_pair is None:
             continue
         pair = await active_pair(session, track)
-        if (pair.rubric_version, pair.judge_model_id) != (last.rubric_version, last.judge_model_id):
+        if (pair.rubric_version, pair.judge_model_id) != last.target_pair:
             continue
-        old_board = await rejudge_repo.submissions_on_board(
-            session, track, last.from_rubric_version, last.from_judge_model_id
-        )
+        old_board = await rejudge_repo.submissions_on_board(session, track, *last.from_pair)
         covered = await rejudge_repo.submissions_with_run_under_pair(
             session, [s.id for s in old_board], pair.rubric_version, pair.judge_model_id
         )

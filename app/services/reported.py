@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Model, ModelCategory, ReportedResult
 from app.errors import InvalidInput
 from app.repositories import models as models_repo
+from app.repositories.rows import add_row
 from app.resources import resource_path
 
 PAPER_JUDGE = "Qwen3-VL-235B"  # the judge behind every reported entry (paper Sec. 3.4)
@@ -74,7 +75,7 @@ async def seed_reported(session: AsyncSession, csv_text: str | None = None) -> S
         category = _GROUP_CATEGORY[group]
         model = await models_repo.get_by_name(session, record["model"].strip())
         if model is None:
-            model = await models_repo.add(
+            model = await add_row(
                 session,
                 Model(
                     name=record["model"].strip(),

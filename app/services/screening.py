@@ -18,6 +18,7 @@ from app.db.models import FlagDecision, Submission, SubmissionScreening
 from app.errors import Conflict, NotFound
 from app.repositories import screening as screening_repo
 from app.repositories import submissions as submissions_repo
+from app.repositories.rows import add_row
 from app.screening import RULESET_VERSION, ItemFlag, screen_predictions
 from app.services.audit import check_note, record_event
 from app.tracks import Track
@@ -36,7 +37,7 @@ async def record(
     session: AsyncSession, submission: Submission, flags: list[ItemFlag]
 ) -> SubmissionScreening:
     """Store the screening of a newly accepted submission (ids and rule ids only)."""
-    return await screening_repo.add(
+    return await add_row(
         session,
         SubmissionScreening(
             submission_id=submission.id,

@@ -27,6 +27,7 @@ from app.repositories import gold as gold_repo
 from app.repositories import models as models_repo
 from app.repositories import runs as runs_repo
 from app.repositories import submissions as submissions_repo
+from app.repositories.rows import add_row
 from app.services.accounts import Principal
 from app.services.configuration import active_pair
 from app.services.model_registry import ModelFields, resolve_for_upload
@@ -132,7 +133,7 @@ async def submit(
             submission.error_count = parsed.error_count
             submission.answered = parsed.answered(track)
             submission.empty_predictions = parsed.empty(track)
-            items.append(TrackOutcome(await submissions_repo.add(session, submission), None))
+            items.append(TrackOutcome(await add_row(session, submission), None))
         report = printable_json(parsed.report().splitlines())
         return SubmitOutcome(items, multi, error_report=report)
 
@@ -169,7 +170,7 @@ async def submit(
         submission = new_submission(track, sha256, filename, size)
         submission.answered = parsed.answered(track)
         submission.empty_predictions = parsed.empty(track)
-        await submissions_repo.add(session, submission)
+        await add_row(session, submission)
         await record_screening(session, submission, flags[track])
         items.append(TrackOutcome(submission, await _first_run(session, submission, track)))
     items.sort(key=lambda item: item.submission.track)

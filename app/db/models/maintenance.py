@@ -41,6 +41,18 @@ class Rejudge(Base):
     submission_ids: Mapped[list[int] | None] = mapped_column(JSONValue, nullable=True)
     diff: Mapped[dict[str, Any] | None] = mapped_column(JSONValue, nullable=True)  # summary
 
+    @property
+    def target_pair(self) -> tuple[str, int]:
+        """The (rubric version, judge model id) it rescores under."""
+        return self.rubric_version, self.judge_model_id
+
+    @property
+    def from_pair(self) -> tuple[str, int] | None:
+        """The (rubric version, judge model id) the board showed when it started, if recorded."""
+        if self.from_rubric_version is None or self.from_judge_model_id is None:
+            return None
+        return self.from_rubric_version, self.from_judge_model_id
+
 
 class HumanLabel(Base):
     """One human rating of one rubric dimension for one answered item."""

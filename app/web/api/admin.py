@@ -86,11 +86,15 @@ class ActivateIn(BaseModel):
 
 
 class ActivationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     track: str
     version: str
     previous: str
     changed: bool
-    unscored_submissions: int
+    unscored_submissions: int = Field(
+        validation_alias=AliasChoices("unscored_submissions", "unscored")
+    )
 
 
 class RejudgeIn(BaseModel):
@@ -161,6 +165,8 @@ class RejudgeOut(RejudgeRecordOut):
 
 
 class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     actor: str
     action: str
@@ -263,13 +269,7 @@ async def post_activate(
     result = await activate_rubric(
         session, body.track, version, actor=admin.label, force=body.force
     )
-    return ActivationOut(
-        track=result.track.value,
-        version=result.version,
-        previous=result.previous,
-        changed=result.changed,
-        unscored_submissions=result.unscored,
-    )
+    return ActivationOut.model_validate(result)
 
 
 # --- rejudges ------------------------------------------------------------------------------
@@ -387,6 +387,8 @@ async def get_reliability(
 
 
 class JudgeHealthOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     last_success_at: datetime | None = Field(description="The judge's last 2xx answer")
     last_error_at: datetime | None
     last_error_kind: str | None = Field(
@@ -400,29 +402,11 @@ class JudgeHealthOut(BaseModel):
 
 @router.get("/judge-health", response_model=JudgeHealthOut)
 async def get_judge_health(runtime: RuntimeDep, _: AdminReader) -> JudgeHealthOut:
-    health = await judge_health(runtime)
-    return JudgeHealthOut(
-        last_success_at=health.last_success_at,
-        last_error_at=health.last_error_at,
-        last_error_kind=health.last_error_kind,
-        requests=health.requests,
-        errors=health.errors,
-        error_rate=health.error_rate,
-    )
+    return JudgeHealthOut.model_validate(await judge_health(runtime))
 
 
 @router.get("/audit", response_model=list[AuditOut])
 async def get_audit(
     session: SessionDep, _: AdminReader, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> list[AuditOut]:
-    return [
-        AuditOut(
-            id=e.id,
-            actor=e.actor,
-            action=e.action,
-            target=e.target,
-            details=dict(e.details or {}),
-            created_at=e.created_at,
-        )
-        for e in await recent_events(session, limit)
-    ]
+    return [AuditOut.model_validate(event) for event in await recent_events(session, limit)]

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from app.services.provenance import Provenance, run_provenance
 from app.web.api.schemas.errors import TOKEN_READ, error_responses
@@ -19,7 +19,7 @@ class GoldVersionOut(BaseModel):
 
     id: int
     digest: str = Field(description="sha256 identifying the gold bundle (never its content)")
-    imported_at: datetime
+    imported_at: datetime = Field(validation_alias=AliasChoices("imported_at", "created_at"))
 
 
 class Sampling(BaseModel):

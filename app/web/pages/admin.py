@@ -27,6 +27,7 @@ from app.services.reliability import reliability_report
 from app.services.rubrics import list_rubrics
 from app.services.screening import DecisionFilter, decide, flagged_submissions
 from app.tracks import Track
+from app.unit_of_work import UnitOfWork
 from app.web.admin_session import LIFETIME_SECONDS
 from app.web.auth import (
     ADMIN_COOKIE,
@@ -147,6 +148,13 @@ async def overview(
     return _page(request, "admin/index.html", context)
 
 
+def _rejudge_started(uow: UnitOfWork, started: rejudges.Started) -> RedirectResponse:
+    """After a start or a resume: its runs are enqueued once the request commits, and the browser
+    goes on to the rejudge's page."""
+    uow.enqueue_runs(started.jobs)
+    return RedirectResponse(f"/admin/rejudges/{started.rejudge.id}", status_code=303)
+
+
 def _ids(text: str) -> tuple[int, ...]:
     parts = text.replace(",", " ").split()
     try:
@@ -182,8 +190,7 @@ async def start(
         max_error_share=share,
     )
     started = await rejudges.start_rejudge(session, settings, request, actor=admin.label)
-    uow.enqueue_runs(started.jobs)
-    return RedirectResponse(f"/admin/rejudges/{started.rejudge.id}", status_code=303)
+    return _rejudge_started(uow, started)
 
 
 @router.get("/admin/rejudges/{rejudge_id}", response_class=HTMLResponse)
@@ -208,8 +215,7 @@ async def resume(
     admin: AdminForm,
 ) -> RedirectResponse:
     started = await rejudges.resume_rejudge(session, settings, rejudge_id, actor=admin.label)
-    uow.enqueue_runs(started.jobs)
-    return RedirectResponse(f"/admin/rejudges/{rejudge_id}", status_code=303)
+    return _rejudge_started(uow, started)
 
 
 @router.get("/admin/rejudges/{rejudge_id}/diff", response_class=HTMLResponse)

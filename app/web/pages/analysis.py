@@ -1,6 +1,8 @@
 """HTML: the domain-specialisation gap (`/analysis/domain-gap`) and cross-track consistency
 (`/analysis/consistency`), with server-rendered SVG charts."""
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -50,7 +52,12 @@ SERIES = (
 COMPACT: dict[str, Any] = {"width": charts.COMPACT_WIDTH, "height": 300, "compact": True}
 
 
-def peak_chart(view: DomainGapView, *, compact: bool = False) -> Markup:
+def wide_and_compact(draw: Callable[..., Markup], chart_id: str) -> Markup:
+    """Both drawings of one chart (`draw` takes the chart id and the size options)."""
+    return charts.responsive(draw(chart_id), draw(f"{chart_id}-compact", **COMPACT))
+
+
+def peak_chart(view: DomainGapView) -> Markup:
     """Fig. 3a: per track, the best closed, best open general-purpose and best medical score."""
 
     def value(group: str, series: str) -> charts.BarValue:
@@ -65,18 +72,18 @@ def peak_chart(view: DomainGapView, *, compact: bool = False) -> Markup:
         track = Track(group)
         return charts.BarValue(entry.score(track), entry.name, view.mark(entry.name, track) or None)
 
-    return charts.grouped_bar_chart(
-        "peak-chart-compact" if compact else "peak-chart",
+    draw = partial(
+        charts.grouped_bar_chart,
         title="Peak general-purpose vs peak medical score per track",
         groups=TRACKS,
         group_labels=TRACK_LABELS,
         series=SERIES,
         values=value,
-        **COMPACT if compact else {},
     )
+    return wide_and_compact(draw, "peak-chart")
 
 
-def distribution_chart(view: DomainGapView, *, compact: bool = False) -> Markup:
+def distribution_chart(view: DomainGapView) -> Markup:
     """Fig. 3b: every entry's score as a point over its group's box, per track."""
     groups = []
     for t in view.tracks:
@@ -95,15 +102,15 @@ def distribution_chart(view: DomainGapView, *, compact: bool = False) -> Markup:
                     },
                 )
             )
-    return charts.box_points_chart(
-        "distribution-chart-compact" if compact else "distribution-chart",
+    draw = partial(
+        charts.box_points_chart,
         title="Score distributions of general-purpose and medical models per track",
         categories=TRACKS,
         category_labels=TRACK_LABELS,
         groups=groups,
         legend=[("general-purpose", charts.BLUE), ("medical", charts.RED)],
-        **COMPACT if compact else {},
     )
+    return wide_and_compact(draw, "distribution-chart")
 
 
 def unpaired_reason(comparison: Comparison, track: Track) -> str | None:
@@ -143,10 +150,8 @@ def domain_gap_context(board: Board, view: DomainGapView, params: AnalysisParams
     t1, t3 = view.track(Track.T1), view.track(Track.T3)
     context.update(
         view=view,
-        peak_chart=charts.responsive(peak_chart(view), peak_chart(view, compact=True)),
-        distribution_chart=charts.responsive(
-            distribution_chart(view), distribution_chart(view, compact=True)
-        ),
+        peak_chart=peak_chart(view),
+        distribution_chart=distribution_chart(view),
         unpaired=lambda comparison, track: unpaired_reason(comparison, track),
         t1_gap=t1.vs_open.gap,
         t3_gap=t3.vs_open.gap,

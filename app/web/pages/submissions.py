@@ -119,6 +119,21 @@ def _action_of(verb: str) -> SubmissionAction:
     return action
 
 
+def _form_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    cookie_path: str = csrf.COOKIE_PATH,
+) -> HTMLResponse:
+    """A page with a form, and the CSRF cookie (`context["csrf_token"]`) that its form posts back
+    to `cookie_path`."""
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    csrf.set_cookie(response, request, context["csrf_token"], path=cookie_path)
+    return response
+
+
 def _render_action(
     request: Request,
     view: SubmissionView,
@@ -137,12 +152,13 @@ def _render_action(
         "token_field": TOKEN_FIELD,
         "error": error,
     }
-    status_code = status_for(error) if error else 200
-    response = templates.TemplateResponse(
-        request, "submissions/action.html", context, status_code=status_code
+    return _form_page(
+        request,
+        "submissions/action.html",
+        context,
+        status_code=status_for(error) if error else 200,
+        cookie_path=csrf.SUBMISSIONS_PATH,
     )
-    csrf.set_cookie(response, request, csrf_token, path=csrf.SUBMISSIONS_PATH)
-    return response
 
 
 @router.get("/submissions/{submission_id}/action", response_class=HTMLResponse)
@@ -221,11 +237,7 @@ def form_context(
 
 
 def _render_form(request: Request, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    response = templates.TemplateResponse(
-        request, "submissions/submit.html", context, status_code=status_code
-    )
-    csrf.set_cookie(response, request, context["csrf_token"])
-    return response
+    return _form_page(request, "submissions/submit.html", context, status_code=status_code)
 
 
 @router.get("/submit", response_class=HTMLResponse)
