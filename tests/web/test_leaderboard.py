@@ -327,8 +327,9 @@ async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str
 
     t2_table = track_table(board, Track.T2, TableQuery(EntryFilter()), 100)
     track = track_context(board, Track.T2, t2_table, ViewParams())
-    assert [h.key for h in track["heads"]][:3] == ["rank", "model", "score"]
-    assert track["dimensions"] == []  # no T2 row has dimension means: no all-empty columns
+    assert [h.key for h in track["heads"]][:5] == ["rank", "model", "organisation", "size", "score"]
+    # No T2 row has dimension means: no all-empty columns.
+    assert not any(h.key.startswith("dim:") for h in track["heads"])
     assert not any(key.startswith("dim:") for key in t2_table.columns)
     judged_t1 = track_table(board, Track.T1, TableQuery(EntryFilter(kind="judged")), 100)
     assert [c for c in judged_t1.columns if c.startswith("dim:")] == [

@@ -17,6 +17,7 @@ from app.web.views.common import (
     BoardViewsDep,
     OverviewParamsDep,
     ParamsDep,
+    TableParamsDep,
     parse_track,
 )
 from app.web.views.leaderboard import OVERVIEW, track_view
@@ -47,7 +48,7 @@ async def get_leaderboard(
 async def get_track(
     views: BoardViewsDep,
     track: str,
-    params: ParamsDep,
+    params: TableParamsDep,
 ) -> Response:
     return await views.answer("api", track_view(parse_track(track)), params)
 

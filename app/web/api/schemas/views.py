@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.leaderboard.board import Access, Direction, Domain, EntryKind
+from app.leaderboard.columns import DIMENSION_PREFIX, OVERVIEW_COLUMNS, Column, parse_columns
 from app.tracks import Track
 from app.web.api.schemas.fields import PlainLine
 
@@ -26,6 +27,19 @@ class ViewParams(BaseModel):
     )
     q: PlainLine = Field(
         default="", max_length=200, description="Case-insensitive part of the model name"
+    )
+    organisation: PlainLine = Field(
+        default="", max_length=200, description="The organisation, whole name, any case"
+    )
+    size_min: float | None = Field(
+        default=None, ge=0, le=1e6, description="Smallest model size, billions of parameters"
+    )
+    size_max: float | None = Field(
+        default=None,
+        ge=0,
+        le=1e6,
+        description="Largest model size, billions of parameters (models of unknown size are "
+        "left out when either bound is set)",
     )
     sort: PlainLine = Field(default="rank", max_length=80, description="Column key to sort by")
     dir: Direction | None = Field(
@@ -49,7 +63,9 @@ class ViewParams(BaseModel):
         default=None, max_length=40, description="Which table to export, where a page has several"
     )
 
-    @field_validator("domain", "access", "kind", "dir", "judge", "table", mode="before")
+    @field_validator(
+        "domain", "access", "kind", "dir", "judge", "table", "size_min", "size_max", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -57,9 +73,7 @@ class ViewParams(BaseModel):
     @field_validator("rubric", mode="before")
     @classmethod
     def _drop_empty_rubrics(cls, value: object) -> object:
-        if isinstance(value, list):
-            return [v for v in value if v != ""]
-        return [] if value == "" else value
+        return _non_empty(value)
 
     def cache_key(self) -> tuple[object, ...]:
         return tuple(
@@ -72,11 +86,12 @@ class ViewParams(BaseModel):
         values = {**self.model_dump(), **overrides}
         defaults = ViewParams().model_dump()
         items: list[tuple[str, str]] = []
-        for name in ("domain", "access", "kind", "q", "sort", "dir", "page", "all", "judge"):
+        names = ("domain", "access", "kind", "q", "organisation", "size_min", "size_max")
+        for name in (*names, "sort", "dir", "page", "all", "judge"):
             value = values[name]
             if value is None or value == defaults[name]:
                 continue
-            items.append((name, str(value).lower() if isinstance(value, bool) else str(value)))
+            items.append((name, _query_value(value)))
         items += [("rubric", version) for version in values["rubric"]]
         for name in ("format", "table"):
             if values[name] is not None and values[name] != defaults[name]:
@@ -84,7 +99,57 @@ class ViewParams(BaseModel):
         return items
 
 
-class OverviewParams(ViewParams):
+def _non_empty(value: object) -> object:
+    """A repeatable parameter without the empty values an HTML form sends."""
+    if isinstance(value, list):
+        return [v for v in value if v != ""]
+    return [] if value == "" else value
+
+
+def _query_value(value: object) -> str:
+    """A parameter as a URL writes it: true/false, 7 rather than 7.0."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+COLUMNS_DESCRIPTION = (
+    "Columns to show, as a comma-separated list of keys (or repeated): "
+    f"{', '.join(OVERVIEW_COLUMNS)} on the overview; {Column.RANK}, {Column.MODEL}, "
+    f"{Column.ORGANISATION}, {Column.SIZE}, {Column.SCORE}, {Column.F1} (T1), "
+    f"{DIMENSION_PREFIX}<id>, {Column.ITEMS}, {Column.COVERAGE} on a track page. The model "
+    "column is always shown; unset: the default columns. The CSV keeps the fields of the "
+    "chosen columns; the JSON keeps every field."
+)
+
+
+class TableParams(ViewParams):
+    """The view parameters plus the table's columns (`cols=`)."""
+
+    cols: list[PlainLine] = Field(
+        default_factory=list, max_length=40, description=COLUMNS_DESCRIPTION
+    )
+
+    @field_validator("cols", mode="before")
+    @classmethod
+    def _drop_empty_columns(cls, value: object) -> object:
+        return _non_empty(value)
+
+    def columns(self) -> tuple[str, ...]:
+        return parse_columns(self.cols)
+
+    def query_items(self, **overrides: object) -> list[tuple[str, str]]:
+        cols = overrides.pop("cols", self.cols)
+        items = super().query_items(**overrides)
+        joined = ",".join(parse_columns(cols)) if isinstance(cols, list | tuple) else ""
+        if joined:
+            items.append(("cols", joined))
+        return items
+
+
+class OverviewParams(TableParams):
     """The view parameters plus the overview's ranking."""
 
     rank_by: PlainLine = Field(
@@ -134,6 +199,9 @@ class ViewFilters(BaseModel):
     access: Access | None
     kind: EntryKind | None
     q: str
+    organisation: str
+    size_min: float | None
+    size_max: float | None
 
 
 ATTEMPTS_DESCRIPTION = (
@@ -141,6 +209,9 @@ ATTEMPTS_DESCRIPTION = (
     "(shown because a team that scores several and publishes the best reports a selected "
     "maximum); null for a reported row"
 )
+
+
+PARAMETERS_DESCRIPTION = "The model's size in parameters, where its submitter gave it"
 
 
 class TrackEntry(BaseModel):
@@ -176,6 +247,7 @@ class LeaderboardEntry(BaseModel):
     rank_worst: int | None = Field(None, description="Worst rank compatible with the intervals")
     model: str
     organisation: str | None
+    parameter_count: int | None = Field(None, description=PARAMETERS_DESCRIPTION)
     open_weights: bool
     medical: bool
     category: str
@@ -211,6 +283,10 @@ class TablePage(BaseModel):
     all: bool
     sort: str
     direction: Direction
+    columns: list[str] = Field(
+        description="The columns the page shows (cols=); the JSON entries keep every field"
+    )
+    column_options: list[str] = Field(description="Every column key cols= accepts here")
     filters: ViewFilters
     pairs: list[BoardPair]
     last_updated: datetime | None
@@ -234,6 +310,8 @@ class TrackBoardEntry(BaseModel):
     kind: EntryKind
     source: str | None
     group: str
+    organisation: str | None = None
+    parameter_count: int | None = Field(None, description=PARAMETERS_DESCRIPTION)
     open_weights: bool
     medical: bool
     score: float
