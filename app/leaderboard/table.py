@@ -297,7 +297,7 @@ def sort_by_organisation(rows: Sequence[RankedEntry], direction: Direction) -> l
     unknown = [r for r in rows if not r.entry.info.organisation]
     known.sort(key=lambda r: (r.entry.name.casefold(), r.entry.kind))
     known.sort(
-        key=lambda r: (r.entry.info.organisation or "").casefold(),
+        key=lambda r: (r.entry.info.organisation or "").strip().casefold(),
         reverse=direction == Direction.DESC,
     )
     return known + sort_by_name(unknown, Direction.ASC)

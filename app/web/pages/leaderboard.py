@@ -59,7 +59,8 @@ class Head:
 def link(path: str, params: ViewParams, **overrides: object) -> str:
     """A permalink to `path` with the current parameters and `overrides` (None drops one)."""
     items = params.query_items(**overrides)
-    return path + ("?" + urlencode(items) if items else "")
+    # Commas stay readable: cols=model,T1,T2 is the documented form.
+    return path + ("?" + urlencode(items, safe=",") if items else "")
 
 
 def heads(
@@ -241,8 +242,8 @@ def preset_links(params: OverviewParams) -> list[dict[str, Any]]:
     return [
         {
             "preset": preset,
-            "url": "/?" + urlencode(preset.params),
-            "with_judged_url": "/?" + urlencode(preset.with_judged()),
+            "url": "/?" + urlencode(preset.params, safe=","),
+            "with_judged_url": "/?" + urlencode(preset.with_judged(), safe=","),
             "current": current == set(preset.params),
         }
         for preset in PRESETS

@@ -145,7 +145,9 @@ class TableParams(ViewParams):
         items = super().query_items(**overrides)
         joined = ",".join(parse_columns(cols)) if isinstance(cols, list | tuple) else ""
         if joined:
-            items.append(("cols", joined))
+            # Before format= and table=, so an export link reads as the page's link plus them.
+            at = next((i for i, (k, _) in enumerate(items) if k in ("format", "table")), len(items))
+            items.insert(at, ("cols", joined))
         return items
 
 
