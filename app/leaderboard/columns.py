@@ -4,7 +4,7 @@ The keys are the one vocabulary of `sort=`, `cols=`, the JSON's `columns` and th
 groups (docs/leaderboard.md). Pure functions; no I/O.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 
 from app.errors import InvalidInput
@@ -85,6 +85,27 @@ def choose_columns(available: Sequence[str], requested: Sequence[str]) -> tuple[
         )
     wanted = set(requested) | {ALWAYS_SHOWN}
     return tuple(key for key in available if key in wanted)
+
+
+def shown_columns(
+    available: tuple[str, ...],
+    requested: tuple[str, ...],
+    sort: str,
+    has_value: Callable[[str], bool],
+    off_by_default: tuple[str, ...] = (),
+) -> tuple[str, ...]:
+    """The columns a table shows: those chosen with cols= (`requested`), else every column that
+    has a value in a matching row (dimension, organisation and size columns can be empty) apart
+    from `off_by_default`; the sort column always stays."""
+    if requested:
+        return choose_columns(available, requested)
+
+    def default(column: str) -> bool:
+        if column in off_by_default:
+            return False
+        return not (is_dimension(column) or column in OPTIONAL_WHEN_EMPTY) or has_value(column)
+
+    return tuple(c for c in available if default(c) or c == sort)
 
 
 def size_in_billions(parameter_count: int | None) -> float | None:

@@ -23,13 +23,13 @@ from app.leaderboard.board import (
 )
 from app.leaderboard.columns import (
     DIMENSION_PREFIX,
-    OPTIONAL_WHEN_EMPTY,
+    MODEL_COLUMNS,
     OVERVIEW_COLUMNS,
     OVERVIEW_SCORE_COLUMNS,
     Column,
-    choose_columns,
     dimension_column,
     is_dimension,
+    shown_columns,
     size_in_billions,
 )
 from app.leaderboard.filters import EntryFilter
@@ -370,23 +370,6 @@ def _page(
     )
 
 
-def shown_columns(
-    available: tuple[str, ...],
-    query: TableQuery,
-    has_value: Callable[[str], bool],
-) -> tuple[str, ...]:
-    """The columns a table shows: those chosen with cols=, else every column that has a value
-    in a matching row (dimension, organisation and size columns can be empty; the sort column
-    stays)."""
-    if query.columns:
-        return choose_columns(available, query.columns)
-    return tuple(
-        c
-        for c in available
-        if not (is_dimension(c) or c in OPTIONAL_WHEN_EMPTY) or has_value(c) or c == query.sort
-    )
-
-
 def column_track(column: str) -> Track | None:
     """The track an overview column belongs to (ties go to that track's submission time)."""
     track = column.split("_")[0]
@@ -410,7 +393,10 @@ def overview_table(board: Board, query: TableQuery, page_size: int) -> TableView
         value=overview_value,
     )
     columns = shown_columns(
-        OVERVIEW_COLUMNS, query, lambda c: any(_has(e, c, overview_value) for e in entries)
+        OVERVIEW_COLUMNS,
+        query.columns,
+        query.sort,
+        lambda c: any(_has(e, c, overview_value) for e in entries),
     )
     view = _page(rows, query, page_size, board.total, columns, direction)
     return replace(view, rank_by=query.rank_by, column_options=OVERVIEW_COLUMNS)
@@ -433,7 +419,14 @@ def track_table(board: Board, track: Track, query: TableQuery, page_size: int) -
     def value(entry: Entry, column: str) -> float | None:
         return track_value(entry, track, column)
 
-    columns = shown_columns(available, query, lambda c: any(_has(e, c, value) for e in entries))
+    # A track page is wide already: organisation and size are there on request (cols=).
+    columns = shown_columns(
+        available,
+        query.columns,
+        query.sort,
+        lambda c: any(_has(e, c, value) for e in entries),
+        off_by_default=MODEL_COLUMNS,
+    )
     marked = [c for c in columns if c in SCORE_LIKE or is_dimension(c)]
     ranked = rank_entries(entries, track=track, marked=marked, value=value)
     rows = _sorted(

@@ -169,11 +169,15 @@ def test_pages_and_show_all() -> None:
 
 
 def test_unknown_sort_and_direction_are_clear_errors() -> None:
-    with pytest.raises(InvalidInput, match="sort must be one of rank, model, organisation, size, T1"):
+    with pytest.raises(
+        InvalidInput, match="sort must be one of rank, model, organisation, size, T1"
+    ):
         overview_table(board(), TableQuery(sort="score"), 10)
     with pytest.raises(InvalidInput, match="direction must be asc or desc, not 'up'"):
         overview_table(board(), TableQuery(direction="up"), 10)
-    with pytest.raises(InvalidInput, match="sort must be one of rank, model, organisation, size, score"):
+    with pytest.raises(
+        InvalidInput, match="sort must be one of rank, model, organisation, size, score"
+    ):
         track_table(board(), Track.T2, TableQuery(sort="T1"), 10)
 
 

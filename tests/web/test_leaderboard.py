@@ -327,7 +327,8 @@ async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str
 
     t2_table = track_table(board, Track.T2, TableQuery(EntryFilter()), 100)
     track = track_context(board, Track.T2, t2_table, ViewParams())
-    assert [h.key for h in track["heads"]][:5] == ["rank", "model", "organisation", "size", "score"]
+    # Organisation and size are on request on a track page (cols=).
+    assert [h.key for h in track["heads"]][:3] == ["rank", "model", "score"]
     # No T2 row has dimension means: no all-empty columns.
     assert not any(h.key.startswith("dim:") for h in track["heads"])
     assert not any(key.startswith("dim:") for key in t2_table.columns)

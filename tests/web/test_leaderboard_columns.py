@@ -189,6 +189,7 @@ async def test_presets_open_the_papers_table_2_and_3(
         api2 = (await client.get("/api/v1/leaderboard" + by_label["Table 2"][1:])).json()
         api3 = (await client.get("/api/v1/leaderboard" + by_label["Table 3"][1:])).json()
     assert by_label["Table 2"] == "/?access=closed&kind=reported&cols=model,T1,T1_F1,T2,T3,T4"
+    assert by_label["Table 3"] == "/?access=open&kind=reported&cols=model,T1,T1_F1,T2,T3,T4"
     assert header_keys(table2.text, "overview") == ["model", "T1", "T1_F1", "T2", "T3", "T4"]
     assert 'aria-current="page"' in table2.text
     assert api2["matched"] == 7 and api3["matched"] == 16
@@ -278,3 +279,26 @@ async def test_a_rubric_prefix_and_the_select_agree_with_the_banner(
     assert short.status_code == 422
     message = short.json()["error"]["message"]
     assert "too short" in message and f"T2 {current[:12]}" in message
+
+
+async def test_the_documented_board_urls(settings: Settings, world: dict[str, int]) -> None:
+    """The URLs docs/leaderboard.md gives as examples, as a visitor types them."""
+    async with client_for(settings) as client:
+        comma = await client.get("/?cols=model,T1,T2")
+        repeated = await client.get("/?cols=T1&cols=T2")
+        sized = (await client.get("/api/v1/leaderboard?size_min=7&size_max=72")).json()
+        table3 = await client.get("/?access=open&kind=reported&cols=model,T1,T1_F1,T2,T3,T4")
+        gpt5 = await client.get("/models/gpt-5")
+        gpt5_api = await client.get("/api/v1/leaderboard/models/gpt-5")
+    assert header_keys(comma.text, "overview") == ["model", "T1", "T2"]
+    assert header_keys(repeated.text, "overview") == ["model", "T1", "T2"]
+    assert {e["model"] for e in sized["entries"]} == {
+        "Alpha-General",
+        "Beta-Closed",
+        "Gamma-Med",
+        "Delta-Unified",
+        "Omega-72B",
+    }
+    assert table3.status_code == 200 and "<strong>16</strong> of 28 models" in table3.text
+    assert (gpt5.status_code, gpt5.headers["location"]) == (308, "/models/GPT-5")
+    assert gpt5_api.headers["location"] == "/api/v1/leaderboard/models/GPT-5"

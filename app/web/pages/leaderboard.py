@@ -114,7 +114,7 @@ def table_context(
         "filtered": filters_of(params).active,
         "organisations": organisations(board.entries),
         "column_choices": [
-            (key, label, key in table.columns)
+            (key, "Rank" if key == Column.RANK else label, key in table.columns)
             for key, label, _ in columns
             if key in table.column_options
         ],
