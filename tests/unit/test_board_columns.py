@@ -6,10 +6,9 @@ from dataclasses import replace
 import pytest
 
 from app.errors import InvalidInput, NotFound
-from app.leaderboard.board import Access, Board, BoardPair, Dimension, Entry, EntryKind
+from app.leaderboard.board import Access, Board, Dimension, Entry, EntryKind
 from app.leaderboard.columns import (
     OVERVIEW_COLUMNS,
-    Column,
     choose_columns,
     parse_columns,
     size_label,
@@ -19,7 +18,7 @@ from app.leaderboard.presets import PAPER_TABLE_COLUMNS, PRESETS
 from app.leaderboard.table import TableQuery, overview_table, track_table
 from app.services.leaderboard import _match_version
 from app.tracks import Track
-from tests.unit.test_board_table import all_tracks, judged, reported
+from tests.unit.test_board_table import active_pair, all_tracks, judged, reported
 
 
 def made(entry: Entry, *, organisation: str | None = None, size: float | None = None) -> Entry:
@@ -30,15 +29,7 @@ def made(entry: Entry, *, organisation: str | None = None, size: float | None = 
 
 
 def world() -> Board:
-    pair = BoardPair(
-        track=Track.T1,
-        rubric_version="b" * 64,
-        judge_model_id=1,
-        judge_model="judge-x",
-        judge_is_reference=False,
-        active=True,
-        dimensions=(Dimension("exact_match", "Exact diagnosis match"),),
-    )
+    pair = active_pair(Track.T1, Dimension("exact_match", "Exact diagnosis match"))
     entries = (
         made(judged(1, "Small", all_tracks(40)), organisation="Acme Labs", size=7),
         made(judged(2, "Large", all_tracks(60)), organisation="acme labs ", size=72),
@@ -138,14 +129,7 @@ def test_presets_are_the_papers_tables_as_explicit_parameters() -> None:
         "cols": "model,T1,T1_F1,T2,T3,T4",
     }
     assert by_key["table3"]["access"] == Access.OPEN
-    assert PAPER_TABLE_COLUMNS == (
-        Column.MODEL,
-        Column.T1,
-        Column.T1_F1,
-        Column.T2,
-        Column.T3,
-        Column.T4,
-    )
+    assert ",".join(PAPER_TABLE_COLUMNS) == by_key["table3"]["cols"]
     assert all("kind" not in dict(p.with_judged()) for p in PRESETS)
 
 

@@ -81,16 +81,20 @@ def all_tracks(value: float) -> dict[Track, float]:
     return dict.fromkeys(Track, value)
 
 
-def board(*entries: Entry) -> Board:
-    pair = BoardPair(
-        track=Track.T2,
+def active_pair(track: Track, *dimensions: Dimension) -> BoardPair:
+    return BoardPair(
+        track=track,
         rubric_version="a" * 64,
         judge_model_id=1,
         judge_model="judge-x",
         judge_is_reference=False,
         active=True,
-        dimensions=(Dimension("accuracy", "Accuracy"),),
+        dimensions=dimensions,
     )
+
+
+def board(*entries: Entry) -> Board:
+    pair = active_pair(Track.T2, Dimension("accuracy", "Accuracy"))
     return Board(entries=tuple(entries), pairs={Track.T2: pair}, choices=(), last_updated=None)
 
 

@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.tracks import Track
 from tests.leaderboard_fixture import JudgedSpec, ModelSpec, add_judged, ensure_model
-from tests.web.leaderboard_support import client_for, parse_csv, run_in_session, seed, settings_for
+from tests.web.leaderboard_support import (
+    client_for,
+    parse_csv,
+    run_in_session,
+    seed,
+    seed_older_t2_rubric,
+    settings_for,
+)
 
 PAPER_TABLE2 = {
     "GPT-5": (75.9, 76.1, 49.2, 70.8, 77.9),
@@ -252,30 +259,18 @@ async def test_model_urls_redirect_to_the_stored_case(
 async def test_a_rubric_prefix_and_the_select_agree_with_the_banner(
     settings: Settings, world: dict[str, int]
 ) -> None:
-    from app.repositories import judging as judging_repo
-    from app.rubrics.loader import bundled_rubric, parse_rubric
-
-    old = parse_rubric(bundled_rubric(Track.T2).source + "\n# older wording\n", origin="test")
-
-    async def older(session: AsyncSession) -> None:
-        await judging_repo.ensure_rubric_version(session, old)
-        await add_judged(
-            session,
-            JudgedSpec("Gamma-Med", Track.T2, 33.0, ci=(30.0, 36.0), rubric_version=old.version),
-        )
-
-    await run_in_session(settings, older)
+    old_version = await seed_older_t2_rubric(settings)
     async with client_for(settings) as client:
         body = (await client.get("/api/v1/leaderboard")).json()
         current = next(p for p in body["pairs"] if p["track"] == "T2")["rubric_version"]
         same = (await client.get("/", params={"rubric": current[:6]})).text
-        then = (await client.get("/", params={"rubric": old.version[:7]})).text
+        then = (await client.get("/", params={"rubric": old_version[:7]})).text
         short = await client.get("/api/v1/leaderboard", params={"rubric": current[:3]})
     assert "Showing an older board" not in same
     assert '<option value="" selected>current (active)</option>' in same
     assert "Showing an older board" in then
     assert '<option value="">current (active)</option>' in then
-    assert f'<option value="{old.version}" selected>' in then
+    assert f'<option value="{old_version}" selected>' in then
     assert short.status_code == 422
     message = short.json()["error"]["message"]
     assert "too short" in message and f"T2 {current[:12]}" in message
