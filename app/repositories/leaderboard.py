@@ -224,14 +224,6 @@ async def model_by_name(session: AsyncSession, name: str) -> ModelInfo | None:
     return None if row is None else _model_info(row)
 
 
-async def model_names_any_case(session: AsyncSession, name: str) -> list[str]:
-    """The model names equal to `name` ignoring case, by name."""
-    rows = await session.execute(
-        select(Model.name).where(func.lower(Model.name) == name.lower()).order_by(Model.name)
-    )
-    return list(rows.scalars())
-
-
 def _pair_filter(pairs: Sequence[Pair]) -> Any:
     return or_(
         *(

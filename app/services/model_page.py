@@ -9,6 +9,7 @@ from app.errors import Conflict, NotFound
 from app.leaderboard.board import Board, BoardPair, Entry, EntryKind, ModelInfo
 from app.leaderboard.table import rank_entries
 from app.repositories import leaderboard as repo
+from app.repositories import models as models_repo
 from app.repositories.leaderboard import Pair
 from app.tracks import Track
 
@@ -48,7 +49,7 @@ async def canonical_model_name(session: AsyncSession, name: str) -> str | None:
     """The stored spelling of `name` when it differs only by case (the model URL redirects to
     it); None when `name` is exact or matches nothing. Two models that differ only by case make
     the URL ambiguous: a Conflict naming both."""
-    found = await repo.model_names_any_case(session, name)
+    found = await models_repo.names_folded(session, name)
     if name in found or not found:
         return None
     if len(found) > 1:
