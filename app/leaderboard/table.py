@@ -11,88 +11,30 @@ Rules (docs/leaderboard.md):
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
 from app.errors import InvalidInput
 from app.leaderboard.board import (
-    Access,
     Board,
     BoardPair,
     Cell,
     Direction,
-    Domain,
     Entry,
     EntryKind,
 )
+from app.leaderboard.columns import (
+    DIMENSION_PREFIX,
+    MODEL_COLUMNS,
+    OVERVIEW_COLUMNS,
+    OVERVIEW_SCORE_COLUMNS,
+    Column,
+    dimension_column,
+    is_dimension,
+    shown_columns,
+    size_in_billions,
+)
+from app.leaderboard.filters import EntryFilter
 from app.scoring.ranking import best_and_second, competition_ranks, rank_range
 from app.tracks import Track
-
-
-@dataclass(frozen=True)
-class EntryFilter:
-    """Which rows a view shows. Plain strings are accepted and turned into their enum."""
-
-    domain: Domain | None = None
-    access: Access | None = None
-    kind: EntryKind | None = None
-    q: str = ""  # case-insensitive substring of the model name
-
-    def __post_init__(self) -> None:
-        for name, enum in (("domain", Domain), ("access", Access), ("kind", EntryKind)):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            try:
-                object.__setattr__(self, name, enum(value))
-            except ValueError:
-                allowed = ", ".join(member.value for member in enum)
-                raise InvalidInput(f"{name} must be one of {allowed}, not {value!r}") from None
-
-    def matches(self, entry: Entry) -> bool:
-        if self.domain is not None and entry.info.medical != (self.domain == Domain.MEDICAL):
-            return False
-        if self.access is not None and entry.info.open_weights != (self.access == Access.OPEN):
-            return False
-        if self.kind is not None and entry.kind != self.kind:
-            return False
-        return not self.q or self.q.casefold() in entry.info.name.casefold()
-
-    def apply(self, entries: Sequence[Entry]) -> list[Entry]:
-        return [entry for entry in entries if self.matches(entry)]
-
-    @property
-    def active(self) -> bool:
-        return any((self.domain, self.access, self.kind, self.q))
-
-
-class Column(StrEnum):
-    """Column keys. Overview: rank, model, T1, T1_F1, T2, T3, T4, mean. A track page: rank,
-    model, score, f1 (T1), items, coverage and one key per rubric dimension ("dim:<id>")."""
-
-    RANK = "rank"
-    MODEL = "model"
-    T1 = "T1"
-    T1_F1 = "T1_F1"
-    T2 = "T2"
-    T3 = "T3"
-    T4 = "T4"
-    MEAN = "mean"
-    SCORE = "score"
-    F1 = "f1"
-    ITEMS = "items"
-    COVERAGE = "coverage"
-
-
-OVERVIEW_SCORE_COLUMNS: tuple[str, ...] = (
-    Column.T1,
-    Column.T1_F1,
-    Column.T2,
-    Column.T3,
-    Column.T4,
-    Column.MEAN,
-)
-OVERVIEW_COLUMNS: tuple[str, ...] = (Column.RANK, Column.MODEL, *OVERVIEW_SCORE_COLUMNS)
-DIMENSION_PREFIX = "dim:"
 
 # What the overview may rank by: one track's score, or the mean across tracks (computed here).
 RANK_BY_MEAN = "mean"
@@ -126,7 +68,16 @@ COMPUTED_HERE = {
 UNKNOWN_WIDTH = (-math.inf, math.inf)
 
 
+def model_value(entry: Entry, column: str) -> float | None:
+    """A column about the model rather than its scores (size; the organisation sorts as text)."""
+    if column == Column.SIZE:
+        return size_in_billions(entry.info.parameter_count)
+    return None
+
+
 def overview_value(entry: Entry, column: str) -> float | None:
+    if column in (Column.ORGANISATION, Column.SIZE):
+        return model_value(entry, column)
     if column == Column.MEAN:
         return entry.mean
     if column == Column.T1_F1:
@@ -138,6 +89,8 @@ def track_value(entry: Entry, track: Track, column: str) -> float | None:
     cell = entry.cells.get(track)
     if cell is None:
         return None
+    if column in (Column.ORGANISATION, Column.SIZE):
+        return model_value(entry, column)
     if column == Column.SCORE:
         return cell.score
     if column == Column.F1:
@@ -147,15 +100,25 @@ def track_value(entry: Entry, track: Track, column: str) -> float | None:
     if column == Column.COVERAGE:
         coverage = cell.coverage
         return None if coverage is None else 100.0 * coverage
-    if column.startswith(DIMENSION_PREFIX):
+    if is_dimension(column):
         return cell.dimension_means.get(column[len(DIMENSION_PREFIX) :])
     raise InvalidInput(f"unknown column {column!r}")
 
 
 def track_columns(pair: BoardPair | None, track: Track) -> tuple[str, ...]:
-    dims = tuple(f"{DIMENSION_PREFIX}{d.id}" for d in (pair.dimensions if pair else ()))
+    dims = tuple(dimension_column(d.id) for d in (pair.dimensions if pair else ()))
     f1 = (Column.F1,) if track == Track.T1 else ()
-    return (Column.RANK, Column.MODEL, Column.SCORE, *f1, *dims, Column.ITEMS, Column.COVERAGE)
+    return (
+        Column.RANK,
+        Column.MODEL,
+        Column.ORGANISATION,
+        Column.SIZE,
+        Column.SCORE,
+        *f1,
+        *dims,
+        Column.ITEMS,
+        Column.COVERAGE,
+    )
 
 
 @dataclass(frozen=True)
@@ -299,6 +262,8 @@ def _sorted(
     submission time on `rank_track`), or by the column's value (ties on `column_track(sort)`)."""
     if sort == Column.MODEL:
         return sort_by_name(ranked, direction)
+    if sort == Column.ORGANISATION:
+        return sort_by_organisation(ranked, direction)
     if sort == Column.RANK:
         return sort_ranked(
             ranked, column=Column.RANK, direction=direction, value=_rank_value, track=rank_track
@@ -326,14 +291,27 @@ def sort_by_name(rows: Sequence[RankedEntry], direction: Direction) -> list[Rank
     )
 
 
+def sort_by_organisation(rows: Sequence[RankedEntry], direction: Direction) -> list[RankedEntry]:
+    """By organisation, then name; rows without one last in either direction."""
+    known = [r for r in rows if r.entry.info.organisation]
+    unknown = [r for r in rows if not r.entry.info.organisation]
+    known.sort(key=lambda r: (r.entry.name.casefold(), r.entry.kind))
+    known.sort(
+        key=lambda r: (r.entry.info.organisation or "").strip().casefold(),
+        reverse=direction == Direction.DESC,
+    )
+    return known + sort_by_name(unknown, Direction.ASC)
+
+
 @dataclass(frozen=True)
 class TableQuery:
-    filters: EntryFilter = EntryFilter()
+    filters: EntryFilter = field(default_factory=EntryFilter)
     sort: str = Column.RANK
     direction: str | None = None  # None: the column's natural direction
     page: int = 1
     show_all: bool = False
     rank_by: str = RANK_BY_MEAN  # the overview's ranking: a track, or the mean across tracks
+    columns: tuple[str, ...] = ()  # chosen with cols= (empty: the table's default columns)
 
     def resolved_direction(self) -> Direction:
         if self.direction is not None:
@@ -343,7 +321,8 @@ class TableQuery:
                 raise InvalidInput(
                     f"direction must be asc or desc, not {self.direction!r}"
                 ) from None
-        return Direction.ASC if self.sort in (Column.RANK, Column.MODEL) else Direction.DESC
+        ascending = (Column.RANK, Column.MODEL, Column.ORGANISATION)
+        return Direction.ASC if self.sort in ascending else Direction.DESC
 
 
 @dataclass(frozen=True)
@@ -359,8 +338,9 @@ class TableView:
     show_all: bool
     sort: str
     direction: Direction
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # shown, in order (the CSV keeps their groups of fields)
     all_rows: list[RankedEntry]  # every matching row in order (CSV and JSON exports)
+    column_options: tuple[str, ...] = ()  # every column the table offers
     rank_by: str | None = None  # overview: the track ranked by, or "mean"; a track page: None
 
 
@@ -390,6 +370,12 @@ def _page(
     )
 
 
+def column_track(column: str) -> Track | None:
+    """The track an overview column belongs to (ties go to that track's submission time)."""
+    track = column.split("_")[0]
+    return Track(track) if track in RANK_BY_OPTIONS and track != RANK_BY_MEAN else None
+
+
 def overview_table(board: Board, query: TableQuery, page_size: int) -> TableView:
     """Every entry, ranked by `query.rank_by` (a track's score, or the mean across tracks)."""
     if query.sort not in OVERVIEW_COLUMNS:
@@ -403,44 +389,52 @@ def overview_table(board: Board, query: TableQuery, page_size: int) -> TableView
         query.sort,
         direction,
         rank_track=by,
-        column_track=lambda column: None if column == Column.MEAN else Track(column.split("_")[0]),
+        column_track=column_track,
         value=overview_value,
     )
-    view = _page(rows, query, page_size, board.total, OVERVIEW_COLUMNS, direction)
-    return replace(view, rank_by=query.rank_by)
+    columns = shown_columns(
+        OVERVIEW_COLUMNS,
+        query.columns,
+        query.sort,
+        lambda c: any(_has(e, c, overview_value) for e in entries),
+    )
+    view = _page(rows, query, page_size, board.total, columns, direction)
+    return replace(view, rank_by=query.rank_by, column_options=OVERVIEW_COLUMNS)
 
 
-def _shown(column: str, entries: Sequence[Entry], track: Track) -> bool:
-    """A dimension column is shown only when a matching row has a value in it (reported rows
-    have none: a table of them has no all-empty dimension columns)."""
-    if not column.startswith(DIMENSION_PREFIX):
-        return True
-    return any(track_value(entry, track, column) is not None for entry in entries)
+def _has(entry: Entry, column: str, value: Callable[[Entry, str], float | None]) -> bool:
+    if column == Column.ORGANISATION:
+        return bool(entry.info.organisation)
+    return value(entry, column) is not None
 
 
 def track_table(board: Board, track: Track, query: TableQuery, page_size: int) -> TableView:
     """A track's page: entries with a score on the track, ranked by it."""
-    columns = track_columns(board.pairs.get(track), track)
-    if query.sort not in columns:
-        raise InvalidInput(f"sort must be one of {', '.join(columns)}, not {query.sort!r}")
+    available = track_columns(board.pairs.get(track), track)
+    if query.sort not in available:
+        raise InvalidInput(f"sort must be one of {', '.join(available)}, not {query.sort!r}")
     direction = query.resolved_direction()
     entries = [e for e in query.filters.apply(board.entries) if track in e.cells]
-    columns = tuple(c for c in columns if _shown(c, entries, track) or c == query.sort)
-    marked = [
-        c for c in columns if c not in (Column.RANK, Column.MODEL, Column.ITEMS, Column.COVERAGE)
-    ]
-    ranked = rank_entries(
-        entries,
-        track=track,
-        marked=marked,
-        value=lambda e, c: track_value(e, track, c),
-    )
-    rows = _sorted(
-        ranked,
+
+    def value(entry: Entry, column: str) -> float | None:
+        return track_value(entry, track, column)
+
+    # A track page is wide already: organisation and size are there on request (cols=).
+    columns = shown_columns(
+        available,
+        query.columns,
         query.sort,
-        direction,
-        rank_track=track,
-        column_track=lambda _: track,
-        value=lambda entry, column: track_value(entry, track, column),
+        lambda c: any(_has(e, c, value) for e in entries),
+        off_by_default=MODEL_COLUMNS,
     )
-    return _page(rows, query, page_size, board.total, columns, direction)
+    marked = [c for c in columns if c in SCORE_LIKE or is_dimension(c)]
+    ranked = rank_entries(entries, track=track, marked=marked, value=value)
+    rows = _sorted(
+        ranked, query.sort, direction, rank_track=track, column_track=lambda _: track, value=value
+    )
+    view = _page(rows, query, page_size, board.total, columns, direction)
+    return replace(view, column_options=available)
+
+
+# A track page's columns of 0–100 values (marked best and second best, drawn with a bar).
+SCORE_LIKE: tuple[str, ...] = (Column.SCORE, Column.F1)

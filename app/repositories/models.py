@@ -25,6 +25,15 @@ async def get_by_name_folded(session: AsyncSession, name: str) -> Model | None:
     )
 
 
+async def names_folded(session: AsyncSession, name: str) -> list[str]:
+    """Every model name equal to `name` ignoring case, by name (older rows may differ only in
+    case: a model URL must then say which it means)."""
+    rows = await session.scalars(
+        select(Model.name).where(func.lower(Model.name) == name.lower()).order_by(Model.name)
+    )
+    return list(rows)
+
+
 async def add_if_absent(session: AsyncSession, values: dict[str, Any]) -> Model:
     """Insert a model unless one with its name exists (a concurrent upload may have just
     registered it); returns the stored row either way."""

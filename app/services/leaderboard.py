@@ -37,6 +37,9 @@ from app.repositories.leaderboard import Pair
 from app.rubrics.loader import parse_rubric
 from app.tracks import Track
 
+MIN_RUBRIC_PREFIX = 6
+MAX_NAMED_VERSIONS = 10  # an error names at most this many candidate versions
+
 
 async def board_stamp(session: AsyncSession) -> tuple[Any, ...]:
     """Changes whenever a board built now could differ from one built before (see the repo)."""
@@ -44,16 +47,28 @@ async def board_stamp(session: AsyncSession) -> tuple[Any, ...]:
 
 
 def _match_version(prefix: str, versions: Sequence[tuple[str, Track]]) -> tuple[str, Track]:
+    """The one rubric version `prefix` starts (at least 6 digits); otherwise a clear error that
+    names the versions it could mean."""
     wanted = prefix.strip().lower()
-    if len(wanted) < 6:
-        raise InvalidInput(
-            f"rubric {prefix!r} is too short: give the version id or at least its first 6 digits"
-        )
     found = [(v, t) for v, t in versions if v.startswith(wanted)]
+
+    def named(matches: Sequence[tuple[str, Track]]) -> str:
+        return ", ".join(f"{t} {v[:12]}" for v, t in matches[:MAX_NAMED_VERSIONS])
+
+    if len(wanted) < MIN_RUBRIC_PREFIX:
+        hint = f" (it starts {len(found)}: {named(found)})" if found else ""
+        raise InvalidInput(
+            f"rubric {prefix!r} is too short: give the version id or at least its first "
+            f"{MIN_RUBRIC_PREFIX} digits{hint}"
+        )
     if not found:
-        raise NotFound(f"no rubric version starts with {prefix!r}")
+        raise NotFound(
+            f"no rubric version starts with {prefix!r}; the versions are {named(versions)}"
+        )
     if len(found) > 1:
-        raise InvalidInput(f"rubric {prefix!r} matches {len(found)} versions: give more digits")
+        raise InvalidInput(
+            f"rubric {prefix!r} matches {len(found)} versions: {named(found)}; give more digits"
+        )
     return found[0]
 
 

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.leaderboard.board import Board, BoardPair, Entry, EntryKind, ModelInfo
 from app.leaderboard.table import rank_entries
 from app.repositories import leaderboard as repo
+from app.repositories import models as models_repo
 from app.repositories.leaderboard import Pair
 from app.tracks import Track
 
@@ -42,3 +43,18 @@ async def model_view(session: AsyncSession, board: Board, name: str) -> ModelVie
             ranked = rank_entries(on_track, track=track)
             ranks[track] = next((r.rank for r in ranked if r.entry.key == judged.key), None)
     return ModelView(info, judged, reported, board.pairs, history, ranks, sizes)
+
+
+async def canonical_model_name(session: AsyncSession, name: str) -> str | None:
+    """The stored spelling of `name` when it differs only by case (the model URL redirects to
+    it); None when `name` is exact or matches nothing. Two models that differ only by case make
+    the URL ambiguous: a Conflict naming both."""
+    found = await models_repo.names_folded(session, name)
+    if name in found or not found:
+        return None
+    if len(found) > 1:
+        raise Conflict(
+            f"{name!r} matches {len(found)} models that differ only by case: "
+            f"{', '.join(repr(n) for n in found)}; use the exact name"
+        )
+    return found[0]

@@ -11,7 +11,9 @@ injection: a model name is whatever its submitter typed.
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,6 +36,25 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     for row in rows:
         writer.writerow([cell(value) for value in row])
     return buffer.getvalue()
+
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class CsvField(Generic[Row]):
+    """One CSV column: the table column it belongs to (cols= keeps or drops it with that
+    column), its header and how a row's value is read."""
+
+    column: str
+    header: str
+    value: Callable[[Row], object]
+
+
+def csv_table(fields: Sequence[CsvField[Row]], columns: Sequence[str], rows: Iterable[Row]) -> str:
+    """`rows` as CSV with the fields of `columns`, in the fields' order."""
+    kept = [field for field in fields if field.column in columns]
+    return to_csv([field.header for field in kept], ([f.value(row) for f in kept] for row in rows))
 
 
 def uncell(text: str) -> str:

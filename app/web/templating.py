@@ -6,6 +6,7 @@ from urllib.parse import quote, urlsplit
 from fastapi.templating import Jinja2Templates
 
 from app.leaderboard.board import judged_mark
+from app.leaderboard.columns import size_label
 from app.resources import resource_path
 from app.rubrics.labels import dimension_label
 
@@ -64,3 +65,4 @@ templates.env.filters["percent"] = _percent
 templates.env.filters["day"] = _day
 templates.env.filters["path_segment"] = _path_segment
 templates.env.filters["web_url"] = _web_url
+templates.env.filters["size"] = size_label

@@ -46,6 +46,8 @@ PAGES: list[tuple[str, str]] = [
     ("overview-all", "/?all=true"),
     ("track-T1", "/tracks/T1"),
     ("track-T2", "/tracks/T2?all=true"),
+    ("overview-table3", "/?access=open&kind=reported&cols=model,T1,T1_F1,T2,T3,T4"),
+    ("track-T1-columns", "/tracks/T1?kind=judged&cols=rank,model,organisation,size,score,f1"),
     ("model", "/models/Gamma-Med"),
     ("model-reported", "/models/GPT-5"),
     ("domain-gap", "/analysis/domain-gap?source=mixed"),

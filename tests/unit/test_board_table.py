@@ -81,16 +81,20 @@ def all_tracks(value: float) -> dict[Track, float]:
     return dict.fromkeys(Track, value)
 
 
-def board(*entries: Entry) -> Board:
-    pair = BoardPair(
-        track=Track.T2,
+def active_pair(track: Track, *dimensions: Dimension) -> BoardPair:
+    return BoardPair(
+        track=track,
         rubric_version="a" * 64,
         judge_model_id=1,
         judge_model="judge-x",
         judge_is_reference=False,
         active=True,
-        dimensions=(Dimension("accuracy", "Accuracy"),),
+        dimensions=dimensions,
     )
+
+
+def board(*entries: Entry) -> Board:
+    pair = active_pair(Track.T2, Dimension("accuracy", "Accuracy"))
     return Board(entries=tuple(entries), pairs={Track.T2: pair}, choices=(), last_updated=None)
 
 
@@ -169,11 +173,15 @@ def test_pages_and_show_all() -> None:
 
 
 def test_unknown_sort_and_direction_are_clear_errors() -> None:
-    with pytest.raises(InvalidInput, match="sort must be one of rank, model, T1"):
+    with pytest.raises(
+        InvalidInput, match="sort must be one of rank, model, organisation, size, T1"
+    ):
         overview_table(board(), TableQuery(sort="score"), 10)
     with pytest.raises(InvalidInput, match="direction must be asc or desc, not 'up'"):
         overview_table(board(), TableQuery(direction="up"), 10)
-    with pytest.raises(InvalidInput, match="sort must be one of rank, model, score"):
+    with pytest.raises(
+        InvalidInput, match="sort must be one of rank, model, organisation, size, score"
+    ):
         track_table(board(), Track.T2, TableQuery(sort="T1"), 10)
 
 

@@ -20,9 +20,10 @@ from app.config import Settings
 from app.db.session import create_engine, create_session_factory
 from app.services.configuration import ensure_track_configuration
 from app.services.reported import seed_reported
+from app.tracks import Track
 from app.unit_of_work import transaction
 from app.web.app import create_app
-from tests.leaderboard_fixture import seed_small_world
+from tests.leaderboard_fixture import JudgedSpec, add_judged, seed_small_world
 
 Seeder = Callable[[AsyncSession], Awaitable[Any]]
 
@@ -51,6 +52,25 @@ async def seed(settings: Settings, *, reported: bool = True, world: bool = True)
 
     result: dict[str, int] = await run_in_session(settings, work)
     return result
+
+
+async def seed_older_t2_rubric(settings: Settings) -> str:
+    """An older T2 rubric version (the bundled one plus a comment) under which Gamma-Med scored
+    33.0 (30–36); returns the version id."""
+    from app.repositories import judging as judging_repo
+    from app.rubrics.loader import bundled_rubric, parse_rubric
+
+    old = parse_rubric(bundled_rubric(Track.T2).source + "\n# an older wording\n", origin="test")
+
+    async def older(session: AsyncSession) -> None:
+        await judging_repo.ensure_rubric_version(session, old)
+        await add_judged(
+            session,
+            JudgedSpec("Gamma-Med", Track.T2, 33.0, ci=(30.0, 36.0), rubric_version=old.version),
+        )
+
+    await run_in_session(settings, older)
+    return old.version
 
 
 @asynccontextmanager

@@ -35,7 +35,13 @@ from app.tracks import Track
 from app.web.api.schemas.views import OverviewParams, ViewParams
 from app.web.pages.leaderboard import overview_context, track_context
 from tests.leaderboard_fixture import BASE_TIME, T1_DIMENSIONS, JudgedSpec, add_judged
-from tests.web.leaderboard_support import client_for, run_in_session, seed, settings_for
+from tests.web.leaderboard_support import (
+    client_for,
+    run_in_session,
+    seed,
+    seed_older_t2_rubric,
+    settings_for,
+)
 
 
 @pytest.fixture
@@ -327,8 +333,10 @@ async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str
 
     t2_table = track_table(board, Track.T2, TableQuery(EntryFilter()), 100)
     track = track_context(board, Track.T2, t2_table, ViewParams())
+    # Organisation and size are on request on a track page (cols=).
     assert [h.key for h in track["heads"]][:3] == ["rank", "model", "score"]
-    assert track["dimensions"] == []  # no T2 row has dimension means: no all-empty columns
+    # No T2 row has dimension means: no all-empty columns.
+    assert not any(h.key.startswith("dim:") for h in track["heads"])
     assert not any(key.startswith("dim:") for key in t2_table.columns)
     judged_t1 = track_table(board, Track.T1, TableQuery(EntryFilter(kind="judged")), 100)
     assert [c for c in judged_t1.columns if c.startswith("dim:")] == [
@@ -340,23 +348,10 @@ async def test_page_contexts_carry_the_views(settings: Settings, world: dict[str
 async def test_an_older_rubric_version_shows_the_board_under_it(
     settings: Settings, world: dict[str, int]
 ) -> None:
-    from app.repositories import judging as judging_repo
-    from app.rubrics.loader import bundled_rubric, parse_rubric
-
-    old_source = bundled_rubric(Track.T2).source + "\n# an older wording\n"
-    old = parse_rubric(old_source, origin="test")
-
-    async def older(session: AsyncSession) -> None:
-        await judging_repo.ensure_rubric_version(session, old)
-        await add_judged(
-            session,
-            JudgedSpec("Gamma-Med", Track.T2, 33.0, ci=(30.0, 36.0), rubric_version=old.version),
-        )
-
-    await run_in_session(settings, older)
+    old_version = await seed_older_t2_rubric(settings)
     async with client_for(settings) as client:
         current = (await client.get("/api/v1/leaderboard", params={"kind": "judged"})).json()
-        params = {"kind": "judged", "rubric": old.version[:10]}
+        params = {"kind": "judged", "rubric": old_version[:10]}
         then = (await client.get("/api/v1/leaderboard", params=params)).json()
         html = (await client.get("/", params=params)).text
         unknown = await client.get("/api/v1/leaderboard", params={"rubric": "ffffffffff"})
@@ -371,7 +366,7 @@ async def test_an_older_rubric_version_shows_the_board_under_it(
     assert rows["judged:Gamma-Med"]["tracks"]["T2"]["score"] == 33.0
     assert "T2" not in rows["judged:Beta-Closed"]["tracks"]  # no score under the old rubric
     t2 = next(p for p in then["pairs"] if p["track"] == "T2")
-    assert t2["rubric_version"] == old.version and t2["active"] is False
+    assert t2["rubric_version"] == old_version and t2["active"] is False
     assert "Showing an older board" in html and "Back to the current board" in html
     assert unknown.status_code == 404
     assert gone.status_code == 404

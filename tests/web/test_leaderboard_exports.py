@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.rubrics.labels import dimension_label
 from app.tracks import Track
 from app.web.csv_export import uncell
 from tests.leaderboard_fixture import JudgedSpec, ModelSpec, add_judged, ensure_model
@@ -84,7 +85,9 @@ async def test_track_csv_matches_json(settings: Settings, world: dict[str, int])
             assert same(row[key], entry[key], 1), (key, row[key], entry[key])
         assert same(row["coverage"], entry["coverage"], 3)
         for dim in dims:
-            assert same(row[f"dim:{dim}"], entry["dimension_means"].get(dim), 1)
+            # The human name first, the id the JSON uses in brackets.
+            header = f"{dimension_label(dim, Track.T1)} ({dim})"
+            assert same(row[header], entry["dimension_means"].get(dim), 1)
         # Judge, rubric and judge errors apply to judged rows only: empty, not 0, otherwise.
         judged = entry["kind"] == "judged"
         assert row["judge_errors"] == ("0" if judged else "")

@@ -10,17 +10,18 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.web.api.schemas import views as schemas
-from app.web.api.schemas.errors import PUBLIC_READ
+from app.web.api.schemas.errors import PUBLIC_READ, error_responses
 from app.web.deps import ModelName
 from app.web.views.common import (
     CSV_RESPONSES,
     BoardViewsDep,
     OverviewParamsDep,
     ParamsDep,
+    TableParamsDep,
     parse_track,
 )
 from app.web.views.leaderboard import OVERVIEW, track_view
-from app.web.views.models import model_board_view
+from app.web.views.models import answer_model
 
 router = APIRouter(prefix="/api/v1", tags=["leaderboard"], responses=PUBLIC_READ)
 
@@ -47,7 +48,7 @@ async def get_leaderboard(
 async def get_track(
     views: BoardViewsDep,
     track: str,
-    params: ParamsDep,
+    params: TableParamsDep,
 ) -> Response:
     return await views.answer("api", track_view(parse_track(track)), params)
 
@@ -55,12 +56,18 @@ async def get_track(
 @router.get(
     "/leaderboard/models/{name:path}",
     response_model=schemas.ModelPage,
-    responses=CSV_RESPONSES,
+    responses={
+        **CSV_RESPONSES,
+        308: {"description": "The name differs from a model's only by case: its URL"},
+        **error_responses(409, notes={409: "The name matches two models differing by case"}),
+    },
     summary="A model: metadata, scores with intervals, dimensions, published submissions",
+    description="The name is matched exactly; a name that differs from a model's only by case "
+    "redirects (308) to it, and one matching two such models is a 409 naming both.",
 )
 async def get_model(
     views: BoardViewsDep,
     name: ModelName,
     params: ParamsDep,
 ) -> Response:
-    return await views.answer("api", model_board_view(name), params)
+    return await answer_model(views, "api", name, params, "/api/v1/leaderboard/models/")

@@ -13,22 +13,24 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from app.leaderboard.board import Board
+from app.leaderboard.columns import Column, dimension_column
+from app.leaderboard.filters import organisations
+from app.leaderboard.presets import PRESETS
 from app.leaderboard.table import (
     COMPUTED_HERE,
-    DIMENSION_PREFIX,
     RANK_BY_MEAN,
     RANK_BY_OPTIONS,
-    Column,
     TableView,
 )
 from app.tracks import Track
-from app.web.api.schemas.views import OverviewParams, ViewParams
+from app.web.api.schemas.views import OverviewParams, TableParams, ViewParams
 from app.web.http_cache import Body
 from app.web.templating import templates
 from app.web.views.common import (
     BoardViewsDep,
     OverviewParamsDep,
-    ParamsDep,
+    TableParamsDep,
+    filters_of,
     parse_track,
 )
 from app.web.views.leaderboard import OVERVIEW, track_view
@@ -57,7 +59,8 @@ class Head:
 def link(path: str, params: ViewParams, **overrides: object) -> str:
     """A permalink to `path` with the current parameters and `overrides` (None drops one)."""
     items = params.query_items(**overrides)
-    return path + ("?" + urlencode(items) if items else "")
+    # Commas stay readable: cols=model,T1,T2 is the documented form.
+    return path + ("?" + urlencode(items, safe=",") if items else "")
 
 
 def heads(
@@ -73,12 +76,51 @@ def heads(
                 key=key,
                 label=label,
                 tooltip=tooltip,
-                numeric=key not in (Column.MODEL,),
+                numeric=key not in TEXT_COLUMNS,
                 url=link(path, params, sort=key, dir=direction, page=1),
                 current=current,
             )
         )
     return result
+
+
+TEXT_COLUMNS = (Column.MODEL, Column.ORGANISATION)
+
+# The filter form's fields, unset: what "Clear filters" drops and the form itself sends.
+FILTER_FIELDS: dict[str, object] = {
+    "domain": None,
+    "access": None,
+    "kind": None,
+    "q": "",
+    "organisation": "",
+    "size_min": None,
+    "size_max": None,
+}
+
+
+def table_context(
+    board: Board,
+    path: str,
+    params: TableParams,
+    table: TableView,
+    columns: list[tuple[str, str, str]],
+) -> dict[str, Any]:
+    """A board table's headers, pager, filter form and column picker (cols=)."""
+    return {
+        "table": table,
+        "heads": heads(path, params, table, [c for c in columns if c[0] in table.columns]),
+        "pager": pager(path, params, table),
+        "filter_keep": params.query_items(**FILTER_FIELDS, page=1),
+        "filtered": filters_of(params).active,
+        "organisations": organisations(board.entries),
+        "column_choices": [
+            (key, "Rank" if key == Column.RANK else label, key in table.columns)
+            for key, label, _ in columns
+            if key in table.column_options
+        ],
+        "column_keep": params.query_items(cols=[], page=1),
+        "columns_reset_url": link(path, params, cols=[], page=1),
+    }
 
 
 def pager(path: str, params: ViewParams, table: TableView) -> dict[str, str | None]:
@@ -106,7 +148,7 @@ def common_context(
         "csv_url": link(api_path, params, format="csv", page=1, all=False),
         "json_url": link(api_path, params, page=params.page),
         "tracks": list(Track),
-        "clear_url": link(path, params, domain=None, access=None, kind=None, q="", page=1),
+        "clear_url": link(path, params, **FILTER_FIELDS, page=1),
         "link": lambda **overrides: link(path, params, **overrides),
     }
 
@@ -133,12 +175,19 @@ def overview_columns(rank_by: str) -> list[tuple[str, str, str]]:
         f"Rank by {ranked_by(rank_by)} among the rows shown (filters apply); ties go to the "
         "earlier submission. Below it, the range of ranks compatible with the intervals.",
     )
-    return [rank, *SCORE_COLUMNS]
+    return [rank, MODEL_HEAD, *MODEL_HEADS, *SCORE_COLUMNS]
 
 
-# The overview's columns after the rank (whose tooltip names what it ranks by).
+MODEL_HEAD = (Column.MODEL, "Model", "Model name and group; judged here, or reported in the paper")
+MODEL_HEADS: list[tuple[str, str, str]] = [
+    (Column.ORGANISATION, "Organisation", "The organisation behind the model, as submitted"),
+    (Column.SIZE, "Size", "Parameters in billions (B), as submitted; – where not given"),
+]
+
+
+# The overview's score columns (after the rank, whose tooltip names what it ranks by, the model,
+# its organisation and size).
 SCORE_COLUMNS: list[tuple[str, str, str]] = [
-    (Column.MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
     (
         "T1",
         "T1 Score",
@@ -173,9 +222,8 @@ def overview_context(board: Board, table: TableView, params: OverviewParams) -> 
     else:
         rank_note = f" The overview ranks by {ranked_by(rank_by)} and its 95% interval."
     context.update(
-        table=table,
-        heads=heads("/", params, table, overview_columns(rank_by)),
-        pager=pager("/", params, table),
+        table_context(board, "/", params, table, overview_columns(rank_by)),
+        presets=preset_links(params),
         mean_note=COMPUTED_HERE["mean"],
         rank_by=rank_by,
         ranked_by=ranked_by(rank_by),
@@ -188,6 +236,20 @@ def overview_context(board: Board, table: TableView, params: OverviewParams) -> 
     return context
 
 
+def preset_links(params: OverviewParams) -> list[dict[str, Any]]:
+    """The paper's Table 2 and 3 as one-click views: the paper's rows, or with judged ones."""
+    current = set(params.query_items())
+    return [
+        {
+            "preset": preset,
+            "url": "/?" + urlencode(preset.params, safe=","),
+            "with_judged_url": "/?" + urlencode(preset.with_judged(), safe=","),
+            "current": current == set(preset.params),
+        }
+        for preset in PRESETS
+    ]
+
+
 def track_column_heads(board: Board, track: Track) -> list[tuple[str, str, str]]:
     pair = board.pairs.get(track)
     columns: list[tuple[str, str, str]] = [
@@ -197,7 +259,8 @@ def track_column_heads(board: Board, track: Track) -> list[tuple[str, str, str]]
             f"Rank by the {track} score among the rows shown; ties go to the earlier submission. "
             "Below it, the range of ranks compatible with the intervals.",
         ),
-        (Column.MODEL, "Model", "Model name and group; judged here, or reported in the paper"),
+        MODEL_HEAD,
+        *MODEL_HEADS,
         (
             Column.SCORE,
             "Score",
@@ -212,7 +275,7 @@ def track_column_heads(board: Board, track: Track) -> list[tuple[str, str, str]]
     for dimension in pair.dimensions if pair else ():
         columns.append(
             (
-                f"{DIMENSION_PREFIX}{dimension.id}",
+                dimension_column(dimension.id),
                 dimension.name,
                 f"Rubric dimension “{dimension.name}” ({dimension.id}): mean rating over the "
                 "rated items as a share of its maximum, 0–100",
@@ -224,7 +287,7 @@ def track_column_heads(board: Board, track: Track) -> list[tuple[str, str, str]]
 
 
 def track_context(
-    board: Board, track: Track, table: TableView, params: ViewParams
+    board: Board, track: Track, table: TableView, params: TableParams
 ) -> dict[str, Any]:
     path = f"/tracks/{track.value}"
     context = common_context(
@@ -232,19 +295,9 @@ def track_context(
     )
     pair = board.pairs.get(track)
     context.update(
+        table_context(board, path, params, table, track_column_heads(board, track)),
         track=track,
         pair=pair,
-        table=table,
-        heads=heads(
-            path,
-            params,
-            table,
-            [c for c in track_column_heads(board, track) if c[0] in table.columns],
-        ),
-        dimensions=[
-            d for d in (pair.dimensions if pair else ()) if DIMENSION_PREFIX + d.id in table.columns
-        ],
-        pager=pager(path, params, table),
         rank_note=RANK_RANGE_NOTE,
         attempts_note=ATTEMPTS_NOTE,
         track_links=[(t, link(f"/tracks/{t.value}", params, sort=None, dir=None)) for t in Track],
@@ -269,11 +322,11 @@ async def overview(views: BoardViewsDep, params: OverviewParamsDep) -> Response:
 async def track_page(
     views: BoardViewsDep,
     track: str,
-    params: ParamsDep,
+    params: TableParamsDep,
 ) -> Response:
     which = parse_track(track)
 
-    def html(board: Board, table: TableView, params: ViewParams) -> Body:
+    def html(board: Board, table: TableView, params: TableParams) -> Body:
         return render("leaderboard/track.html", track_context(board, which, table, params))
 
     return await views.answer("page", track_view(which), params, html=html)

@@ -13,7 +13,7 @@ from app.web.deps import ModelName
 from app.web.http_cache import Body
 from app.web.pages.leaderboard import ATTEMPTS_NOTE, link, render
 from app.web.views.common import BoardViewsDep, ParamsDep, quote_name
-from app.web.views.models import model_board_view
+from app.web.views.models import answer_model
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,4 +59,4 @@ async def model_page(
     name: ModelName,
     params: ParamsDep,
 ) -> Response:
-    return await views.answer("page", model_board_view(name), params, html=model_html)
+    return await answer_model(views, "page", name, params, "/models/", html=model_html)

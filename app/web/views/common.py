@@ -33,6 +33,7 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 ParamsDep = Annotated[schemas.ViewParams, Query()]
+TableParamsDep = Annotated[schemas.TableParams, Query()]
 OverviewParamsDep = Annotated[schemas.OverviewParams, Query()]
 
 
@@ -41,7 +42,15 @@ def selection_of(params: schemas.ViewParams) -> Selection:
 
 
 def filters_of(params: schemas.ViewParams) -> EntryFilter:
-    return EntryFilter(domain=params.domain, access=params.access, kind=params.kind, q=params.q)
+    return EntryFilter(
+        domain=params.domain,
+        access=params.access,
+        kind=params.kind,
+        q=params.q,
+        organisation=params.organisation,
+        size_min=params.size_min,
+        size_max=params.size_max,
+    )
 
 
 def query_of(params: schemas.ViewParams) -> TableQuery:
@@ -51,6 +60,7 @@ def query_of(params: schemas.ViewParams) -> TableQuery:
         direction=params.dir,
         page=params.page,
         show_all=params.all,
+        columns=params.columns() if isinstance(params, schemas.TableParams) else (),
     )
 
 

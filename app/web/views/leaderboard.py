@@ -1,13 +1,14 @@
 """The overview and the per-track boards: their JSON payloads and CSV tables."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from app.db.base import utcnow
 from app.leaderboard.board import Board, EntryKind
+from app.leaderboard.columns import Column, dimension_column, size_in_billions
 from app.leaderboard.table import (
     COMPUTED_HERE,
-    DIMENSION_PREFIX,
     RANK_BY_MEAN,
     RANK_BY_OPTIONS,
     EntryFilter,
@@ -17,9 +18,10 @@ from app.leaderboard.table import (
     overview_table,
     track_table,
 )
+from app.rubrics.labels import dimension_label
 from app.tracks import Track
 from app.web.api.schemas import views as schemas
-from app.web.csv_export import to_csv
+from app.web.csv_export import CsvField, csv_table
 from app.web.http_cache import Body
 from app.web.views.common import (
     CSV,
@@ -44,6 +46,12 @@ def shown_share(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def shown_size(parameter_count: int | None) -> float | None:
+    """A size in billions of parameters, to three decimals (a CSV cell)."""
+    billions = size_in_billions(parameter_count)
+    return None if billions is None else round(billions, 3)
+
+
 def _marks(row: RankedEntry, mark: str) -> list[str]:
     return [column for column, value in row.marks.items() if value == mark]
 
@@ -59,6 +67,8 @@ def _ranked_fields(row: RankedEntry) -> dict[str, Any]:
         "kind": entry.kind,
         "source": entry.source,
         "group": entry.group,
+        "organisation": entry.info.organisation,
+        "parameter_count": entry.info.parameter_count,
         "open_weights": entry.info.open_weights,
         "medical": entry.info.medical,
         "best": _marks(row, "best"),
@@ -72,7 +82,6 @@ def overview_entry(board: Board, row: RankedEntry) -> schemas.LeaderboardEntry:
     interval = entry.mean_interval
     return schemas.LeaderboardEntry(
         **_ranked_fields(row),
-        organisation=entry.info.organisation,
         category=entry.info.category,
         mean=entry.mean,
         mean_ci_low=interval[0] if interval else None,
@@ -105,6 +114,8 @@ def _page_fields(
         "all": table.show_all,
         "sort": table.sort,
         "direction": table.direction,
+        "columns": list(table.columns),
+        "column_options": list(table.column_options),
         "filters": filters_payload(filters),
         "pairs": [pair_payload(pair) for pair in board.pairs.values()],
         "last_updated": board.last_updated,
@@ -122,67 +133,79 @@ def overview_payload(board: Board, table: TableView, filters: EntryFilter) -> sc
     )
 
 
-OVERVIEW_CSV_HEADER = [
-    "rank",
-    "rank_best",
-    "rank_worst",
-    "model",
-    "kind",
-    "source",
-    "group",
-    "organisation",
-    "open_weights",
-    "medical",
-    "category",
-    *(
-        f"{track}_{column}"
-        for track in Track
-        for column in ("score", "ci_low", "ci_high", "f1")
-        if column != "f1" or track == Track.T1
-    ),
-    "mean",
-    "mean_ci_low",
-    "mean_ci_high",
-    "judges",
-    *(f"{track}_attempts" for track in Track),
-    *(f"{track}_rubric_version" for track in Track),
-]
+class RankedPayload(Protocol):
+    """What the overview's and a track's JSON rows share: rank, range and who the row is."""
+
+    rank: int | None
+    rank_best: int | None
+    rank_worst: int | None
+    model: str
+    kind: EntryKind
+    source: str | None
+    group: str
 
 
-def overview_csv(board: Board, table: TableView) -> str:
-    rows = []
-    for row in table.all_rows:
-        payload = overview_entry(board, row)
-        values: list[object] = [
-            payload.rank,
-            payload.rank_best,
-            payload.rank_worst,
-            payload.model,
-            payload.kind,
-            payload.source,
-            payload.group,
-            payload.organisation,
-            payload.open_weights,
-            payload.medical,
-            payload.category,
-        ]
-        for track in Track:
-            cell = payload.tracks.get(track.value)
-            values += [
-                shown(cell.score if cell else None),
-                shown(cell.ci_low if cell else None),
-                shown(cell.ci_high if cell else None),
-            ]
-            if track == Track.T1:
-                values.append(shown(cell.f1 if cell else None))
-        values += [shown(payload.mean), shown(payload.mean_ci_low), shown(payload.mean_ci_high)]
-        values.append(" ".join(payload.judges))
-        attempts = payload.attempts or {}
-        values += [attempts.get(track.value) for track in Track]
-        pairs = [board.judge_of(row.entry, track) for track in Track]
-        values += [pair.rubric_version if pair else None for pair in pairs]
-        rows.append(values)
-    return to_csv(OVERVIEW_CSV_HEADER, rows)
+def _ranked_csv() -> list[CsvField[Any]]:
+    ranked: list[CsvField[RankedPayload]] = [
+        CsvField(Column.RANK, "rank", lambda p: p.rank),
+        CsvField(Column.RANK, "rank_best", lambda p: p.rank_best),
+        CsvField(Column.RANK, "rank_worst", lambda p: p.rank_worst),
+        CsvField(Column.MODEL, "model", lambda p: p.model),
+        CsvField(Column.MODEL, "kind", lambda p: p.kind),
+        CsvField(Column.MODEL, "source", lambda p: p.source),
+        CsvField(Column.MODEL, "group", lambda p: p.group),
+    ]
+    return list(ranked)
+
+
+def _cell(payload: schemas.LeaderboardEntry, track: Track) -> schemas.TrackEntry | None:
+    return payload.tracks.get(track.value)
+
+
+def _track_fields(track: Track) -> list[CsvField[schemas.LeaderboardEntry]]:
+    """A track's score and interval (and T1's F1), rounded as the page shows them."""
+
+    def rounded(name: str) -> Callable[[schemas.LeaderboardEntry], object]:
+        return lambda p: shown(getattr(_cell(p, track), name, None))
+
+    fields = [
+        CsvField(track.value, f"{track}_{name}", rounded(name))
+        for name in ("score", "ci_low", "ci_high")
+    ]
+    if track == Track.T1:
+        fields.append(CsvField(Column.T1_F1, "T1_f1", rounded("f1")))
+    return fields
+
+
+def _attempts(track: Track) -> Callable[[schemas.LeaderboardEntry], object]:
+    return lambda p: (p.attempts or {}).get(track.value)
+
+
+def _rubric(track: Track) -> Callable[[schemas.LeaderboardEntry], object]:
+    return lambda p: getattr(_cell(p, track), "rubric_version", None)
+
+
+# The overview CSV: each field belongs to the table column cols= keeps or drops it with.
+OVERVIEW_CSV: tuple[CsvField[schemas.LeaderboardEntry], ...] = (
+    *_ranked_csv(),
+    CsvField(Column.ORGANISATION, "organisation", lambda p: p.organisation),
+    CsvField(Column.SIZE, "parameters_b", lambda p: shown_size(p.parameter_count)),
+    CsvField(Column.MODEL, "open_weights", lambda p: p.open_weights),
+    CsvField(Column.MODEL, "medical", lambda p: p.medical),
+    CsvField(Column.MODEL, "category", lambda p: p.category),
+    *(field for track in Track for field in _track_fields(track)),
+    CsvField(Column.MEAN, "mean", lambda p: shown(p.mean)),
+    CsvField(Column.MEAN, "mean_ci_low", lambda p: shown(p.mean_ci_low)),
+    CsvField(Column.MEAN, "mean_ci_high", lambda p: shown(p.mean_ci_high)),
+    CsvField(Column.MODEL, "judges", lambda p: " ".join(p.judges)),
+    *(CsvField(track.value, f"{track}_attempts", _attempts(track)) for track in Track),
+    *(CsvField(track.value, f"{track}_rubric_version", _rubric(track)) for track in Track),
+)
+
+
+def overview_csv(board: Board, table: TableView, columns: Sequence[str]) -> str:
+    payloads = [overview_entry(board, row) for row in table.all_rows]
+    return csv_table(OVERVIEW_CSV, columns, payloads)
 
 
 def track_board_entry(board: Board, track: Track, row: RankedEntry) -> schemas.TrackBoardEntry:
@@ -221,30 +244,50 @@ def track_payload(
     )
 
 
-def track_csv(board: Board, track: Track, table: TableView) -> str:
+def _dimension_csv(track: Track, dimension: str) -> CsvField[schemas.TrackBoardEntry]:
+    """A dimension's mean under its human name, with the id that names it in the JSON."""
+    return CsvField(
+        dimension_column(dimension),
+        f"{dimension_label(dimension, track)} ({dimension})",
+        lambda p: shown(p.dimension_means.get(dimension)),
+    )
+
+
+def track_csv(board: Board, track: Track, table: TableView, columns: Sequence[str]) -> str:
     pair = board.pairs.get(track)
-    dims = [d.id for d in pair.dimensions] if pair else []
-    header = ["rank", "rank_best", "rank_worst", "model", "kind", "source", "group", "score"]
-    header += ["ci_low", "ci_high"] + (["f1"] if track == Track.T1 else [])
-    header += [f"{DIMENSION_PREFIX}{d}" for d in dims]
-    header += ["item_count", "answered_count", "coverage", "judge_errors", "submission_id"]
-    header += ["judge", "attempts", "rubric_version"]
-    rows = []
-    for row in table.all_rows:
-        p = track_board_entry(board, track, row)
-        judged = p.kind == EntryKind.JUDGED
-        values: list[object] = [p.rank, p.rank_best, p.rank_worst, p.model, p.kind, p.source]
-        values += [p.group, shown(p.score), shown(p.ci_low), shown(p.ci_high)]
-        if track == Track.T1:
-            values.append(shown(p.f1))
-        values += [shown(p.dimension_means.get(d)) for d in dims]
-        values += [p.item_count, p.answered_count, shown_share(p.coverage)]
+
+    def rubric(p: schemas.TrackBoardEntry) -> str | None:
+        return pair.rubric_version if pair and p.kind == EntryKind.JUDGED else None
+
+    def judge_errors(p: schemas.TrackBoardEntry) -> int | None:
         # A reported row was not judged here: its judge errors do not apply (empty, not 0).
-        values += [p.judge_errors if judged else None, p.submission_id]
-        pair = board.judge_of(row.entry, track)
-        values += [p.judge, p.attempts, pair.rubric_version if pair else None]
-        rows.append(values)
-    return to_csv(header, rows)
+        return p.judge_errors if p.kind == EntryKind.JUDGED else None
+
+    fields: list[CsvField[schemas.TrackBoardEntry]] = [
+        *_ranked_csv(),
+        CsvField(Column.ORGANISATION, "organisation", lambda p: p.organisation),
+        CsvField(Column.SIZE, "parameters_b", lambda p: shown_size(p.parameter_count)),
+        CsvField(Column.SCORE, "score", lambda p: shown(p.score)),
+        CsvField(Column.SCORE, "ci_low", lambda p: shown(p.ci_low)),
+        CsvField(Column.SCORE, "ci_high", lambda p: shown(p.ci_high)),
+        *([CsvField(Column.F1, "f1", lambda p: shown(p.f1))] if track == Track.T1 else []),
+        *(_dimension_csv(track, d.id) for d in (pair.dimensions if pair else ())),
+        CsvField(Column.ITEMS, "item_count", lambda p: p.item_count),
+        CsvField(Column.ITEMS, "answered_count", lambda p: p.answered_count),
+        CsvField(Column.COVERAGE, "coverage", lambda p: shown_share(p.coverage)),
+        CsvField(Column.COVERAGE, "judge_errors", judge_errors),
+        CsvField(Column.MODEL, "submission_id", lambda p: p.submission_id),
+        CsvField(Column.SCORE, "judge", lambda p: p.judge),
+        CsvField(Column.MODEL, "attempts", lambda p: p.attempts),
+        CsvField(Column.SCORE, "rubric_version", rubric),
+    ]
+    payloads = [track_board_entry(board, track, row) for row in table.all_rows]
+    return csv_table(fields, columns, payloads)
+
+
+def csv_columns(table: TableView, params: schemas.TableParams) -> tuple[str, ...]:
+    """The columns a CSV carries: those chosen with cols=, else every one the table offers."""
+    return table.columns if params.columns() else table.column_options
 
 
 def overview_query_of(params: schemas.OverviewParams) -> TableQuery:
@@ -261,22 +304,24 @@ async def load_overview(
 def overview_body(board: Board, table: TableView, params: schemas.OverviewParams) -> Body:
     """The overview as JSON, or as CSV with `format=csv`."""
     if params.format == "csv":
-        return Body.of(overview_csv(board, table), CSV, "leaderboard.csv")
+        body = overview_csv(board, table, csv_columns(table, params))
+        return Body.of(body, CSV, "leaderboard.csv")
     return json_body(overview_payload(board, table, filters_of(params)))
 
 
 OVERVIEW = BoardView("overview", load_overview, overview_body)
 
 
-def track_view(track: Track) -> BoardView[schemas.ViewParams, TableView]:
+def track_view(track: Track) -> BoardView[schemas.TableParams, TableView]:
     """A track's board: its page of entries as JSON, or as CSV with `format=csv`."""
 
-    async def load(views: BoardViews, board: Board, params: schemas.ViewParams) -> TableView:
+    async def load(views: BoardViews, board: Board, params: schemas.TableParams) -> TableView:
         return track_table(board, track, query_of(params), views.settings.leaderboard_page_size)
 
-    def export(board: Board, table: TableView, params: schemas.ViewParams) -> Body:
+    def export(board: Board, table: TableView, params: schemas.TableParams) -> Body:
         if params.format == "csv":
-            return Body.of(track_csv(board, track, table), CSV, f"{track.value}.csv")
+            body = track_csv(board, track, table, csv_columns(table, params))
+            return Body.of(body, CSV, f"{track.value}.csv")
         return json_body(track_payload(board, track, table, filters_of(params)))
 
     return BoardView(f"track:{track.value}", load, export)

@@ -1,16 +1,26 @@
 """A model's page: its JSON payload and CSV tables."""
 
+from collections.abc import Callable
 from dataclasses import asdict
 
+from fastapi.responses import RedirectResponse, Response
+
 from app.db.base import utcnow
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.leaderboard.board import Board, EntryKind
-from app.services.model_page import ModelView, model_view
+from app.services.model_page import ModelView, canonical_model_name, model_view
 from app.web.api.provenance import provenance_url
 from app.web.api.schemas import views as schemas
 from app.web.csv_export import to_csv
 from app.web.http_cache import Body
-from app.web.views.common import BoardView, BoardViews, pair_payload, tables_body, track_entry
+from app.web.views.common import (
+    BoardView,
+    BoardViews,
+    pair_payload,
+    quote_name,
+    tables_body,
+    track_entry,
+)
 
 
 def model_payload(view: ModelView) -> schemas.ModelPage:
@@ -119,3 +129,24 @@ def model_board_view(name: str) -> BoardView[schemas.ViewParams, ModelView]:
         return await model_view(views.session, board, name)
 
     return BoardView(f"model:{name}", load, lambda board, view, params: model_body(view, params))
+
+
+async def answer_model(
+    views: BoardViews,
+    surface: str,
+    name: str,
+    params: schemas.ViewParams,
+    base: str,
+    html: Callable[[Board, ModelView, schemas.ViewParams], Body] | None = None,
+) -> Response:
+    """A model's page or JSON at `base` + its name. A name that differs from a stored one only by
+    case is redirected (308, the query kept) to the stored spelling."""
+    try:
+        return await views.answer(surface, model_board_view(name), params, html=html)
+    except NotFound:
+        canonical = await canonical_model_name(views.session, name)
+        if canonical is None:
+            raise
+    query = views.request.url.query
+    location = base + quote_name(canonical) + ("?" + query if query else "")
+    return RedirectResponse(location, status_code=308)

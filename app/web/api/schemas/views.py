@@ -1,110 +1,17 @@
 """Leaderboards and analyses, read by visitors. Aggregates only: never per-item data."""
 
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.leaderboard.board import Access, Direction, Domain, EntryKind
 from app.tracks import Track
 from app.web.api.schemas.fields import PlainLine
 
-
-class ViewParams(BaseModel):
-    """Query parameters shared by every leaderboard and analysis view: each view is a permalink.
-
-    Empty values (as an HTML form sends them) mean "not set".
-    """
-
-    domain: Domain | None = Field(
-        default=None,
-        description="general: not medical; medical: medical-domain and medical unified",
-    )
-    access: Access | None = Field(default=None, description="open or closed weights")
-    kind: EntryKind | None = Field(
-        default=None, description="judged here, or reported in the paper"
-    )
-    q: PlainLine = Field(
-        default="", max_length=200, description="Case-insensitive part of the model name"
-    )
-    sort: PlainLine = Field(default="rank", max_length=80, description="Column key to sort by")
-    dir: Direction | None = Field(
-        default=None,
-        description="Sort direction; default: descending for scores, ascending otherwise",
-    )
-    page: int = Field(default=1, ge=1, le=100_000)
-    all: bool = Field(default=False, description="Every matching row on one page")
-    rubric: list[PlainLine] = Field(
-        default_factory=list,
-        max_length=4,
-        description="Older rubric version(s) to show, by id or a unique prefix (one per track)",
-    )
-    judge: PlainLine | None = Field(
-        default=None,
-        max_length=200,
-        description="Judge model for the rubric versions given by rubric=",
-    )
-    format: Literal["json", "csv"] = Field(default="json", description="csv: the table as CSV")
-    table: PlainLine | None = Field(
-        default=None, max_length=40, description="Which table to export, where a page has several"
-    )
-
-    @field_validator("domain", "access", "kind", "dir", "judge", "table", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @field_validator("rubric", mode="before")
-    @classmethod
-    def _drop_empty_rubrics(cls, value: object) -> object:
-        if isinstance(value, list):
-            return [v for v in value if v != ""]
-        return [] if value == "" else value
-
-    def cache_key(self) -> tuple[object, ...]:
-        return tuple(
-            (name, tuple(value) if isinstance(value, list) else value)
-            for name, value in sorted(self.model_dump().items())
-        )
-
-    def query_items(self, **overrides: object) -> list[tuple[str, str]]:
-        """The parameters that differ from the defaults, with `overrides` applied."""
-        values = {**self.model_dump(), **overrides}
-        defaults = ViewParams().model_dump()
-        items: list[tuple[str, str]] = []
-        for name in ("domain", "access", "kind", "q", "sort", "dir", "page", "all", "judge"):
-            value = values[name]
-            if value is None or value == defaults[name]:
-                continue
-            items.append((name, str(value).lower() if isinstance(value, bool) else str(value)))
-        items += [("rubric", version) for version in values["rubric"]]
-        for name in ("format", "table"):
-            if values[name] is not None and values[name] != defaults[name]:
-                items.append((name, str(values[name])))
-        return items
-
-
-class OverviewParams(ViewParams):
-    """The view parameters plus the overview's ranking."""
-
-    rank_by: PlainLine = Field(
-        default="mean",
-        max_length=20,
-        description="What ranks the overview: T1, T2, T3 or T4 (that track's score) or mean (the "
-        "mean across tracks, computed here, not in the paper)",
-    )
-
-    @field_validator("rank_by", mode="before")
-    @classmethod
-    def _empty_is_mean(cls, value: object) -> object:
-        return "mean" if value in ("", None) else value
-
-    def query_items(self, **overrides: object) -> list[tuple[str, str]]:
-        rank_by = overrides.pop("rank_by", self.rank_by)
-        items = super().query_items(**overrides)
-        if rank_by not in (None, "", "mean"):
-            items.insert(0, ("rank_by", str(rank_by)))
-        return items
+# The query parameters live beside these answers; every view module reaches both as `schemas`.
+from app.web.api.schemas.params import OverviewParams as OverviewParams
+from app.web.api.schemas.params import TableParams as TableParams
+from app.web.api.schemas.params import ViewParams as ViewParams
 
 
 class Dimension(BaseModel):
@@ -134,6 +41,9 @@ class ViewFilters(BaseModel):
     access: Access | None
     kind: EntryKind | None
     q: str
+    organisation: str
+    size_min: float | None
+    size_max: float | None
 
 
 ATTEMPTS_DESCRIPTION = (
@@ -141,6 +51,9 @@ ATTEMPTS_DESCRIPTION = (
     "(shown because a team that scores several and publishes the best reports a selected "
     "maximum); null for a reported row"
 )
+
+
+PARAMETERS_DESCRIPTION = "The model's size in parameters, where its submitter gave it"
 
 
 class TrackEntry(BaseModel):
@@ -176,6 +89,7 @@ class LeaderboardEntry(BaseModel):
     rank_worst: int | None = Field(None, description="Worst rank compatible with the intervals")
     model: str
     organisation: str | None
+    parameter_count: int | None = Field(None, description=PARAMETERS_DESCRIPTION)
     open_weights: bool
     medical: bool
     category: str
@@ -211,6 +125,10 @@ class TablePage(BaseModel):
     all: bool
     sort: str
     direction: Direction
+    columns: list[str] = Field(
+        description="The columns the page shows (cols=); the JSON entries keep every field"
+    )
+    column_options: list[str] = Field(description="Every column key cols= accepts here")
     filters: ViewFilters
     pairs: list[BoardPair]
     last_updated: datetime | None
@@ -234,6 +152,8 @@ class TrackBoardEntry(BaseModel):
     kind: EntryKind
     source: str | None
     group: str
+    organisation: str | None = None
+    parameter_count: int | None = Field(None, description=PARAMETERS_DESCRIPTION)
     open_weights: bool
     medical: bool
     score: float
