@@ -19,6 +19,7 @@ from app.services.audit import MAX_NOTE_CHARS, recent_events
 from app.services.diffs import RejudgeDiff
 from app.services.judge_health import judge_health
 from app.services.rejudge import (
+    RejudgeProgress,
     RejudgeRequest,
     RejudgeView,
     cancel_rejudge,
@@ -105,21 +106,6 @@ class RejudgeIn(BaseModel):
     max_error_share: float | None = Field(None, ge=0, le=1)
 
 
-class ProgressOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    submissions_total: int
-    submissions_done: int
-    submissions_scored: int
-    submissions_failed: int
-    runs_active: int
-    items_total: int
-    items_done: int
-    judge_errors: int
-    cache_hits: int
-    judge_calls: int
-
-
 class RunOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -160,7 +146,7 @@ class RejudgeRecordOut(BaseModel):
 class RejudgeOut(RejudgeRecordOut):
     judge_model: str
     from_judge_model: str | None
-    progress: ProgressOut
+    progress: RejudgeProgress  # the service's own record, served as it is
     runs: list[RunOut]
 
 
@@ -231,7 +217,7 @@ def rejudge_payload(view: RejudgeView) -> RejudgeOut:
         **RejudgeRecordOut.model_validate(view.rejudge).model_dump(),
         judge_model=view.judge_model,
         from_judge_model=view.from_judge_model,
-        progress=ProgressOut.model_validate(view.progress),
+        progress=view.progress,
         runs=[RunOut.model_validate(run) for run in view.runs],
     )
 
