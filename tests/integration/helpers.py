@@ -264,13 +264,14 @@ def sqlite_template(directory: Path) -> Path:
 
 
 def copy_database(template: Path, directory: Path) -> str:
-    """The template's database and its stored files (the gold images, in the directory store)."""
     target = directory / "mmrare.db"
     shutil.copyfile(template, target)
-    stored = template.parent / "uploads"
-    if stored.is_dir():
-        shutil.copytree(stored, directory / "uploads", dirs_exist_ok=True)
     return f"sqlite:///{target}"
+
+
+def copy_stored_files(template: Path, storage_dir: Path) -> None:
+    """The template's stored gold images (directory store), for tests that read them."""
+    shutil.copytree(template.parent / "uploads", storage_dir, dirs_exist_ok=True)
 
 
 def web_settings(template: Path, directory: Path, **overrides: Any) -> Settings:
@@ -284,6 +285,13 @@ def web_settings(template: Path, directory: Path, **overrides: Any) -> Settings:
         **overrides,
     }
     return Settings(**values)
+
+
+def kit_settings(template: Path, tmp_path: Path, **overrides: Any) -> Settings:
+    """`web_settings` with the template's gold images in the store: a kit reads them."""
+    settings = web_settings(template, tmp_path, **overrides)
+    copy_stored_files(template, settings.storage_dir)
+    return settings
 
 
 def assert_no_gold(text: str, bundle: Path = DEMO_GOLD) -> None:

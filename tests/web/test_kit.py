@@ -23,9 +23,9 @@ from tests.integration.helpers import (
     DEMO_GOLD,
     InProcessApp,
     in_process_app,
+    kit_settings,
     serve,
     sqlite_template,
-    web_settings,
 )
 from tests.support import run_mmrare
 
@@ -75,7 +75,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def env(template: Path, tmp_path: Path) -> AsyncIterator[InProcessApp]:
-    async with in_process_app(web_settings(template, tmp_path)) as env:
+    async with in_process_app(kit_settings(template, tmp_path)) as env:
         yield env
 
 
@@ -162,7 +162,7 @@ async def test_each_image_is_served_by_the_url_its_inputs_give(env: InProcessApp
 async def test_the_public_fields_are_the_maintainers_setting(
     template: Path, tmp_path: Path
 ) -> None:
-    settings = web_settings(template, tmp_path, public_input_fields="question")
+    settings = kit_settings(template, tmp_path, public_input_fields="question")
     async with in_process_app(settings) as env:
         _, kit = await kit_of(env, Track.T1)
         records = [json.loads(line) for line in kit.read("inputs.jsonl").decode().splitlines()]
@@ -172,11 +172,11 @@ async def test_the_public_fields_are_the_maintainers_setting(
         url = f"/api/v1/tracks/T1/images/{'0' * 32}.png"
         assert (await env.client.get(url)).status_code == 404
     with pytest.raises(ValueError, match="PUBLIC_INPUT_FIELDS names answer"):
-        web_settings(template, tmp_path, public_input_fields="question,answer")
+        kit_settings(template, tmp_path, public_input_fields="question,answer")
 
 
 def test_mmrare_inputs_downloads_and_unpacks_the_kit(template: Path, tmp_path: Path) -> None:
-    settings = web_settings(template, tmp_path)
+    settings = kit_settings(template, tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MMRARE_")}
     with serve(settings) as url:
         done = run_mmrare(

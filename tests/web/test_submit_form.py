@@ -17,8 +17,8 @@ from tests.integration.helpers import (
     InProcessApp,
     demo_predictions,
     in_process_app,
+    kit_settings,
     sqlite_template,
-    web_settings,
 )
 
 
@@ -29,7 +29,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def env(template: Path, tmp_path: Path) -> AsyncIterator[InProcessApp]:
-    async with in_process_app(web_settings(template, tmp_path, submissions_per_day=4)) as env:
+    async with in_process_app(kit_settings(template, tmp_path, submissions_per_day=4)) as env:
         yield env
 
 
