@@ -10,6 +10,9 @@ from typing import Any, TypeVar
 
 from app.observability.metrics import CACHE_LOOKUPS
 
+_HIT = CACHE_LOOKUPS.labels(cache="view", result="hit")
+_MISS = CACHE_LOOKUPS.labels(cache="view", result="miss")
+
 T = TypeVar("T")
 
 DEFAULT_MAX_ENTRIES = 512
@@ -92,7 +95,7 @@ class ViewCache:
 
     def _hit(self) -> None:
         self.hits += 1
-        CACHE_LOOKUPS.labels(cache="view", result="hit").inc()
+        _HIT.inc()
 
     async def get_or_build(self, key: Hashable, build: Callable[[], Awaitable[T]]) -> T:
         while True:
@@ -114,7 +117,7 @@ class ViewCache:
             self._hit()
             return shared
         self.misses += 1
-        CACHE_LOOKUPS.labels(cache="view", result="miss").inc()
+        _MISS.inc()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._building[key] = future
         try:

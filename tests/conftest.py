@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import NoReturn
 
 import httpx
 import psycopg
@@ -47,11 +46,10 @@ from tests.support import (
     StartWorker,
     WorkerProcess,
     free_port,
+    spawn,
     truncate_all,
     wait_until,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -191,28 +189,6 @@ def sqlite_url(tmp_path: Path) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _spawn(
-    argv: list[str], *, env: Mapping[str, str], log_path: Path, cwd: Path
-) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
-    """Start `argv` with stdout and stderr in `log_path`; the repository is importable."""
-    python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path, **env}
-    log_file = log_path.open("wb")
-    try:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-            cwd=cwd,
-        )
-    except BaseException:
-        log_file.close()
-        raise
-    return process, log_file
-
-
 _CALL_FAILED = pytest.StashKey[bool]()
 
 
@@ -275,7 +251,7 @@ def start_standin(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[St
         log_path = tmp_path / f"standin-{port}.log"
         address = ["--host", "127.0.0.1", "--port", str(port)]
         argv = [sys.executable, "-m", "app.standin", *address, *args]
-        process, log_file = _spawn(argv, env={}, log_path=log_path, cwd=tmp_path)
+        process, log_file = spawn(argv, env={}, log_path=log_path, cwd=tmp_path)
         standin = StandinProcess(
             name=f"reference judge on port {port}",
             process=process,
@@ -321,7 +297,7 @@ def start_worker(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Sta
         argv = [sys.executable, "-m", "arq", "workers.main.WorkerSettings"]
         if burst:
             argv.append("--burst")
-        process, log_file = _spawn(argv, env=env, log_path=log_path, cwd=tmp_path)
+        process, log_file = spawn(argv, env=env, log_path=log_path, cwd=tmp_path)
         worker = WorkerProcess(
             name=f"arq {name}",
             process=process,
@@ -359,7 +335,7 @@ def start_api(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StartA
         port = free_port()
         log_path = tmp_path / f"{name}-{port}.log"
         argv = [str(MMRARE), "serve", "--host", "127.0.0.1", "--port", str(port)]
-        process, log_file = _spawn(argv, env=env, log_path=log_path, cwd=tmp_path)
+        process, log_file = spawn(argv, env=env, log_path=log_path, cwd=tmp_path)
         api = ApiProcess(
             name=f"{name} on port {port}",
             process=process,

@@ -34,6 +34,7 @@ Message = str | Callable[[], str]
 """A failure message, or a function building it (e.g. to append a log read at failure time)."""
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 MMRARE = Path(sys.executable).parent / "mmrare"  # the installed console script
 
 
@@ -59,6 +60,28 @@ def run_mmrare(
 def mmrare_on(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`mmrare ARGS` against one database (DATABASE_URL), the rest of the environment as is."""
     return run_mmrare(*args, env={**os.environ, "DATABASE_URL": database_url})
+
+
+def spawn(
+    argv: list[str], *, env: Mapping[str, str], log_path: Path, cwd: Path
+) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """Start `argv` with stdout and stderr in `log_path`; the repository is importable."""
+    python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path, **env}
+    log_file = log_path.open("wb")
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=cwd,
+        )
+    except BaseException:
+        log_file.close()
+        raise
+    return process, log_file
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -278,12 +278,12 @@ class JudgeClient:
                     if verdict is None:
                         if cache is not None:
                             self.counters.misses += 1
-                            metrics.CACHE_LOOKUPS.labels(cache="verdict", result="miss").inc()
+                            _VERDICT_CACHE_MISS.inc()
                         work.put_nowait((key, request))
                         waiting += 1
                         continue
                     self.counters.hits += 1
-                    metrics.CACHE_LOOKUPS.labels(cache="verdict", result="hit").inc()
+                    _VERDICT_CACHE_HIT.inc()
                     cached = JudgeOutcome(
                         item_id=request.item_id,
                         verdict=verdict,
@@ -388,11 +388,20 @@ class JudgeClient:
         metrics.JUDGE_ERRORS.labels(kind=name).inc()
 
 
+# Bound once: a label look-up per judged item is work on the hot path.
+_VERDICT_CACHE_HIT = metrics.CACHE_LOOKUPS.labels(cache="verdict", result="hit")
+_VERDICT_CACHE_MISS = metrics.CACHE_LOOKUPS.labels(cache="verdict", result="miss")
+_ITEMS = {
+    (verdict, cached): metrics.ITEMS_JUDGED.labels(
+        outcome="verdict" if verdict else "judge_error", cached="true" if cached else "false"
+    )
+    for verdict in (True, False)
+    for cached in (True, False)
+}
+
+
 def _count_item(outcome: JudgeOutcome) -> None:
-    metrics.ITEMS_JUDGED.labels(
-        outcome="verdict" if outcome.verdict is not None else "judge_error",
-        cached="true" if outcome.cached else "false",
-    ).inc()
+    _ITEMS[outcome.verdict is not None, outcome.cached].inc()
 
 
 class _SlotTransport(httpx.AsyncBaseTransport):

@@ -321,3 +321,52 @@ async def demo_runtime(sessions: async_sessionmaker[AsyncSession], settings: Set
         view_cache=ViewCache(),
         rejudge_slots=LocalLimiter(rejudge_judge_slots(settings)),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticRun:
+    """A synthetic gold set on PostgreSQL + Redis, its T1 answers, and the environment of the
+    worker processes that judge them (the settings' judge and store, plus `worker_env`)."""
+
+    settings: Settings
+    worker_env: dict[str, str]
+    answers: bytes
+
+
+def synthetic_run(
+    database_url: str,
+    redis_url: str,
+    judge_base_url: str,
+    directory: Path,
+    *,
+    items: int,
+    seed: int,
+    **worker_env: str,
+) -> SyntheticRun:
+    from app.demo.synthetic import write_synthetic_bundle, write_synthetic_predictions
+
+    bundle = write_synthetic_bundle(directory / "bundle", items=items, seed=seed)
+    predictions = write_synthetic_predictions(bundle, directory / "predictions", seed=seed)
+    settings = Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        storage_dir=directory / "uploads",
+        judge_base_url=judge_base_url,
+    )
+    prepare_database(settings, bundle)
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "JUDGE_BASE_URL": judge_base_url,
+        "STORAGE_DIR": str(settings.storage_dir.resolve()),
+        **worker_env,
+    }
+    return SyntheticRun(settings, env, predictions[Track.T1].read_bytes())
+
+
+def clean_result(client: httpx.Client, answers: bytes) -> dict[str, Any]:
+    """The same answers under another model name: every verdict comes from the judge cache,
+    so this is the status of the same verdicts stored without an interruption."""
+    clean = upload(client, Track.T1, answers, model="clean-model")
+    assert clean.status_code == 201, clean.text
+    return wait_for_status(client, clean.json()["id"], {"scored", "failed"})

@@ -15,13 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from app.config import Settings
-from app.demo.synthetic import write_synthetic_bundle, write_synthetic_predictions
 from app.tracks import Track
 from tests.integration.helpers import (
     auth,
-    prepare_database,
+    clean_result,
     serve,
+    synthetic_run,
     team_token,
     upload,
     wait_for_status,
@@ -49,26 +48,20 @@ def test_a_killed_worker_repeats_only_in_flight_and_last_interval_calls(
     tmp_path: Path,
 ) -> None:
     judge = start_standin("--latency-ms", str(int(LATENCY_S * 1000)))
-    bundle = write_synthetic_bundle(tmp_path / "bundle", items=600, seed=5)
-    predictions = write_synthetic_predictions(bundle, tmp_path / "predictions", seed=5)
-    settings = Settings(
-        database_url=pg_clean,
-        redis_url=redis_clean,
-        storage_dir=tmp_path / "uploads",
-        judge_base_url=judge.base_url,
+    run = synthetic_run(
+        pg_clean,
+        redis_clean,
+        judge.base_url,
+        tmp_path,
+        items=600,
+        seed=5,
+        JUDGE_CONCURRENCY=str(SLOTS),
+        RUN_BATCH_SIZE="100000",
+        JUDGE_FLUSH_SECONDS=str(FLUSH_S),
+        RUN_STALE_AFTER_SECONDS="2",
+        REAPER_INTERVAL_SECONDS="1",
     )
-    prepare_database(settings, bundle)
-    env = {
-        "DATABASE_URL": pg_clean,
-        "REDIS_URL": redis_clean,
-        "JUDGE_BASE_URL": judge.base_url,
-        "STORAGE_DIR": str(settings.storage_dir.resolve()),
-        "JUDGE_CONCURRENCY": str(SLOTS),
-        "RUN_BATCH_SIZE": "100000",
-        "JUDGE_FLUSH_SECONDS": str(FLUSH_S),
-        "RUN_STALE_AFTER_SECONDS": "2",
-        "REAPER_INTERVAL_SECONDS": "1",
-    }
+    settings, env, data = run.settings, run.worker_env, run.answers
     stats_url = f"http://127.0.0.1:{judge.port}/_standin/stats"
     first = start_worker(env, name="first")
     token = team_token(settings.database_url, "crash")
@@ -76,7 +69,6 @@ def test_a_killed_worker_repeats_only_in_flight_and_last_interval_calls(
         serve(settings) as base_url,
         httpx.Client(base_url=base_url, headers=auth(token)) as client,
     ):
-        data = predictions[Track.T1].read_bytes()
         response = upload(client, Track.T1, data)
         assert response.status_code == 201, response.text
         submission_id = response.json()["id"]
@@ -95,11 +87,7 @@ def test_a_killed_worker_repeats_only_in_flight_and_last_interval_calls(
         final = wait_for_status(client, submission_id, {"scored", "failed"}, timeout=120)
         after = httpx.get(stats_url).json()
 
-        # The same answers under another model name: every verdict comes from the judge cache,
-        # so this is the score of the same verdicts stored without a crash.
-        clean = upload(client, Track.T1, data, model="clean-model")
-        assert clean.status_code == 201, clean.text
-        clean_final = wait_for_status(client, clean.json()["id"], {"scored", "failed"})
+        clean_final = clean_result(client, data)
 
     assert final["status"] == "scored", final
     answered = final["coverage"]["answered"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,11 +24,18 @@ from tests.integration.helpers import (
     upload,
     wait_for_status,
 )
-from tests.support import MMRARE, ChildProcess, StandinProcess, free_port, run_mmrare, wait_until
+from tests.support import (
+    MMRARE,
+    ChildProcess,
+    StandinProcess,
+    free_port,
+    run_mmrare,
+    spawn,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$", re.M)
 
 
@@ -43,15 +49,7 @@ def samples(text: str, name: str) -> dict[str, float]:
 
 
 def _spawn(name: str, argv: list[str], env: dict[str, str], log_path: Path) -> ChildProcess:
-    log_file = log_path.open("wb")
-    process = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=log_path.parent,
-    )
+    process, log_file = spawn(argv, env=env, log_path=log_path, cwd=log_path.parent)
     return ChildProcess(name=name, process=process, log_path=log_path, log_file=log_file)
 
 
@@ -97,7 +95,6 @@ def test_metrics_and_job_logs_across_processes(
         "JUDGE_BASE_URL": standin_judge.base_url,
         "LOG_FORMAT": "json",
         "JUDGE_GLOBAL_CONCURRENCY": "24",
-        "PYTHONPATH": str(REPO_ROOT),
     }
     api_port, worker_port = free_port(), free_port()
     api = _spawn(
