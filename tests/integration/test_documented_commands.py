@@ -358,3 +358,24 @@ def test_the_documented_path_from_an_empty_database_to_a_score(
 
     rejudge = ok(mmrare(env, tmp_path, "rejudge", "--track", "T1", "--judge-model", STANDIN_MODEL))
     assert "T1" in rejudge
+
+
+def test_make_reliability_runs_the_fault_suite() -> None:
+    """`make reliability` (docs/reliability.md) runs the fault tests that `make test` also runs:
+    the target names them, and they are there to collect — a target that ran nothing would
+    print an empty table."""
+    plan = subprocess.run(
+        ["make", "-n", "reliability"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert re.search(r"pytest .*tests/reliability", plan.stdout), plan.stdout
+    collected = subprocess.run(
+        [str(MMRARE.parent / "pytest"), "--collect-only", "-q", "tests/reliability"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    faults = [line for line in collected.stdout.splitlines() if "test_faults.py::" in line]
+    assert len(faults) >= 6, collected.stdout  # one test per fault in the table
