@@ -404,17 +404,17 @@ def table(reports: list[FaultReport]) -> str:
 
 
 def input_counts(tests_root: Path) -> dict[str, int]:
-    """Files in the hostile corpus, and property-based / schema-driven tests, found by looking
-    (no import of their code): `@given(` tests (hypothesis) and schemathesis test modules."""
-    hostile = tests_root / "data" / "hostile"
-    corpus = [p for p in hostile.rglob("*") if p.is_file()] if hostile.is_dir() else []
+    """The hostile-input corpus (its named cases), and property-based / schema-driven tests
+    found by looking: `@given(` tests (hypothesis) and schemathesis test modules."""
+    from tests.integration.test_hostile_inputs import CASES
+
     given = schema = 0
     for path in tests_root.rglob("test_*.py"):
         text = path.read_text(errors="replace")
         given += text.count("@given(")
         schema += int("schemathesis" in text)
     return {
-        "hostile corpus files": len(corpus),
+        "hostile input cases": len(CASES),
         "hypothesis tests": given,
         "schemathesis test modules": schema,
     }
