@@ -149,17 +149,32 @@ def free_port() -> int:
         return port
 
 
-RunState = tuple[EvaluationRun | None, datetime | None, datetime | None]
+RunState = tuple[EvaluationRun, datetime, datetime]
+POLL_SECONDS = 0.1  # the figures come from stored timestamps, not from when a poll saw them
 
 
-async def _run_state(database_url: str) -> RunState:
-    """The latest run and, once it finished, its first and last stored verdict times."""
+async def _finished_run(database_url: str, within: float) -> RunState:
+    """Wait for the latest run to finish; it and its first and last stored verdict times.
+
+    One engine and one light query per poll: the poller shares the machine with the pipeline
+    it measures, so it should cost that pipeline as little CPU as it can."""
     engine = create_engine(database_url)
+    deadline = time.monotonic() + within
     try:
-        async with create_session_factory(engine)() as session:
-            run = await session.scalar(select(EvaluationRun).order_by(EvaluationRun.id.desc()))
-            if run is None or run.finished_at is None:
-                return (run, None, None)
+        sessions = create_session_factory(engine)
+        latest = select(EvaluationRun.id, EvaluationRun.finished_at).order_by(
+            EvaluationRun.id.desc()
+        )
+        while True:
+            async with sessions() as session:
+                row = (await session.execute(latest.limit(1))).first()
+            if row is not None and row.finished_at is not None:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("timed out waiting for the run to finish")
+            await asyncio.sleep(POLL_SECONDS)
+        async with sessions() as session:
+            run = await session.get_one(EvaluationRun, row.id)
             first, last = (
                 await session.execute(
                     select(func.min(ItemResult.updated_at), func.max(ItemResult.updated_at)).where(
@@ -170,10 +185,6 @@ async def _run_state(database_url: str) -> RunState:
             return (run, first, last)
     finally:
         await engine.dispose()
-
-
-def run_state(database_url: str) -> RunState:
-    return asyncio.run(_run_state(database_url))
 
 
 def seconds(value: datetime) -> float:
@@ -239,21 +250,12 @@ def measure(
         accepted = time.time()
         if response.status_code != 201:
             raise RuntimeError(f"upload refused: {response.status_code} {response.text[:500]}")
-        state: list[object] = []
-
-        def finished() -> bool:
-            state[:] = run_state(database_url)
-            run = state[0]
-            return run is not None and run.finished_at is not None  # type: ignore[attr-defined]
-
-        wait_until(finished, 600, "the run to finish")
+        run, first, last = asyncio.run(_finished_run(database_url, within=600))
         cpu_after = process_cpu_seconds(judging_pid)
         peak = peak_memory_mb(judging_pid)
-    run, first, last = state
-    assert isinstance(run, EvaluationRun) and run.finished_at is not None
+    assert run.finished_at is not None
     if run.status.value != "scored":
         raise RuntimeError(f"the run ended {run.status.value}: {run.error}")
-    assert isinstance(first, datetime) and isinstance(last, datetime)
     cpu_ms = None
     if cpu_before is not None and cpu_after is not None:
         cpu_ms = (cpu_after - cpu_before) / args.items * 1000

@@ -120,6 +120,9 @@ class JudgeClient:
         self.backoff_cap = backoff_cap
         self.retry_after_cap = retry_after_cap
         self.cache_put_batch = max(1, cache_put_batch)
+        # Requests rendered and looked up in the cache per step: a step is short (a few ms), so
+        # the calls in flight are never held up behind it.
+        self._feed_chunk = min(max(2 * concurrency, 64), _CACHE_BATCH)
         self.counters = CacheCounters()
         self.health = JudgeHealth()  # every HTTP attempt, for the maintainers' /admin
         self._url = httpx.URL(f"{self.base_url}/chat/completions")  # parsed once, not per call
@@ -221,14 +224,14 @@ class JudgeClient:
         """Yield one outcome per request: cached ones as they are looked up, the rest as they
         complete.
 
-        `requests` is read lazily, a chunk at a time (the first one small), and each chunk's
-        misses go to the judge before the next chunk is read, so the first calls start while
-        later requests are still being rendered and looked up; every slot is fed as soon as it
-        frees. `base_url` (default: this client's) goes into the cache key. Successful verdicts
-        are written to the cache in batches; judge errors never are. Close the iterator
-        (`contextlib.aclosing`) if you stop early, so in-flight work is cancelled promptly.
-        `limit`, when given, is taken around each request on top of the client's own bound (the
-        rejudge share: rejudge runs may use only part of the judge).
+        `requests` is read a short chunk at a time, and each chunk's misses go to the judge
+        before the next chunk is read, so the first calls start while later requests are still
+        being rendered and looked up (the event loop runs between chunks); every slot is fed as
+        soon as it frees. `base_url` (default: this client's) goes into the cache key.
+        Successful verdicts are written to the cache in batches; judge errors never are. Close
+        the iterator (`contextlib.aclosing`) if you stop early, so in-flight work is cancelled
+        promptly. `limit`, when given, is taken around each request on top of the client's own
+        bound (the rejudge share: rejudge runs may use only part of the judge).
         """
         endpoint = base_url if base_url is not None else self.base_url
         work: asyncio.Queue[tuple[str | None, JudgeRequest] | None] = asyncio.Queue()
@@ -267,7 +270,7 @@ class JudgeClient:
             return outcome
 
         try:
-            for chunk in _chunks(requests, first=2 * self.concurrency, size=_CACHE_BATCH):
+            for chunk in _chunks(requests, first=2 * self.concurrency, size=self._feed_chunk):
                 hits: dict[str, Verdict] = {}
                 keys: list[str | None] = [None] * len(chunk)
                 if cache is not None:
@@ -295,6 +298,8 @@ class JudgeClient:
                     yield cached
                 if waiting and not workers:
                     workers = [asyncio.create_task(worker()) for _ in range(2 * self.concurrency)]
+                # Let the calls go out, and replies be read, before the next chunk is rendered.
+                await asyncio.sleep(0)
                 while not done.empty():  # outcomes that arrived meanwhile
                     waiting -= 1
                     yield await settled(done.get_nowait())

@@ -315,6 +315,23 @@ async def test_concurrency_bound_is_never_exceeded(standin: StandinThread) -> No
     assert counted["requests"] == 40
 
 
+async def test_first_calls_go_out_before_the_rest_is_read(standin: StandinThread) -> None:
+    """A run's later requests are rendered while its first calls are in flight, not before."""
+    calls_started_when_read: list[int] = []
+
+    def requests(judge: JudgeClient) -> Iterator[JudgeRequest]:
+        for n in range(300):
+            calls_started_when_read.append(judge.counters.judge_calls)
+            yield t1_request(n)
+
+    async with client(standin, concurrency=4) as judge:
+        outcomes = [o async for o in judge.judge_many(requests(judge), T1)]
+    assert len(outcomes) == 300
+    first_chunk = 2 * judge.concurrency
+    assert calls_started_when_read[:first_chunk] == [0] * first_chunk
+    assert calls_started_when_read[first_chunk] == judge.concurrency  # every slot already busy
+
+
 async def test_cache_hits_make_no_request(standin: StandinThread) -> None:
     requests = [t1_request(n) for n in range(10)]
     cache = InMemoryJudgeCache()
