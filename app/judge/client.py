@@ -1,6 +1,6 @@
 """The only code that talks to the judge: an OpenAI-compatible `POST {base_url}/chat/completions`.
 
-One `JudgeClient` wraps one long-lived `httpx.AsyncClient` and one semaphore, so the concurrency
+One `JudgeClient` wraps one long-lived httpx transport and one semaphore, so the concurrency
 bound holds for every call made through it: a process should build exactly one client (in the
 FastAPI lifespan or the worker's startup) and share it. Inside that bound each HTTP request also
 holds a permit of the client's `limiter` (app/judge/limit.py): the deployment-wide bound shared
@@ -103,7 +103,7 @@ class JudgeClient:
         backoff_cap: float = 30.0,
         retry_after_cap: float = 120.0,
         cache_put_batch: int = 64,
-        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         limiter: Limiter | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = random_module.random,
@@ -133,16 +133,19 @@ class JudgeClient:
         self.limiter: Limiter = limiter or Unlimited()  # the deployment's bound, inside ours
         self._sleep = sleep
         self._random = random
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), transport=_SlotTransport(concurrency)
-        )
+        # Requests go straight to the transport: httpx's client layers (cookies, auth and
+        # redirect flows, default headers) cost a sixth of the client's CPU per call and do
+        # nothing for one POST to one URL. Environment proxies are not used either: a judge
+        # request carries hidden gold answers and goes to JUDGE_BASE_URL and nowhere else.
+        self._timeout = httpx.Timeout(timeout).as_dict()
+        self._owns_transport = transport is None
+        self._transport = transport or _SlotTransport(concurrency)
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this object created it; a passed-in one is the caller's
+        """Close the HTTP transport if this object created it; a passed-in one is the caller's
         (as is the limiter)."""
-        if self._owns_http:
-            await self._http.aclose()
+        if self._owns_transport:
+            await self._transport.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -330,9 +333,7 @@ class JudgeClient:
                 attempts += 1
                 self.counters.judge_calls += 1
                 try:
-                    response = await self._http.post(
-                        self._url, content=payload, headers=self._headers
-                    )
+                    response = await self._send(payload)
                 except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                     self.health.record_error("unusable URL")
                     raise JudgeConfigError(
@@ -380,6 +381,22 @@ class JudgeClient:
             failures += 1
             self._count(f"retry_{kind}")
             await self._sleep(self._delay(failures, retry_after))
+
+    async def _send(self, payload: bytes) -> httpx.Response:
+        """One POST, its body read and the connection handed back before returning."""
+        request = httpx.Request(
+            "POST",
+            self._url,
+            content=payload,
+            headers=self._headers,
+            extensions={"timeout": self._timeout},
+        )
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     def _delay(self, failures: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -290,9 +290,9 @@ async def test_server_messages_never_echo_the_prompt() -> None:
         return httpx.Response(401, text=f"Bad prompt: {user} (rejected)")
 
     transport = httpx.MockTransport(echo)
-    async with httpx.AsyncClient(transport=transport) as http:
+    async with transport:
         for base, expected in (("http://x/a", "body.messages.1: too long"), ("http://x/b", "")):
-            judge = JudgeClient(base, http_client=http, sleep=Sleeps())
+            judge = JudgeClient(base, transport=transport, sleep=Sleeps())
             with pytest.raises(JudgeConfigError) as caught:
                 await judge.judge(request, T1)
             message = str(caught.value)
@@ -330,6 +330,22 @@ async def test_first_calls_go_out_before_the_rest_is_read(standin: StandinThread
     first_chunk = 2 * judge.concurrency
     assert calls_started_when_read[:first_chunk] == [0] * first_chunk
     assert calls_started_when_read[first_chunk] == judge.concurrency  # every slot already busy
+
+
+async def test_environment_proxies_are_not_used(
+    standin: StandinThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judge requests carry hidden gold answers: they go to the judge's URL, never via a proxy
+    some other tool's environment set."""
+    with monkeypatch.context() as env:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+            env.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+        env.delenv("NO_PROXY", raising=False)
+        env.delenv("no_proxy", raising=False)
+        async with client(standin, max_transport_retries=0) as judge:
+            outcome = await judge.judge(t1_request(), T1)
+    assert outcome.verdict is not None
+    assert stats(standin)["requests"] == 1
 
 
 async def test_cache_hits_make_no_request(standin: StandinThread) -> None:
