@@ -37,7 +37,8 @@ from app.config import Settings, StorageBackend
 
 class FileStore(Protocol):
     async def put(self, session: AsyncSession, data: bytes) -> str:
-        """Store `data` within `session`'s unit of work; return its sha256 (hex)."""
+        """Store `data` for `session`'s unit of work (with it, or at once: see above); return
+        its sha256 (hex)."""
         ...
 
     async def read(self, session: AsyncSession, sha256: str) -> bytes:
