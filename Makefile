@@ -16,8 +16,10 @@ LOCK_ARGS ?=
 
 # The pinned, hashed dependencies: $(LOCK) for the service (the image), $(DEV_LOCK) with the
 # dev tools too (.venv and CI). The runtime pins are taken from the dev lock, so both agree.
+# Both carry the service's optional extras ($(RUNTIME_EXTRAS)): the image can use any store.
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
+RUNTIME_EXTRAS := s3
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
 	--generate-hashes --quiet
 
@@ -43,7 +45,7 @@ $(STAMP): pyproject.toml $(DEV_LOCK)
 ## other pins; `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release)
 lock: $(STAMP)
 	$(UV_COMPILE) --extra dev -o $(DEV_LOCK) $(LOCK_ARGS)
-	$(UV_COMPILE) -c $(DEV_LOCK) -o $(LOCK) $(LOCK_ARGS)
+	$(UV_COMPILE) $(addprefix --extra ,$(RUNTIME_EXTRAS)) -c $(DEV_LOCK) -o $(LOCK) $(LOCK_ARGS)
 
 ## services: start local PostgreSQL and Redis when they are down (best effort; tests decide)
 services:

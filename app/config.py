@@ -47,6 +47,7 @@ class StorageBackend(StrEnum):
 
     DIRECTORY = "directory"  # files under STORAGE_DIR: one host
     DATABASE = "database"  # the `blobs` table: every host that reaches the database
+    S3 = "s3"  # an S3-compatible bucket (S3_BUCKET): every host that reaches the bucket
 
 
 class Settings(BaseSettings):
@@ -61,13 +62,34 @@ class Settings(BaseSettings):
     )
     storage_dir: Path = Field(
         default=DEFAULT_VAR_DIR / "uploads",
-        description="Uploaded files, content-addressed (with the database store: this host's "
-        "cache of gold images).",
+        description="Uploaded files, content-addressed (with the database or s3 store: this "
+        "host's cache of gold images).",
     )
     storage_backend: StorageBackend | None = Field(
         default=None,
-        description="`directory` (STORAGE_DIR, one host) or `database` (every host). Unset: "
-        "`database` when DATABASE_URL is PostgreSQL, else `directory`.",
+        description="`directory` (STORAGE_DIR, one host), `database` (every host) or `s3` (a "
+        "bucket, every host). Unset: `database` when DATABASE_URL is PostgreSQL, else "
+        "`directory`.",
+    )
+    # The s3 store. Its credentials are not settings: boto3 finds them (AWS_* variables, the
+    # shared config files, an instance or IRSA role), so no secret is kept here.
+    s3_bucket: str | None = Field(
+        default=None, description="The s3 store's bucket; required with STORAGE_BACKEND=s3."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="An S3-compatible server (MinIO, Ceph, R2, …), e.g. http://minio:9000; "
+        "addressed path-style. Unset: AWS S3.",
+    )
+    s3_prefix: str = Field(
+        default="mmrare/",
+        description="Start of every object key (`{S3_PREFIX}{sha256}`): the bucket may hold "
+        "other things.",
+    )
+    s3_region: str | None = Field(
+        default=None,
+        description="The bucket's region. Unset: the AWS configuration's (AWS_REGION, "
+        "~/.aws/config).",
     )
     secret_key: SecretStr | None = Field(
         default=None,

@@ -64,6 +64,7 @@ class Runtime:
         await self.judge_client.aclose()
         await self.judge_client.limiter.aclose()  # permits still held go back at once
         await self.rejudge_slots.aclose()
+        await self.store.aclose()
         await self.engine.dispose()
 
 

@@ -15,6 +15,8 @@ Fixtures
     standin_judge       function  one reference judge started with default flags
     start_worker        function  factory: start_worker(env, *, name, burst) -> WorkerProcess
     start_api           function  factory: start_api(env, *, name) -> ApiProcess (`mmrare serve`)
+    s3_server           function  an S3-compatible server on loopback with one bucket, and dummy
+                                  AWS credentials in the environment (children inherit them)
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from tests.support import (
     MMRARE,
     ApiProcess,
     ChildProcess,
+    S3Server,
     StandinProcess,
     StartApi,
     StartStandin,
@@ -286,15 +289,23 @@ def start_worker(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Sta
     `env` (DATABASE_URL, REDIS_URL, JUDGE_BASE_URL, JUDGE_MODEL, STORAGE_DIR, ...) is laid over
     os.environ. The process runs in tmp_path, logs to tmp_path/<name>-<n>.log, and is stopped at
     teardown if the test did not stop or kill it; a failed test shows its log. `burst=True`:
-    the worker exits once the queue is empty.
+    the worker exits once the queue is empty. `command=True`: the worker is `mmrare worker`,
+    as a deployment runs it (it has no burst mode).
     """
     started: list[ChildProcess] = []
 
     def start(
-        env: Mapping[str, str], *, name: str = "worker", burst: bool = False
+        env: Mapping[str, str],
+        *,
+        name: str = "worker",
+        burst: bool = False,
+        command: bool = False,
     ) -> WorkerProcess:
         log_path = tmp_path / f"{name}-{len(started)}.log"
         argv = [sys.executable, "-m", "arq", "workers.main.WorkerSettings"]
+        if command:
+            assert not burst, "`mmrare worker` has no burst mode"
+            argv = [str(MMRARE), "worker"]
         if burst:
             argv.append("--burst")
         process, log_file = spawn(argv, env=env, log_path=log_path, cwd=tmp_path)
@@ -355,3 +366,26 @@ def start_api(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StartA
 
     yield start
     _stop_all(started, request)
+
+
+# --------------------------------------------------------------------------------------------
+# An S3-compatible bucket
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[S3Server]:
+    """moto's S3 server on a loopback port with one empty bucket (`S3Server.BUCKET`).
+
+    boto3 takes its credentials from the environment, as in a deployment: dummy ones are set
+    here (this process's, inherited by the child processes a test starts), and the machine's
+    own AWS configuration is hidden so it can neither help nor interfere.
+    """
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-access-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    with S3Server() as server:
+        yield server

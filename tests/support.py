@@ -1,5 +1,5 @@
 """Helpers shared by the tests: free ports, polling with a deadline, handles on child processes,
-and the stand-in judge served in a background thread.
+the stand-in judge served in a background thread, and an S3-compatible server.
 
 Tests never sleep for a fixed time: they poll a condition until it holds or a deadline passes,
 and the failure message says what was awaited (and, for child processes, what they logged).
@@ -22,10 +22,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol, Self
 
+import httpx
 import psycopg
 import uvicorn
 from psycopg import sql
 
+from app.config import StorageBackend
 from app.db import models  # noqa: F401  (registers every table on Base.metadata)
 from app.db.base import Base
 from app.standin.server import StandinJudge, bind
@@ -245,11 +247,38 @@ class StartWorker(Protocol):
     """Type of the `start_worker` fixture: `start_worker({"DATABASE_URL": ..., ...})`."""
 
     def __call__(
-        self, env: Mapping[str, str], *, name: str = "worker", burst: bool = False
+        self,
+        env: Mapping[str, str],
+        *,
+        name: str = "worker",
+        burst: bool = False,
+        command: bool = False,
     ) -> WorkerProcess: ...
 
 
-class StandinThread:
+class BackgroundServer:
+    """A server run in a background thread of this process: `with Server() as server:` starts
+    it (`start()` returns it) and stops it after."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class StandinThread(BackgroundServer):
     """The stand-in judge served by uvicorn in a background thread of this process.
 
     `with StandinThread(latency_ms=50) as judge: judge.base_url …`; `judge.app` is the live
@@ -308,16 +337,62 @@ class StandinThread:
             self._thread.join(timeout)
             self._thread = None
 
-    def __enter__(self) -> Self:
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+class S3Server(BackgroundServer):
+    """An S3-compatible server (moto's, over real HTTP) in a background thread on a loopback
+    port, holding one empty bucket. The caller provides AWS credentials in the environment
+    (any values: the server checks none), as a deployment would.
+
+    `with S3Server() as s3: Settings(**s3.settings(), …)`; child processes take `s3.env`.
+    """
+
+    BUCKET = "mmrare-test-files"
+    REGION = "us-east-1"
+
+    def __init__(self) -> None:
+        # Imported here (boto3 too): moto takes a third of a second to import, and only the
+        # tests that use a bucket should pay for it.
+        from moto.server import ThreadedMotoServer
+
+        # Port 0: the OS picks a free port when the server binds, so no other test can take it.
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.endpoint_url = ""
+
+    def start(self) -> Self:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        self.client().create_bucket(Bucket=self.BUCKET)
+        return self
+
+    def stop(self) -> None:
+        # moto's backends are this process's globals: empty them for the next test's server.
+        httpx.post(f"{self.endpoint_url}/moto-api/reset", trust_env=False).raise_for_status()
+        self._server.stop()
+
+    def client(self) -> Any:
+        """A boto3 S3 client of the test's own, to look into the bucket."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.REGION)
+
+    def keys(self) -> list[str]:
+        listing = self.client().list_objects_v2(Bucket=self.BUCKET)
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+
+    def settings(self) -> dict[str, Any]:
+        """The settings of an s3 store keeping its files in the bucket, as Settings fields."""
+        return {
+            "storage_backend": StorageBackend.S3,  # an enum: model_copy(update=…) validates none
+            "s3_bucket": self.BUCKET,
+            "s3_endpoint_url": self.endpoint_url,
+            "s3_region": self.REGION,
+        }
+
+    @property
+    def env(self) -> dict[str, str]:
+        """`settings()` as a process's environment variables."""
+        return {name.upper(): str(value) for name, value in self.settings().items()}
 
 
 def truncate_all(postgres_url: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from app.cli import accounts, data, kit, oversight, rejudges, rubrics, service, submit
 from app.cli.common import CommandError
-from app.config import get_settings
+from app.config import ConfigurationError, get_settings
 from app.errors import DomainError
 from app.formats.gold_bundle import GoldBundleError
 from app.observability.logs import configure_logging
@@ -49,6 +49,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     try:
         args.handler(args, settings)
-    except (CommandError, DomainError, GoldBundleError) as exc:
+    except (CommandError, ConfigurationError, DomainError, GoldBundleError) as exc:
         print(f"mmrare: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -1,6 +1,7 @@
-"""Readiness: the database answers, its schema is at the revision this code ships with, and
-Redis (the job queue) answers when REDIS_URL is set. Each check is bounded in time, so a probe
-gets its answer even while a dependency hangs."""
+"""Readiness: the database answers, its schema is at the revision this code ships with, Redis
+(the job queue) answers when REDIS_URL is set, and the bucket does when the s3 store keeps the
+files. Each check is bounded in time, so a probe gets its answer even while a dependency
+hangs."""
 
 import asyncio
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from app.db.migrate import current_revision, head_revision
 from app.queue import ArqQueue
 from app.runtime import Runtime
+from app.storage.s3 import BucketRefused, S3Store
 
 CHECK_TIMEOUT_SECONDS = 3.0
 OK = "ok"
@@ -43,6 +45,19 @@ async def _ping_redis(queue: ArqQueue) -> None:
         await queue.redis.ping()
 
 
+async def _bucket(store: S3Store) -> str:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await store.check_bucket()
+    except BucketRefused as exc:
+        # The status alone says what to fix (404: no such bucket; 403: refused credentials)
+        # and, unlike the server's message, names no host or account.
+        return f"refused (HTTP {exc.status})"
+    except Exception as exc:
+        return _failure(exc)
+    return OK
+
+
 async def readiness(runtime: Runtime) -> Readiness:
     checks: dict[str, str] = {}
     try:
@@ -63,4 +78,6 @@ async def readiness(runtime: Runtime) -> Readiness:
             checks["redis"] = _failure(exc)
         else:
             checks["redis"] = OK
+    if isinstance(runtime.store, S3Store):
+        checks["bucket"] = await _bucket(runtime.store)
     return Readiness(checks)

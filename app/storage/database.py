@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.repositories import blobs as blobs_repo
-from app.storage import fanned_out, sha256_hex, write_file
+from app.storage import cached_file, sha256_hex
 
 
 class DatabaseStore:
@@ -26,12 +26,9 @@ class DatabaseStore:
         return data
 
     async def local_file(self, session: AsyncSession, sha256: str, suffix: str) -> Path:
-        """Fetched once per host: the cached file is named by its content, so it never goes
-        stale."""
-        target = fanned_out(self.cache_dir, sha256, suffix)
-        if await asyncio.to_thread(target.exists):
-            return target
-        data = await blobs_repo.get(session, sha256)
-        if data is not None:
-            await asyncio.to_thread(write_file, target, data)
-        return target
+        return await cached_file(
+            self.cache_dir, sha256, suffix, lambda: blobs_repo.get(session, sha256)
+        )
+
+    async def aclose(self) -> None:
+        pass  # the engine, closed by the runtime, holds the connections

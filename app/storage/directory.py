@@ -26,6 +26,9 @@ class DirectoryStore:
     async def local_file(self, session: AsyncSession, sha256: str, suffix: str) -> Path:
         return await asyncio.to_thread(self._named, sha256, suffix)
 
+    async def aclose(self) -> None:
+        pass  # nothing held open
+
     def _put(self, data: bytes) -> str:
         digest = sha256_hex(data)
         target = fanned_out(self.root, digest)

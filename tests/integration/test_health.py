@@ -1,5 +1,6 @@
 """`/healthz` (the process answers) and `/readyz` (it can serve): 200, or 503 naming each
-failing check, against real databases and a real Redis that goes away."""
+failing check, against real databases, a real Redis that goes away and a real S3-compatible
+server whose bucket goes away."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy.engine import make_url
 from app.config import Settings
 from app.db.migrate import alembic_config, head_revision, upgrade
 from tests.integration.helpers import in_process_app, serve
-from tests.support import free_port, mmrare_on, wait_until
+from tests.support import S3Server, free_port, mmrare_on, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -154,3 +155,34 @@ def test_readyz_names_redis_when_it_goes_away(
         body = _wait_not_ready(client, ["redis"])
         assert body["checks"]["redis"] in {"timed out", "unreachable (ConnectionError)"}
         assert client.get("/healthz").status_code == 200
+
+
+async def test_readyz_names_the_bucket_when_it_is_gone(
+    sqlite_url: str, s3_server: S3Server, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, sqlite_url).model_copy(update=s3_server.settings())
+    async with in_process_app(settings) as env:
+        ready = await env.client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "bucket": "ok"}
+
+        s3_server.client().delete_bucket(Bucket=S3Server.BUCKET)
+        gone = await env.client.get("/readyz")
+        assert gone.status_code == 503, gone.text
+        assert gone.json()["failing"] == ["bucket"]
+        assert gone.json()["checks"]["bucket"] == "refused (HTTP 404)"  # no such bucket
+        assert (await env.client.get("/healthz")).status_code == 200
+
+
+async def test_readyz_names_a_bucket_server_nobody_answers_for(
+    sqlite_url: str, s3_server: S3Server, tmp_path: Path
+) -> None:
+    nobody = {**s3_server.settings(), "s3_endpoint_url": f"http://127.0.0.1:{free_port()}"}
+    settings = _settings(tmp_path, sqlite_url).model_copy(update=nobody)
+    async with in_process_app(settings) as env:
+        response = await env.client.get("/readyz")
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["failing"] == ["bucket"]
+    assert body["checks"]["bucket"] == "unreachable (EndpointConnectionError)"
+    assert "127.0.0.1" not in response.text  # the probe is public: no host named

@@ -1,10 +1,12 @@
 """Many processes as many hosts would run them: PostgreSQL, Redis, `mmrare serve` and arq worker
-processes, the stand-in judge over HTTP. What one host wrote to its disk, another cannot read;
-what the deployment allows the judge, all processes together keep to."""
+processes, the stand-in judge over HTTP, and an S3-compatible bucket. What one host wrote to its
+disk, another cannot read; what the deployment allows the judge, all processes together keep
+to."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,14 @@ from tests.integration.helpers import (
     upload,
     wait_for_status,
 )
-from tests.support import StandinProcess, StartApi, StartStandin, StartWorker, wait_until
+from tests.support import (
+    S3Server,
+    StandinProcess,
+    StartApi,
+    StartStandin,
+    StartWorker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -143,6 +152,43 @@ def test_an_api_and_a_worker_with_different_storage_dirs_judge_an_upload(
     assert status["result"]["judge_error_count"] == 0, status  # no image was missing
     assert _stats(standin_judge)["images"] >= 2  # T3 items carry two images each
     assert not any(path.is_file() for path in api_dir.rglob("*"))  # the upload is in the DB
+    assert any(worker_dir.rglob("*.png"))  # the worker's host cached the images it sent
+
+
+def test_an_api_and_a_worker_with_different_storage_dirs_judge_an_upload_kept_in_a_bucket(
+    pg_clean: str,
+    redis_clean: str,
+    standin_judge: StandinProcess,
+    s3_server: S3Server,
+    start_api: StartApi,
+    start_worker: StartWorker,
+    tmp_path: Path,
+) -> None:
+    """STORAGE_BACKEND=s3: `mmrare serve` and `mmrare worker`, each with a STORAGE_DIR of its
+    own, share the upload and the gold images through the bucket alone."""
+    bundle = write_synthetic_bundle(tmp_path / "bundle", items=60, seed=11, with_images=True)
+    predictions = write_synthetic_predictions(bundle, tmp_path / "predictions", seed=11)
+    api_dir, worker_dir = tmp_path / "host-api" / "files", tmp_path / "host-worker" / "files"
+    env = _env(pg_clean, redis_clean, standin_judge, api_dir, **s3_server.env)
+    prepare_database(_settings(env), bundle)  # the gold images go to the bucket
+    shutil.rmtree(bundle.parent)  # the bundle stays on the maintainer's machine
+    images = s3_server.keys()
+    assert images and not any(api_dir.rglob("*.png"))
+    api = start_api(env)
+    worker_env = {**env, "STORAGE_DIR": str(worker_dir), "JUDGE_SEND_IMAGES": "true"}
+    worker = start_worker(worker_env, command=True)
+    data = predictions[Track.T3].read_bytes()
+    token = team_token(pg_clean, "bucket")
+    with httpx.Client(base_url=api.base_url, headers=auth(token), trust_env=False) as client:
+        response = upload(client, Track.T3, data)
+        assert response.status_code == 201, response.text
+        status = wait_for_status(client, response.json()["id"], {"scored", "failed"})
+    assert status["status"] == "scored", (status, worker.describe())
+    assert status["result"]["judge_error_count"] == 0, status  # no image was missing
+    assert _stats(standin_judge)["images"] >= 2  # T3 items carry two images each
+    upload_key = f"mmrare/{hashlib.sha256(data).hexdigest()}"
+    assert s3_server.keys() == sorted([*images, upload_key])
+    assert not any(path.is_file() for path in api_dir.rglob("*"))  # nothing on the API's disk
     assert any(worker_dir.rglob("*.png"))  # the worker's host cached the images it sent
 
 

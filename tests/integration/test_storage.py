@@ -1,22 +1,28 @@
-"""The two file stores behind one protocol (app/storage): content-addressed, idempotent, and a
-file on this host for what the judge prompt attaches."""
+"""The three file stores behind one protocol (app/storage): content-addressed, idempotent, and
+a file on this host for what the judge prompt attaches. The s3 store talks to a real
+S3-compatible server over HTTP (moto's, on loopback)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from app.config import Settings, StorageBackend
+from app.config import ConfigurationError, Settings, StorageBackend
 from app.db.models import Blob
 from app.db.session import create_engine, create_session_factory
 from app.storage import FileStore, build_store
 from app.storage.database import DatabaseStore
 from app.storage.directory import DirectoryStore
+from app.storage.s3 import S3Store
 from app.unit_of_work import transaction
+from tests.support import S3Server, run_mmrare
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +38,8 @@ def test_the_backend_follows_the_database_unless_set() -> None:
     forced = Settings(database_url="postgresql://u@h/db", storage_backend="directory")
     assert isinstance(build_store(forced), DirectoryStore)
     assert isinstance(build_store(postgres), DatabaseStore)
+    bucket = Settings(database_url="postgresql://u@h/db", storage_backend="s3", s3_bucket="b")
+    assert isinstance(build_store(bucket), S3Store)  # built without reaching any server
 
 
 async def _exercise(database_url: str, store: FileStore) -> tuple[int, Path, Path, Path]:
@@ -55,6 +63,7 @@ async def _exercise(database_url: str, store: FileStore) -> tuple[int, Path, Pat
             rows = await session.scalar(select(func.count()).select_from(Blob)) or 0
         return rows, first, second, missing
     finally:
+        await store.aclose()
         await engine.dispose()
 
 
@@ -78,3 +87,116 @@ def test_the_directory_store_writes_files_and_no_rows(sqlite_url: str, tmp_path:
     assert (root / digest[:2] / digest).read_bytes() == PNG
     assert first == second and first.name == f"{digest}.png" and first.read_bytes() == PNG
     assert not missing.exists()
+
+
+def _s3_store(s3: S3Server, cache_dir: Path, **settings: Any) -> S3Store:
+    store = build_store(Settings(storage_dir=cache_dir, **{**s3.settings(), **settings}))
+    assert isinstance(store, S3Store)
+    return store
+
+
+def test_the_s3_store_keeps_one_object_per_content(
+    s3_server: S3Server, sqlite_url: str, tmp_path: Path
+) -> None:
+    store = _s3_store(s3_server, tmp_path / "cache", s3_prefix="board/")
+    rows, first, second, missing = asyncio.run(_exercise(sqlite_url, store))
+    digest = hashlib.sha256(PNG).hexdigest()
+    assert rows == 0
+    assert s3_server.keys() == [f"board/{digest}"]  # stored twice, one object
+    assert first == second and first.suffix == ".png" and first.read_bytes() == PNG
+    assert first.is_relative_to(tmp_path / "cache")  # this host's cache
+    assert not missing.exists()
+
+
+def test_the_s3_store_fetches_a_local_file_once_per_host(
+    s3_server: S3Server, sqlite_url: str, tmp_path: Path
+) -> None:
+    store = _s3_store(s3_server, tmp_path / "cache")
+    requests: list[str] = []
+    # botocore's own hook, called once per HTTP request it sends (retries included).
+    store.client.meta.events.register(
+        "before-send.s3", lambda request, **_: requests.append(request.method)
+    )
+
+    async def fetch_twice() -> tuple[Path, Path, list[str]]:
+        engine = create_engine(sqlite_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                digest = await store.put(session, PNG)
+                first = await store.local_file(session, digest, ".png")
+                after_first = list(requests)
+                second = await store.local_file(session, digest, ".png")
+            return first, second, after_first
+        finally:
+            await store.aclose()
+            await engine.dispose()
+
+    first, second, after_first = asyncio.run(fetch_twice())
+    assert after_first == ["PUT", "GET"]
+    assert requests == after_first  # the second call read this host's copy
+    assert first == second and second.read_bytes() == PNG
+
+
+def test_an_s3_object_is_written_before_commit_and_outlives_a_rollback(
+    s3_server: S3Server, sqlite_url: str, tmp_path: Path
+) -> None:
+    """A bucket cannot join the transaction: the object exists before the rows naming it are
+    committed (so committed rows never name a missing object), and a rollback leaves it."""
+    store = _s3_store(s3_server, tmp_path / "cache")
+
+    async def put_then_roll_back() -> list[str]:
+        engine = create_engine(sqlite_url)
+        sessions = create_session_factory(engine)
+        try:
+            with pytest.raises(RuntimeError, match="rolled back"):
+                async with transaction(sessions) as session:
+                    await store.put(session, PNG)
+                    seen_before_commit = s3_server.keys()
+                    raise RuntimeError("rolled back")
+            return seen_before_commit
+        finally:
+            await store.aclose()
+            await engine.dispose()
+
+    digest = hashlib.sha256(PNG).hexdigest()
+    assert asyncio.run(put_then_roll_back()) == [f"mmrare/{digest}"]  # the default S3_PREFIX
+    assert s3_server.keys() == [f"mmrare/{digest}"]  # unnamed, harmless: the key is the content
+
+
+def test_a_missing_bucket_is_not_a_missing_file(
+    s3_server: S3Server, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Only a missing key means "nothing stored"; a missing bucket is a fault to see."""
+    store = _s3_store(s3_server, tmp_path / "cache", s3_bucket="no-such-bucket")
+
+    async def read() -> None:
+        engine = create_engine(sqlite_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                await store.read(session, "0" * 64)
+        finally:
+            await store.aclose()
+            await engine.dispose()
+
+    with pytest.raises(store.client.exceptions.NoSuchBucket):
+        asyncio.run(read())
+
+
+def test_the_s3_store_refuses_to_start_without_its_bucket_or_boto3(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = Settings(storage_dir=tmp_path, storage_backend="s3")
+    with pytest.raises(ConfigurationError, match=r"STORAGE_BACKEND=s3 needs S3_BUCKET: set it"):
+        build_store(settings)
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as if the s3 extra were not installed
+    with pytest.raises(ConfigurationError, match=r"pip install 'mmrarebench-leaderboard\[s3\]'"):
+        build_store(settings.model_copy(update={"s3_bucket": "files"}))
+
+
+def test_a_command_says_which_setting_the_s3_store_lacks(sqlite_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "STORAGE_BACKEND": "s3"}
+    env.pop("S3_BUCKET", None)
+    result = run_mmrare("gold", "import", str(tmp_path), env=env, cwd=tmp_path)
+    assert result.returncode == 1, result
+    assert result.stderr.startswith("mmrare: STORAGE_BACKEND=s3 needs S3_BUCKET"), result.stderr
+    assert "Traceback" not in result.stderr

@@ -6,7 +6,8 @@ from pathlib import Path
 from app.config import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-_ROW = re.compile(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|", re.M)
+_NAME = r"`[A-Z][A-Z0-9_]*`"  # S3_BUCKET has a digit
+_ROW = re.compile(rf"^\| ({_NAME}(?:, {_NAME})*) \|", re.M)
 
 
 def documented_settings(text: str) -> set[str]:
