@@ -276,6 +276,20 @@ async def test_a_rubric_prefix_and_the_select_agree_with_the_banner(
     assert "too short" in message and f"T2 {current[:12]}" in message
 
 
+async def test_choosing_a_rubric_version_keeps_the_view(
+    settings: Settings, world: dict[str, int]
+) -> None:
+    """The rubric select's form carries the columns, filters and sort along, not the page."""
+    await seed_older_t2_rubric(settings)
+    view = {"cols": "model,T1", "domain": "medical", "sort": "T1", "page": "1", "q": "a"}
+    async with client_for(settings) as client:
+        html = (await client.get("/", params=view)).text
+    form = html[html.index('aria-label="Rubric version"') :]
+    form = form[: form.index("</form>")]
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    assert hidden == {"domain": "medical", "q": "a", "sort": "T1", "cols": "model,T1"}
+
+
 async def test_the_documented_board_urls(settings: Settings, world: dict[str, int]) -> None:
     """The URLs docs/leaderboard.md gives as examples, as a visitor types them."""
     async with client_for(settings) as client:
