@@ -367,8 +367,10 @@ class S3Server(BackgroundServer):
 
     def stop(self) -> None:
         # moto's backends are this process's globals: empty them for the next test's server.
-        httpx.post(f"{self.endpoint_url}/moto-api/reset", trust_env=False).raise_for_status()
-        self._server.stop()
+        try:
+            httpx.post(f"{self.endpoint_url}/moto-api/reset", trust_env=False).raise_for_status()
+        finally:
+            self._server.stop()
 
     def client(self) -> Any:
         """A boto3 S3 client of the test's own, to look into the bucket."""

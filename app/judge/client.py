@@ -74,6 +74,7 @@ from app.rubrics.model import Rubric
 
 log = logging.getLogger(__name__)
 
+USER_AGENT = "mmrarebench-leaderboard"
 SERVER_MESSAGE_LIMIT = 500
 RAW_REPLY_LIMIT = 20_000  # what we keep of a malformed reply for maintainers
 _REDACT_WINDOW = 24  # a server message sharing this many characters with our prompt is redacted
@@ -126,7 +127,12 @@ class JudgeClient:
         self.counters = CacheCounters()
         self.health = JudgeHealth()  # every HTTP attempt, for the maintainers' /admin
         self._url = httpx.URL(f"{self.base_url}/chat/completions")  # parsed once, not per call
-        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        self._headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            # Some gateways in front of hosted judges refuse requests that name no client.
+            "User-Agent": USER_AGENT,
+        }
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._semaphore = asyncio.Semaphore(concurrency)
@@ -392,6 +398,7 @@ class JudgeClient:
             extensions={"timeout": self._timeout},
         )
         response = await self._transport.handle_async_request(request)
+        response.request = request  # as httpx's client sets it: response.url and friends work
         try:
             await response.aread()
         finally:

@@ -35,49 +35,48 @@ def _failure(exc: BaseException) -> str:
     return "timed out" if isinstance(exc, TimeoutError) else f"unreachable ({type(exc).__name__})"
 
 
-async def _schema_revision(runtime: Runtime) -> str | None:
-    async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), runtime.engine.connect() as connection:
-        return await connection.run_sync(current_revision)
+async def _schema(runtime: Runtime) -> dict[str, str]:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), runtime.engine.connect() as connection:
+            revision = await connection.run_sync(current_revision)
+    except Exception as exc:
+        return {"database": _failure(exc), "migrations": NOT_CHECKED}
+    head = head_revision()
+    migrations = OK if revision == head else f"at {revision or 'no revision'}, expected {head}"
+    return {"database": OK, "migrations": migrations}
 
 
-async def _ping_redis(queue: ArqQueue) -> None:
-    async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-        await queue.redis.ping()
+async def _redis(queue: ArqQueue) -> dict[str, str]:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await queue.redis.ping()
+    except Exception as exc:
+        return {"redis": _failure(exc)}
+    return {"redis": OK}
 
 
-async def _bucket(store: S3Store) -> str:
+async def _bucket(store: S3Store) -> dict[str, str]:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await store.check_bucket()
     except BucketRefused as exc:
         # The status alone says what to fix (404: no such bucket; 403: refused credentials)
         # and, unlike the server's message, names no host or account.
-        return f"refused (HTTP {exc.status})"
+        return {"bucket": f"refused (HTTP {exc.status})"}
     except Exception as exc:
-        return _failure(exc)
-    return OK
+        return {"bucket": _failure(exc)}
+    return {"bucket": OK}
 
 
 async def readiness(runtime: Runtime) -> Readiness:
-    checks: dict[str, str] = {}
-    try:
-        revision = await _schema_revision(runtime)
-    except Exception as exc:
-        checks["database"] = _failure(exc)
-        checks["migrations"] = NOT_CHECKED
-    else:
-        head = head_revision()
-        checks["database"] = OK
-        checks["migrations"] = (
-            OK if revision == head else f"at {revision or 'no revision'}, expected {head}"
-        )
+    """Every check at once: a probe's answer takes at most one CHECK_TIMEOUT_SECONDS however
+    many dependencies hang (deploy/k8s gives the probe more than that)."""
+    checks = [_schema(runtime)]
     if isinstance(runtime.queue, ArqQueue):
-        try:
-            await _ping_redis(runtime.queue)
-        except Exception as exc:
-            checks["redis"] = _failure(exc)
-        else:
-            checks["redis"] = OK
+        checks.append(_redis(runtime.queue))
     if isinstance(runtime.store, S3Store):
-        checks["bucket"] = await _bucket(runtime.store)
-    return Readiness(checks)
+        checks.append(_bucket(runtime.store))
+    outcomes: dict[str, str] = {}
+    for outcome in await asyncio.gather(*checks):
+        outcomes.update(outcome)
+    return Readiness(outcomes)

@@ -27,6 +27,10 @@ from app.storage import cached_file, sha256_hex
 PROBE_TIMEOUT_SECONDS = 2.0
 """Connect and read timeout of the readiness probe's one attempt (the probe allows 3 s)."""
 
+STORE_CONNECT_TIMEOUT_SECONDS = 5.0
+STORE_READ_TIMEOUT_SECONDS = 30.0
+"""Of each attempt of the store's reads and writes (three attempts at most)."""
+
 INSTALL_HINT = "install the s3 extra: pip install 'mmrarebench-leaderboard[s3]'"
 
 
@@ -86,8 +90,16 @@ class S3Store:
             read_timeout=PROBE_TIMEOUT_SECONDS,
             retries={"total_max_attempts": 1},
         )
+        # Bounded, so a bucket that hangs holds an upload (and a worker thread) for seconds,
+        # not for botocore's default minute per attempt.
+        store = Config(
+            s3=addressing,
+            connect_timeout=STORE_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=STORE_READ_TIMEOUT_SECONDS,
+            retries={"mode": "standard", "total_max_attempts": 3},
+        )
         return cls(
-            client=client(Config(s3=addressing)),
+            client=client(store),
             probe_client=client(probe),
             bucket=settings.s3_bucket,
             prefix=settings.s3_prefix,

@@ -4,11 +4,15 @@ server whose bucket goes away."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -16,11 +20,16 @@ import psycopg
 import pytest
 import redis
 from alembic import command
+from arq.connections import ArqRedis
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db.migrate import alembic_config, head_revision, upgrade
+from app.db.session import create_engine
+from app.queue import ArqQueue
+from app.services import health
+from app.storage.s3 import S3Store
 from tests.integration.helpers import in_process_app, serve
 from tests.support import S3Server, free_port, mmrare_on, wait_until
 
@@ -186,3 +195,37 @@ async def test_readyz_names_a_bucket_server_nobody_answers_for(
     assert body["failing"] == ["bucket"]
     assert body["checks"]["bucket"] == "unreachable (EndpointConnectionError)"
     assert "127.0.0.1" not in response.text  # the probe is public: no host named
+
+
+async def test_readyz_answers_within_one_check_timeout_however_many_dependencies_hang(
+    sqlite_url: str, s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis and the bucket both accept connections and never answer: the checks run at once,
+    so the probe still answers after one check's timeout, not after the sum of them."""
+    monkeypatch.setattr(health, "CHECK_TIMEOUT_SECONDS", 1.0)
+    with socket.socket() as silent:  # connections complete in its backlog; nothing is read
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        hung = {**s3_server.settings(), "s3_endpoint_url": f"http://127.0.0.1:{port}"}
+        settings = _settings(tmp_path, sqlite_url).model_copy(update=hung)
+        await asyncio.to_thread(upgrade, settings.database_url)  # it runs its own event loop
+        store = S3Store.from_settings(settings)
+        queue = ArqQueue(ArqRedis(host="127.0.0.1", port=port))
+        engine = create_engine(settings.database_url)
+        runtime: Any = SimpleNamespace(engine=engine, queue=queue, store=store)
+        try:
+            started = time.monotonic()
+            ready = await health.readiness(runtime)
+            elapsed = time.monotonic() - started
+        finally:
+            await queue.redis.aclose()
+            await store.aclose()
+            await engine.dispose()
+    assert ready.checks == {
+        "database": "ok",
+        "migrations": "ok",
+        "redis": "timed out",
+        "bucket": "timed out",
+    }
+    assert elapsed < 1.8  # one timeout (1 s) and some slack; one after the other would be 2 s

@@ -4,6 +4,7 @@ The stand-in runs under uvicorn in a background thread; its `script` knob forces
 sequences and its stats endpoint counts what actually reached it.
 """
 
+import asyncio
 import dataclasses
 import json
 import socket
@@ -25,7 +26,7 @@ from app.standin.knobs import StandinKnobs
 from app.standin.protocol import MALFORMED_CONTENT
 from app.standin.rating import rate
 from app.tracks import Track
-from tests.support import StandinThread
+from tests.support import StandinThread, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -346,6 +347,50 @@ async def test_environment_proxies_are_not_used(
             outcome = await judge.judge(t1_request(), T1)
     assert outcome.verdict is not None
     assert stats(standin)["requests"] == 1
+
+
+async def test_a_timed_out_or_cancelled_call_gives_its_connection_back(
+    standin: StandinThread,
+) -> None:
+    """Every slot's connection is usable again after a read timeout and after a cancellation:
+    were one kept, the two calls at the end could not both be in flight."""
+    control(standin, {"script": ["timeout", "timeout"]})  # each hangs until the client leaves
+    async with client(standin, concurrency=2, timeout=0.3, max_transport_retries=0) as judge:
+        with pytest.raises(JudgeUnavailable, match="timeout"):
+            await judge.judge(t1_request(0), T1)
+        hanging = asyncio.create_task(judge.judge(t1_request(1), T1))
+
+        async def in_flight() -> bool:  # the call reached the stand-in and hangs there
+            return bool(stats(standin)["in_flight"] == 1)
+
+        await wait_for(in_flight, 5, message="the call in flight")
+        hanging.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await hanging
+        control(standin, {"latency_ms": 200, "reset_stats": True})
+        async with asyncio.timeout(5):
+            both = await asyncio.gather(
+                judge.judge(t1_request(2), T1), judge.judge(t1_request(3), T1)
+            )
+    assert all(outcome.verdict is not None for outcome in both)
+    assert stats(standin)["max_in_flight"] == 2
+
+
+async def test_requests_name_the_client_and_their_content(standin: StandinThread) -> None:
+    seen: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"choices": [{"message": {"content": "{}"}}]})
+
+    async with httpx.MockTransport(reply) as transport:
+        judge = JudgeClient("http://judge.test/v1", transport=transport, sleep=Sleeps())
+        await judge.judge(t1_request(), T1)
+    headers = seen[0].headers
+    assert headers["user-agent"] == "mmrarebench-leaderboard"
+    assert headers["content-type"] == "application/json"
+    assert "authorization" not in headers  # no JUDGE_API_KEY, no header
+    assert seen[0].url == "http://judge.test/v1/chat/completions"
 
 
 async def test_cache_hits_make_no_request(standin: StandinThread) -> None:
