@@ -58,13 +58,11 @@ def serve(settings: Settings, *, record_jobs: bool = False) -> Iterator[str]:
     """The real app under uvicorn on a loopback port, in a thread; yields its base URL.
     `record_jobs`: runs go to a RecordingQueue instead of being judged."""
     port = free_port()
-    app = create_app(settings)
+    app = create_app(settings, job_queue=RecordingQueue() if record_jobs else None)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_until(lambda: server.started, 20, message="the API to start")
-    if record_jobs:
-        app.state.runtime = dataclasses.replace(app.state.runtime, queue=RecordingQueue())
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -216,10 +214,9 @@ class InProcessApp:
 async def in_process_app(settings: Settings) -> AsyncIterator[InProcessApp]:
     """Run the app's lifespan here and talk to it through httpx's ASGI transport (the request
     body still arrives in chunks); jobs go to a RecordingQueue instead of a judge."""
-    app = create_app(settings)
+    queue = RecordingQueue()
+    app = create_app(settings, job_queue=queue)
     async with app.router.lifespan_context(app):
-        queue = RecordingQueue()
-        app.state.runtime = dataclasses.replace(app.state.runtime, queue=queue)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield InProcessApp(app, client, queue)

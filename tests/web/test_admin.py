@@ -6,6 +6,7 @@ Jobs go to a recording queue and this test runs them itself with the real job fu
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -74,6 +75,14 @@ def settings(
 async def env(settings: Settings) -> AsyncIterator[InProcessApp]:
     async with in_process_app(settings) as env:
         yield env
+
+
+async def test_drain_is_the_only_runner_of_jobs(env: InProcessApp) -> None:
+    """The app given a recording queue starts no runner and no pick-up loop of its own: one
+    would judge a queued run behind `drain`'s back, which would then find it taken."""
+    running = {task.get_coro().__qualname__ for task in asyncio.all_tasks()}  # type: ignore[union-attr]
+    assert not {name for name in running if "maintain" in name or "InProcessQueue" in name}
+    assert env.app.state.runtime.queue is env.queue
 
 
 async def drain(env: InProcessApp, limit: int | None = None) -> int:
