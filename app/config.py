@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.formats.text import check_text
 from app.judge import STANDIN_MODEL
 
 DEFAULT_VAR_DIR = Path("var")
@@ -40,6 +41,9 @@ Retries = Annotated[int, Field(ge=0)]
 
 class ConfigurationError(ValueError):
     """A setting that makes no sense to start with; the message says which and how to fix it."""
+
+
+S3_MAX_KEY_BYTES = 1024  # S3's limit on an object key
 
 
 class StorageBackend(StrEnum):
@@ -84,7 +88,7 @@ class Settings(BaseSettings):
     s3_prefix: str = Field(
         default="mmrare/",
         description="Start of every object key (`{S3_PREFIX}{sha256}`): the bucket may hold "
-        "other things.",
+        "other things. One line of text, at most 960 bytes (UTF-8).",
     )
     s3_region: str | None = Field(
         default=None,
@@ -244,6 +248,16 @@ class Settings(BaseSettings):
     def public_inputs(self) -> tuple[str, ...]:
         """The gold fields a participant's kit carries, in a fixed order."""
         return tuple(name for name in self.public_input_fields.split(",") if name)
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _usable_key_prefix(cls, value: str) -> str:
+        # Refused here, at start-up, rather than by the bucket at the first upload.
+        check_text("S3_PREFIX", value)  # no NUL, control character or lone surrogate
+        room = S3_MAX_KEY_BYTES - 64  # the sha256 follows the prefix
+        if len(value.encode()) > room:
+            raise ValueError(f"S3_PREFIX is longer than {room} bytes (UTF-8); shorten it")
+        return value
 
     @field_validator("judge_base_url")
     @classmethod

@@ -4,6 +4,7 @@ files. Each check is bounded in time, so a probe gets its answer even while a de
 hangs."""
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from app.db.migrate import current_revision, head_revision
@@ -32,6 +33,10 @@ class Readiness:
 
 def _failure(exc: BaseException) -> str:
     # The exception's type only: its text may name hosts and users, and the probe is public.
+    if isinstance(exc, BucketRefused):
+        # The status alone says what to fix (404: no such bucket; 403: refused credentials)
+        # and, unlike the server's message, names no host or account.
+        return f"refused (HTTP {exc.status})"
     return "timed out" if isinstance(exc, TimeoutError) else f"unreachable ({type(exc).__name__})"
 
 
@@ -46,26 +51,14 @@ async def _schema(runtime: Runtime) -> dict[str, str]:
     return {"database": OK, "migrations": migrations}
 
 
-async def _redis(queue: ArqQueue) -> dict[str, str]:
+async def _answers(name: str, probe: Awaitable[object]) -> dict[str, str]:
+    """{name: "ok"}, or why `probe` failed or took longer than CHECK_TIMEOUT_SECONDS."""
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            await queue.redis.ping()
+            await probe
     except Exception as exc:
-        return {"redis": _failure(exc)}
-    return {"redis": OK}
-
-
-async def _bucket(store: S3Store) -> dict[str, str]:
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            await store.check_bucket()
-    except BucketRefused as exc:
-        # The status alone says what to fix (404: no such bucket; 403: refused credentials)
-        # and, unlike the server's message, names no host or account.
-        return {"bucket": f"refused (HTTP {exc.status})"}
-    except Exception as exc:
-        return {"bucket": _failure(exc)}
-    return {"bucket": OK}
+        return {name: _failure(exc)}
+    return {name: OK}
 
 
 async def readiness(runtime: Runtime) -> Readiness:
@@ -73,9 +66,9 @@ async def readiness(runtime: Runtime) -> Readiness:
     many dependencies hang (deploy/k8s gives the probe more than that)."""
     checks = [_schema(runtime)]
     if isinstance(runtime.queue, ArqQueue):
-        checks.append(_redis(runtime.queue))
+        checks.append(_answers("redis", runtime.queue.redis.ping()))
     if isinstance(runtime.store, S3Store):
-        checks.append(_bucket(runtime.store))
+        checks.append(_answers("bucket", runtime.store.check_bucket()))
     outcomes: dict[str, str] = {}
     for outcome in await asyncio.gather(*checks):
         outcomes.update(outcome)

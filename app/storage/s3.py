@@ -4,7 +4,8 @@ of the files the judge prompt reads (gold images).
 
 boto3 does the talking: it finds the credentials (AWS_* variables, the shared config files, an
 instance or IRSA role: never the service's settings), signs requests (SigV4) and retries them
-(AWS_RETRY_MODE, AWS_MAX_ATTEMPTS). Its calls block, so each one runs in a thread.
+(up to three attempts, each with bounded timeouts). Its calls block, so each one runs in a
+thread.
 
 The bucket cannot join the database transaction. `put` writes the object at once, before the
 rows that name it commit, so a committed row never names a missing object. A unit of work that

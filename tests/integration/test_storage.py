@@ -11,7 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.config import ConfigurationError, Settings, StorageBackend
@@ -200,3 +204,20 @@ def test_a_command_says_which_setting_the_s3_store_lacks(sqlite_url: str, tmp_pa
     assert result.returncode == 1, result
     assert result.stderr.startswith("mmrare: STORAGE_BACKEND=s3 needs S3_BUCKET"), result.stderr
     assert "Traceback" not in result.stderr
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(prefix=st.text(max_size=1100))
+def test_an_s3_prefix_is_refused_at_start_up_or_makes_a_key_the_bucket_takes(
+    prefix: str,
+) -> None:
+    """Any text, NUL, controls, lone surrogates and over-long ones included: a setting either
+    refused by name, or one whose keys are UTF-8 within S3's 1,024 bytes."""
+    try:
+        settings = Settings(s3_prefix=prefix)
+    except pydantic.ValidationError as exc:
+        assert "S3_PREFIX" in str(exc)
+        return
+    key = f"{settings.s3_prefix}{'0' * 64}".encode()  # raises on a lone surrogate
+    assert len(key) <= 1024
+    assert not any(byte < 0x20 or byte == 0x7F for byte in key)
