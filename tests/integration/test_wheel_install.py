@@ -82,6 +82,19 @@ def test_the_wheel_carries_every_file_the_service_reads(wheel: Path) -> None:
         assert expected <= names, (resource, sorted(expected - names))
 
 
+def test_the_wheel_offers_the_s3_extra_the_docs_name(wheel: Path) -> None:
+    """`pip install 'mmrarebench-leaderboard[s3]'` (README, the s3 store's start-up error)
+    brings boto3: the wheel's metadata says so."""
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+    lines = archive.read(metadata).decode().splitlines()
+    assert "Provides-Extra: s3" in lines
+    requires = [line.replace("'", '"') for line in lines if line.startswith("Requires-Dist:")]
+    assert any(
+        line.startswith("Requires-Dist: boto3") and 'extra == "s3"' in line for line in requires
+    ), requires
+
+
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtual environment outside the checkout: the runtime lock, then the wheel."""
