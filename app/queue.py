@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from arq.connections import ArqRedis
-from arq.constants import default_queue_name
+from arq.constants import default_queue_name, in_progress_key_prefix
 from arq.jobs import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class JobQueue(Protocol):
 class ArqQueue:
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
+        self._waiting_jobs = redis.register_script(_WAITING_JOBS)
 
     async def enqueue_run(self, run_id: int, attempt: int) -> None:
         job = await self.redis.enqueue_job(
@@ -54,8 +55,20 @@ class ArqQueue:
         return status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
 
     async def depth(self) -> int:
-        # arq keeps waiting jobs in one sorted set; a started job leaves it.
-        return int(await self.redis.zcard(default_queue_name))
+        waiting = await self._waiting_jobs(keys=[default_queue_name], args=[in_progress_key_prefix])
+        return int(waiting)
+
+
+# arq keeps a job in its sorted set until the job finishes, so the running ones (those
+# holding an in-progress key) are left out. One script, so a job finishing between the
+# two reads cannot be counted as waiting.
+_WAITING_JOBS = """
+local waiting = 0
+for _, job_id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if redis.call('EXISTS', ARGV[1] .. job_id) == 0 then waiting = waiting + 1 end
+end
+return waiting
+"""
 
 
 RunExecutor = Callable[[int, int], Awaitable[object]]
