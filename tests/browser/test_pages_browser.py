@@ -29,7 +29,7 @@ from app.db.migrate import upgrade
 from app.services.status import view_key
 from tests.browser.cdp import Page, browser
 from tests.integration.helpers import serve
-from tests.web.leaderboard_support import seed, settings_for
+from tests.web.leaderboard_support import seed, seed_older_t2_rubric, settings_for
 
 pytestmark = pytest.mark.browser
 
@@ -40,12 +40,14 @@ WIDTHS = (1400, 390)
 MIN_CHART_TEXT_PX = 11.0
 
 # Every public page, as a visitor, a participant and a maintainer open them. "{private}" is a
-# private submission's status page (reached with its view key) and its publish form.
+# private submission's status page (reached with its view key) and its publish form; "{older}"
+# the T2 board under an older rubric version (banner and the open list of older boards).
 PAGES: list[tuple[str, str]] = [
     ("overview", "/"),
     ("overview-all", "/?all=true"),
     ("track-T1", "/tracks/T1"),
     ("track-T2", "/tracks/T2?all=true"),
+    ("track-T2-older", "{older}"),
     ("overview-table3", "/?access=open&kind=reported&cols=model,T1,T1_F1,T2,T3,T4"),
     ("track-T1-columns", "/tracks/T1?kind=judged&cols=rank,model,organisation,size,score,f1"),
     ("model", "/models/Gamma-Med"),
@@ -142,6 +144,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     upgrade(database)
     settings: Settings = settings_for(database, tmp_path)
     ids = asyncio.run(seed(settings))
+    older = asyncio.run(seed_older_t2_rubric(settings))
     private = ids["Alpha-General/T2/private"]
     key = view_key(settings.resolve_keys().view_link_key, private)
     with serve(settings) as url:
@@ -150,6 +153,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
             {
                 "{private}": f"/submissions/{private}?key={key}",
                 "{private-action}": f"/submissions/{private}/action?do=publish&key={key}",
+                "{older}": f"/tracks/T2?rubric={older[:8]}",
             },
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from html import unescape
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -256,7 +256,22 @@ async def test_model_urls_redirect_to_the_stored_case(
     assert lower.status_code == 200  # an exact name is never ambiguous
 
 
-async def test_a_rubric_prefix_and_the_select_agree_with_the_banner(
+def older_board_links(html: str) -> dict[str, tuple[str, bool]]:
+    """The older-boards list: link text -> (href, shown now)."""
+    block = html[html.index('id="older-boards"') :]
+    block = block[: block.index("</details>")]
+    links = re.findall(r'<li><a href="([^"]*)"( aria-current="page")?>(.*?)</a></li>', block)
+    return {
+        re.sub(r"<[^>]+>", "", unescape(text)): (unescape(href), bool(current))
+        for href, current, text in links
+    }
+
+
+def query(href: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(href).query)
+
+
+async def test_a_rubric_prefix_and_the_older_boards_agree_with_the_banner(
     settings: Settings, world: dict[str, int]
 ) -> None:
     old_version = await seed_older_t2_rubric(settings)
@@ -267,27 +282,58 @@ async def test_a_rubric_prefix_and_the_select_agree_with_the_banner(
         then = (await client.get("/", params={"rubric": old_version[:7]})).text
         short = await client.get("/api/v1/leaderboard", params={"rubric": current[:3]})
     assert "Showing an older board" not in same
-    assert '<option value="" selected>current (active)</option>' in same
+    assert 'id="older-boards">' in same  # closed while the current board shows
+    assert older_board_links(same)["current (active)"] == ("/", True)
     assert "Showing an older board" in then
-    assert '<option value="">current (active)</option>' in then
-    assert f'<option value="{old_version}" selected>' in then
+    assert 'id="older-boards" open>' in then
+    links = older_board_links(then)
+    assert links["current (active)"] == ("/", False)
+    [(label, (href, shown))] = [item for item in links.items() if item[0] != "current (active)"]
+    assert label.startswith(f"T2 · rubric {old_version[:12]} · judge ") and shown
+    assert query(href)["rubric"] == [old_version]
     assert short.status_code == 422
     message = short.json()["error"]["message"]
     assert "too short" in message and f"T2 {current[:12]}" in message
 
 
-async def test_choosing_a_rubric_version_keeps_the_view(
+async def test_a_version_judged_by_two_judges_opens_under_the_judge_its_link_names(
     settings: Settings, world: dict[str, int]
 ) -> None:
-    """The rubric select's form carries the columns, filters and sort along, not the page."""
-    await seed_older_t2_rubric(settings)
+    old_version = await seed_older_t2_rubric(settings)
+
+    async def second_judge(session: AsyncSession) -> None:
+        spec = JudgedSpec(
+            "Alpha-General", Track.T2, 41.0, rubric_version=old_version, judge_model="second-judge"
+        )
+        await add_judged(session, spec)
+
+    await run_in_session(settings, second_judge)
+    async with client_for(settings) as client:
+        links = older_board_links((await client.get("/")).text)
+        older = {label: href for label, (href, _) in links.items() if label.startswith("T2")}
+        assert len(older) == 2
+        for label, href in older.items():
+            judge = label.split(" · judge ")[1].split(" · ")[0].removesuffix("reference stand-in")
+            assert query(href) == {"rubric": [old_version], "judge": [judge]}
+            page = (await client.get(href)).text
+            assert older_board_links(page)[label] == (href, True)
+            banner = page[page.index("Showing an older board") :]
+            assert f"and judge {judge}" in banner[: banner.index("</p>")]
+
+
+async def test_older_board_links_keep_the_view(settings: Settings, world: dict[str, int]) -> None:
+    """Each older board's link carries the columns, filters and sort along, not the page."""
+    old_version = await seed_older_t2_rubric(settings)
     view = {"cols": "model,T1", "domain": "medical", "sort": "T1", "page": "1", "q": "a"}
     async with client_for(settings) as client:
         html = (await client.get("/", params=view)).text
-    form = html[html.index('aria-label="Rubric version"') :]
-    form = form[: form.index("</form>")]
-    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
-    assert hidden == {"domain": "medical", "q": "a", "sort": "T1", "cols": "model,T1"}
+    links = older_board_links(html)
+    [href] = [href for label, (href, _) in links.items() if label.startswith("T2")]
+    assert "cols=model,T1" in href  # the documented, readable form
+    kept = {name: values for name, values in query(href).items() if name not in ("rubric", "judge")}
+    assert kept == {"domain": ["medical"], "q": ["a"], "sort": ["T1"], "cols": ["model,T1"]}
+    assert query(href)["rubric"] == [old_version]
+    assert query(links["current (active)"][0]) == kept
 
 
 async def test_the_documented_board_urls(settings: Settings, world: dict[str, int]) -> None:

@@ -142,7 +142,17 @@ def common_context(
         "params": params,
         "path": path,
         "pairs": list(board.pairs.values()),
-        "choices": board.choices,
+        # Each older (rubric version, judge) pair with the link that opens it, view kept.
+        "older_boards": [
+            (
+                choice,
+                link(
+                    path, params, rubric=[choice.rubric_version], judge=choice.judge_model, page=1
+                ),
+            )
+            for choice in board.choices
+            if not choice.active
+        ],
         "is_current": board.is_current,
         "current_url": link(path, params, rubric=[], judge=None, page=1),
         "csv_url": link(api_path, params, format="csv", page=1, all=False),
