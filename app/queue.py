@@ -22,8 +22,11 @@ JUDGE_RUN_JOB = "judge_run"
 WORKER_MAX_JOBS = 4
 
 
+RUN_JOB_ID_PREFIX = "run-"
+
+
 def run_job_id(run_id: int, attempt: int) -> str:
-    return f"run-{run_id}-attempt-{attempt}"
+    return f"{RUN_JOB_ID_PREFIX}{run_id}-attempt-{attempt}"
 
 
 class JobQueue(Protocol):
@@ -34,7 +37,7 @@ class JobQueue(Protocol):
         ...
 
     async def depth(self) -> int:
-        """Jobs waiting to start (the metric `mmrare_queue_depth`)."""
+        """Judge runs waiting to start (the metric `mmrare_queue_depth`)."""
         ...
 
 
@@ -55,17 +58,23 @@ class ArqQueue:
         return status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
 
     async def depth(self) -> int:
-        waiting = await self._waiting_jobs(keys=[default_queue_name], args=[in_progress_key_prefix])
+        waiting = await self._waiting_jobs(
+            keys=[default_queue_name], args=[in_progress_key_prefix, RUN_JOB_ID_PREFIX]
+        )
         return int(waiting)
 
 
-# arq keeps a job in its sorted set until the job finishes, so the running ones (those
-# holding an in-progress key) are left out. One script, so a job finishing between the
-# two reads cannot be counted as waiting.
+# Judge runs waiting to start. arq keeps a job in its sorted set until the job returns, so
+# running ones (holding an in-progress key) are left out; so is the workers' maintenance cron,
+# which arq adds ahead of its beat. One script, so a job finishing between the reads is not
+# counted as waiting.
 _WAITING_JOBS = """
 local waiting = 0
 for _, job_id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    if redis.call('EXISTS', ARGV[1] .. job_id) == 0 then waiting = waiting + 1 end
+    if string.sub(job_id, 1, #ARGV[2]) == ARGV[2]
+        and redis.call('EXISTS', ARGV[1] .. job_id) == 0 then
+        waiting = waiting + 1
+    end
 end
 return waiting
 """

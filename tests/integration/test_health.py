@@ -202,7 +202,7 @@ async def test_readyz_answers_within_one_check_timeout_however_many_dependencies
 ) -> None:
     """Redis and the bucket both accept connections and never answer: the checks run at once,
     so the probe still answers after one check's timeout, not after the sum of them."""
-    monkeypatch.setattr(health, "CHECK_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(health, "CHECK_TIMEOUT_SECONDS", 2.0)
     with socket.socket() as silent:  # connections complete in its backlog; nothing is read
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
@@ -228,4 +228,4 @@ async def test_readyz_answers_within_one_check_timeout_however_many_dependencies
         "redis": "timed out",
         "bucket": "timed out",
     }
-    assert elapsed < 1.8  # one timeout (1 s) and some slack; one after the other would be 2 s
+    assert elapsed < 3.5  # one timeout (2 s) and slack for a loaded machine; in turn: 4 s

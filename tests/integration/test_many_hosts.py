@@ -220,7 +220,9 @@ def test_two_apis_three_workers_and_a_worker_killed_mid_run(
     start_api: StartApi,
     tmp_path: Path,
 ) -> None:
-    judge = start_standin("--latency-ms", "40")
+    # 80 ms a call: the victim's four runs last over 12 s, ample time for the other two
+    # workers to start and take the queued runs before it could drain the queue alone.
+    judge = start_standin("--latency-ms", "80")
     bundle = write_synthetic_bundle(tmp_path / "bundle", items=240, seed=7)
     env = _env(pg_clean, redis_clean, judge, tmp_path / "host-api-1")
     prepare_database(_settings(env), bundle)
