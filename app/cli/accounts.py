@@ -1,12 +1,16 @@
 """Accounts: teams and their API tokens (run by a maintainer, against the database)."""
 
+from __future__ import annotations
+
 import argparse
 import sys
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from app.cli.common import Subparsers, add_command_group, cli_actor, run_in_session
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def cmd_team_create(args: argparse.Namespace, settings: Settings) -> None:

@@ -1,21 +1,28 @@
 """What every command family shares: command groups, the error type, argument types, reading a
-file, and running one unit of work whose runs are enqueued after its commit."""
+file, and running one unit of work whose runs are enqueued after its commit.
+
+The database, queue and service modules are imported by the commands that use them, not here:
+`mmrare --help` and the client commands start without loading SQLAlchemy or arq
+(tests/unit/test_cli_imports.py).
+"""
+
+from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.config import Settings
-from app.db.session import create_engine, create_session_factory
 from app.errors import DomainError
-from app.queue import ArqQueue
 from app.tracks import Track
-from app.unit_of_work import unit_of_work
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.config import Settings
+    from app.queue import ArqQueue
 
 T = TypeVar("T")
 Jobs = Sequence[tuple[int, int]]
@@ -95,6 +102,8 @@ class CommandQueue:
             from arq import create_pool
             from arq.connections import RedisSettings
 
+            from app.queue import ArqQueue
+
             redis = await create_pool(RedisSettings.from_dsn(self.settings.redis_url or ""))
             self._arq = ArqQueue(redis)
         await self._arq.enqueue_run(run_id, attempt)
@@ -114,6 +123,9 @@ def run_and_enqueue(
     settings: Settings, work: Callable[[AsyncSession], Awaitable[tuple[T, Jobs]]]
 ) -> T:
     """Run `work` as one unit of work; the runs it returns are enqueued after the commit."""
+
+    from app.db.session import create_engine, create_session_factory
+    from app.unit_of_work import unit_of_work
 
     async def run() -> T:
         engine = create_engine(settings.database_url)

@@ -5,9 +5,10 @@ command creates are committed first and enqueued after: to the arq workers when 
 otherwise `mmrare serve` picks them up on its next reaper pass (REAPER_INTERVAL_SECONDS).
 """
 
-import argparse
+from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import argparse
+from typing import TYPE_CHECKING
 
 from app.cli.common import (
     CommandError,
@@ -20,6 +21,9 @@ from app.cli.common import (
     track_arg,
 )
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def _print_view(view: object) -> None:
