@@ -16,9 +16,8 @@ from app.client.progress import FINAL, ProgressPrinter
 from app.config import ClientSettings, Settings
 from app.formats.predictions import PredictionFileTooLarge, parse_predictions
 from app.rubrics.labels import dimension_labels
+from app.submission_verbs import ACTIONS, DONE
 from app.tracks import Track
-
-ACTIONS = ("publish", "unpublish", "pin", "unpin", "cancel", "requeue")
 
 
 def _client(args: argparse.Namespace) -> LeaderboardClient:
@@ -192,8 +191,6 @@ def cmd_action(args: argparse.Namespace, settings: Settings) -> None:
 
 def _changed(action: str, status: dict[str, Any]) -> str:
     """What an action changed: "published T1 submission 12 (model X) …", not its status line."""
-    from app.services.submission_actions import DONE
-
     head = f"{DONE[action]} {status['track']} submission {status['id']} (model {status['model']})"
     run = status.get("status")
     if action == "publish":

@@ -99,7 +99,7 @@ class BoardPair:
 
 @dataclass(frozen=True)
 class RubricChoice:
-    """A (rubric, judge) pair of a track that has scores, for the rubric selector."""
+    """A (rubric, judge) pair of a track that has scores: one of the "Older boards" links."""
 
     track: Track
     rubric_version: str

@@ -26,15 +26,6 @@ from app.tracks import Track
 
 CANCEL_ATTEMPTS = 3  # a run may move on between our read and our compare-and-set
 AUDIT_VERBS = {"published": "publish", "pinned": "pin"}  # audited as submission.pin / .unpin
-# What each action changed, as the CLI and the status page say it.
-DONE = {
-    "publish": "published",
-    "unpublish": "unpublished",
-    "pin": "pinned",
-    "unpin": "unpinned",
-    "cancel": "cancelled",
-    "requeue": "re-queued",
-}
 
 
 async def owned_submission(

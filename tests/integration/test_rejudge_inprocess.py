@@ -5,7 +5,6 @@ or two — not when the next maintenance pass comes (REAPER_INTERVAL_SECONDS, 60
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ def test_a_cli_rejudge_runs_at_once_on_an_in_process_server(
         storage_dir=tmp_path / "uploads",
         judge_base_url=standin_judge.base_url,
         secret_key="test-secret",
-        reaper_interval_seconds=60,
+        reaper_interval_seconds=600,  # only the serve's pick-up of new runs can start it in time
     )
     prepare_database(settings)
     token = team_token(sqlite_url, "alpha")
@@ -50,7 +49,6 @@ def test_a_cli_rejudge_runs_at_once_on_an_in_process_server(
         wait_for_status(client, sent.json()["id"], {"scored"})
         publish(client, sent.json()["id"])
 
-        started_at = time.monotonic()
         started = run_mmrare("rejudge", "--track", "T1", env=env)
         assert started.returncode == 0, started.stderr
         assert "a running `mmrare serve` (no REDIS_URL) starts them within a second or two" in (
@@ -65,5 +63,4 @@ def test_a_cli_rejudge_runs_at_once_on_an_in_process_server(
             return bool(latest["status"] == "completed")
 
         wait_until(completed, 30, 0.1, lambda: f"the rejudge to complete: {latest}")
-        assert time.monotonic() - started_at < 45  # sooner than the 60 s maintenance pass
         assert latest["progress"]["submissions_done"] == 1

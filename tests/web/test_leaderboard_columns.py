@@ -260,7 +260,7 @@ def older_board_links(html: str) -> dict[str, tuple[str, bool]]:
     """The older-boards list: link text -> (href, shown now)."""
     block = html[html.index('id="older-boards"') :]
     block = block[: block.index("</details>")]
-    links = re.findall(r'<li><a href="([^"]*)"( aria-current="page")?>(.*?)</a></li>', block)
+    links = re.findall(r'<li><a href="([^"]*)"( aria-current="true")?>(.*?)</a></li>', block)
     return {
         re.sub(r"<[^>]+>", "", unescape(text)): (unescape(href), bool(current))
         for href, current, text in links
@@ -319,6 +319,18 @@ async def test_a_version_judged_by_two_judges_opens_under_the_judge_its_link_nam
             assert older_board_links(page)[label] == (href, True)
             banner = page[page.index("Showing an older board") :]
             assert f"and judge {judge}" in banner[: banner.index("</p>")]
+
+
+async def test_a_track_page_offers_only_its_own_older_boards(
+    settings: Settings, world: dict[str, int]
+) -> None:
+    old_version = await seed_older_t2_rubric(settings)
+    async with client_for(settings) as client:
+        t1 = (await client.get("/tracks/T1")).text
+        t2 = older_board_links((await client.get("/tracks/T2")).text)
+    assert 'id="older-boards"' not in t1  # T1 has no older board of its own
+    [(href, _)] = [link for label, link in t2.items() if label.startswith("T2")]
+    assert href.startswith("/tracks/T2?") and query(href)["rubric"] == [old_version]
 
 
 async def test_older_board_links_keep_the_view(settings: Settings, world: dict[str, int]) -> None:

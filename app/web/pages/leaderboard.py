@@ -133,9 +133,15 @@ def pager(path: str, params: ViewParams, table: TableView) -> dict[str, str | No
 
 
 def common_context(
-    board: Board, params: ViewParams, path: str, api_path: str, title: str
+    board: Board,
+    params: ViewParams,
+    path: str,
+    api_path: str,
+    title: str,
+    track: Track | None = None,
 ) -> dict[str, Any]:
-    """What every leaderboard and analysis page shows around its table."""
+    """What every leaderboard and analysis page shows around its table; a track's page (`track`)
+    offers only that track's older boards."""
     return {
         "title": title,
         "board": board,
@@ -151,7 +157,7 @@ def common_context(
                 ),
             )
             for choice in board.choices
-            if not choice.active
+            if not choice.active and track in (None, choice.track)
         ],
         "is_current": board.is_current,
         "current_url": link(path, params, rubric=[], judge=None, page=1),
@@ -301,7 +307,7 @@ def track_context(
 ) -> dict[str, Any]:
     path = f"/tracks/{track.value}"
     context = common_context(
-        board, params, path, f"/api/v1/tracks/{track.value}", f"{track} {track.label}"
+        board, params, path, f"/api/v1/tracks/{track.value}", f"{track} {track.label}", track
     )
     pair = board.pairs.get(track)
     context.update(

@@ -14,8 +14,8 @@ from app.runs import ACTIVE, RunStatus
 from app.services.accounts import Principal
 from app.services.quota import Quota, team_quota
 from app.services.status import SubmissionView, submission_view, view_key, view_of, waiting_note
-from app.services.submission_actions import DONE
 from app.services.submissions import SubmitOutcome
+from app.submission_verbs import DONE
 from app.tracks import Track
 from app.web import csrf
 from app.web.auth import OptionalPrincipal, authenticated

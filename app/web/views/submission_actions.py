@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.services.accounts import Principal
-from app.services.submission_actions import DONE, cancel, requeue, set_pinned, set_published
+from app.services.submission_actions import cancel, requeue, set_pinned, set_published
+from app.submission_verbs import DONE
 from app.unit_of_work import UnitOfWork
 
 
