@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.formats.text import check_text
@@ -333,7 +333,21 @@ def _derive(secret: bytes, purpose: str) -> bytes:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment. ConfigurationError when any is refused: one line per
+    variable, naming it and how to fix it, never its value (it may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(refused_settings(exc)) from None
+
+
+def refused_settings(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False, include_context=False):
+        name = str(problem["loc"][0]).upper() if problem["loc"] else "a setting"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(message if message.startswith(name) else f"{name}: {message}")
+    return "\n".join(lines)
 
 
 class ClientSettings(BaseSettings):

@@ -41,14 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
-    configure_logging(
-        settings.log_format,
-        verbose=args.verbose,
-        service=args.command in LONG_RUNNING_COMMANDS,
-    )
     try:
+        settings = get_settings()
+        configure_logging(
+            settings.log_format,
+            verbose=args.verbose,
+            service=args.command in LONG_RUNNING_COMMANDS,
+        )
         args.handler(args, settings)
     except (CommandError, ConfigurationError, DomainError, GoldBundleError) as exc:
-        print(f"mmrare: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"mmrare: {line}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -17,8 +17,10 @@ installed without it runs every other store.
 """
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +35,28 @@ STORE_READ_TIMEOUT_SECONDS = 30.0
 """Of each attempt of the store's reads and writes (three attempts at most)."""
 
 INSTALL_HINT = "install the s3 extra: pip install 'mmrarebench-leaderboard[s3]'"
+
+# The names boto3 sends (botocore checks each request against the same pattern); S3 itself is
+# stricter (3–63 lowercase characters), S3-compatible servers vary.
+BUCKET_NAME = re.compile(r"[a-zA-Z0-9.\-_]{1,255}")
+
+
+ENDPOINT_HINT = (
+    "S3_ENDPOINT_URL is not a server's URL: give http(s)://host[:port], e.g. http://minio:9000, "
+    "or unset it for AWS S3"
+)
+
+
+def _check_endpoint(url: str) -> None:
+    """What botocore would let through and fail on later: another scheme, or a bad port."""
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018  (raises ValueError when the port is not 0–65535)
+    except ValueError:
+        usable = False
+    if not usable:
+        raise ConfigurationError(ENDPOINT_HINT)
 
 
 class BucketRefused(Exception):
@@ -68,9 +92,17 @@ class S3Store:
                 "(credentials come from the AWS environment, e.g. AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY, or an instance role)"
             )
+        if not BUCKET_NAME.fullmatch(settings.s3_bucket):
+            raise ConfigurationError(
+                "S3_BUCKET is not a bucket name: use letters, digits, '.', '-' and '_' only, "
+                "at most 255 of them"
+            )
+        if settings.s3_endpoint_url:
+            _check_endpoint(settings.s3_endpoint_url)
         try:
             import boto3
             from botocore.config import Config
+            from botocore.exceptions import InvalidRegionError
         except ImportError:
             raise ConfigurationError(
                 f"STORAGE_BACKEND=s3 needs boto3, which is not installed: {INSTALL_HINT}"
@@ -99,9 +131,17 @@ class S3Store:
             read_timeout=STORE_READ_TIMEOUT_SECONDS,
             retries={"mode": "standard", "total_max_attempts": 3},
         )
+        try:
+            clients = client(store), client(probe)
+        except InvalidRegionError:
+            raise ConfigurationError(
+                "S3_REGION is not a region name: give one such as us-east-1, or unset it"
+            ) from None
+        except ValueError:  # botocore refuses the endpoint's host name
+            raise ConfigurationError(ENDPOINT_HINT) from None
         return cls(
-            client=client(store),
-            probe_client=client(probe),
+            client=clients[0],
+            probe_client=clients[1],
             bucket=settings.s3_bucket,
             prefix=settings.s3_prefix,
             cache_dir=settings.storage_dir,

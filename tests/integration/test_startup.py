@@ -1,6 +1,7 @@
-"""Friendly start-up: a busy port is one line naming the port and the flag that changes it
-(exit 1, no traceback), and the demo refuses an unknown service on its judge port but uses a
-stand-in judge of ours that already runs there. Each case runs the command as a user would."""
+"""Friendly start-up: a refused setting is a line naming it (exit 1, no traceback, never its
+value), a busy port is one line naming the port and the flag that changes it, and the demo
+refuses an unknown service on its judge port but uses a stand-in judge of ours that already
+runs there. Each case runs the command as a user would."""
 
 from __future__ import annotations
 
@@ -20,6 +21,52 @@ from tests.support import StandinProcess, free_port, run_mmrare
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_refused_settings_are_named_one_a_line_and_never_echoed(tmp_path: Path) -> None:
+    secret = "not-a-number-but-a-secret"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/mmrare.db",
+        "JUDGE_CONCURRENCY": secret,
+        "S3_PREFIX": "board\x01",
+    }
+    result = run_mmrare("db", "upgrade", env=env, cwd=tmp_path)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr and secret not in result.stderr
+    lines = sorted(result.stderr.splitlines())
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("mmrare: JUDGE_CONCURRENCY: Input should be a valid integer")
+    assert lines[1].startswith("mmrare: S3_PREFIX holds U+0001 (a control character)")
+    assert not (tmp_path / "mmrare.db").exists()  # nothing was done
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("S3_ENDPOINT_URL", "not a url"),
+        ("S3_ENDPOINT_URL", "ftp://files.example"),
+        ("S3_ENDPOINT_URL", "http://minio:99999"),
+        ("S3_BUCKET", "no spaces allowed"),
+        ("S3_REGION", "us east"),
+    ],
+)
+def test_an_unusable_s3_setting_stops_a_command_by_name(
+    tmp_path: Path, setting: str, value: str
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/mmrare.db",
+        "STORAGE_BACKEND": "s3",
+        "S3_BUCKET": "files",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        setting: value,
+    }
+    result = run_mmrare("gold", "import", str(tmp_path), env=env, cwd=tmp_path)
+    assert result.returncode == 1, result
+    assert result.stderr.startswith(f"mmrare: {setting} is not "), result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.fixture

@@ -221,3 +221,22 @@ def test_an_s3_prefix_is_refused_at_start_up_or_makes_a_key_the_bucket_takes(
     key = f"{settings.s3_prefix}{'0' * 64}".encode()  # raises on a lone surrogate
     assert len(key) <= 1024
     assert not any(byte < 0x20 or byte == 0x7F for byte in key)
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(
+    setting=st.sampled_from(["s3_bucket", "s3_endpoint_url", "s3_region"]),
+    value=st.text(min_size=1, max_size=300)
+    | st.from_regex(r"https?://[a-z0-9._\-\[\]:]{0,40}(:[0-9]{1,6})?/?", fullmatch=True),
+)
+def test_an_s3_setting_is_refused_by_name_or_builds_a_store(setting: str, value: str) -> None:
+    """Any text (NUL, lone surrogates, spaces, other schemes, ports out of range): the store
+    either starts, or refuses naming the setting, never with another error."""
+    base = {"storage_backend": "s3", "s3_bucket": "files"}
+    try:
+        store = build_store(Settings(**{**base, setting: value}))
+    except ConfigurationError as exc:
+        assert str(exc).startswith(f"{setting.upper()} is not "), exc
+        return
+    assert isinstance(store, S3Store)
+    asyncio.run(store.aclose())
