@@ -50,6 +50,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         args.handler(args, settings)
     except (CommandError, ConfigurationError, DomainError, GoldBundleError) as exc:
-        for line in str(exc).splitlines():
-            print(f"mmrare: {line}", file=sys.stderr)
+        print(f"mmrare: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -34,10 +34,10 @@ def test_refused_settings_are_named_one_a_line_and_never_echoed(tmp_path: Path) 
     result = run_mmrare("db", "upgrade", env=env, cwd=tmp_path)
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr and secret not in result.stderr
-    lines = sorted(result.stderr.splitlines())
-    assert len(lines) == 2, result.stderr
-    assert lines[0].startswith("mmrare: JUDGE_CONCURRENCY: Input should be a valid integer")
-    assert lines[1].startswith("mmrare: S3_PREFIX holds U+0001 (a control character)")
+    lines = sorted(result.stderr.removeprefix("mmrare: ").splitlines())
+    assert result.stderr.startswith("mmrare: ") and len(lines) == 2, result.stderr
+    assert lines[0].startswith("JUDGE_CONCURRENCY: Input should be a valid integer")
+    assert lines[1].startswith("S3_PREFIX holds U+0001 (a control character)")
     assert not (tmp_path / "mmrare.db").exists()  # nothing was done
 
 
