@@ -4,9 +4,7 @@ Plain values: the service, the web pages and the client CLI share them, and the 
 without loading the database layer.
 """
 
-ACTIONS = ("publish", "unpublish", "pin", "unpin", "cancel", "requeue")
-
-# What each action changed, as the CLI and the status page say it.
+# Each action, and what it changed as the CLI and the status page say it.
 DONE = {
     "publish": "published",
     "unpublish": "unpublished",
@@ -15,3 +13,5 @@ DONE = {
     "cancel": "cancelled",
     "requeue": "re-queued",
 }
+
+ACTIONS = tuple(DONE)

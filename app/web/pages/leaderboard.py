@@ -142,19 +142,23 @@ def common_context(
 ) -> dict[str, Any]:
     """What every leaderboard and analysis page shows around its table; a track's page (`track`)
     offers only that track's older boards."""
+    # Which older pairs the board shows: the banner's pairs, so the list and banner agree.
+    shown = {(p.rubric_version, p.judge_model) for p in board.pairs.values() if not p.active}
     return {
         "title": title,
         "board": board,
         "params": params,
         "path": path,
         "pairs": list(board.pairs.values()),
-        # Each older (rubric version, judge) pair with the link that opens it, view kept.
+        # Each older (rubric version, judge) pair, the link that opens it (view kept), and
+        # whether it is the one shown.
         "older_boards": [
             (
                 choice,
                 link(
                     path, params, rubric=[choice.rubric_version], judge=choice.judge_model, page=1
                 ),
+                (choice.rubric_version, choice.judge_model) in shown,
             )
             for choice in board.choices
             if not choice.active and track in (None, choice.track)
