@@ -8,10 +8,12 @@ import asyncio
 import dataclasses
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -378,21 +380,46 @@ async def test_a_timed_out_or_cancelled_call_gives_its_connection_back(
     assert stats(standin)["max_in_flight"] == 2
 
 
-async def test_requests_name_the_client_and_their_content(standin: StandinThread) -> None:
-    seen: list[httpx.Request] = []
+class _HeaderRecorder(BaseHTTPRequestHandler):
+    """A server on loopback that keeps each request's path and headers as they arrived."""
 
-    def reply(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"choices": [{"message": {"content": "{}"}}]})
+    seen: ClassVar[list[tuple[str, dict[str, str]]]]
 
-    async with httpx.MockTransport(reply) as transport:
-        judge = JudgeClient("http://judge.test/v1", transport=transport, sleep=Sleeps())
-        await judge.judge(t1_request(), T1)
-    headers = seen[0].headers
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        self.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+        body = json.dumps({"choices": [{"message": {"content": "{}"}}]}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+async def test_requests_name_the_client_and_their_content() -> None:
+    """What goes over the wire: read by a real server, not from the client's request object."""
+
+    class Recorder(_HeaderRecorder):
+        seen: ClassVar[list[tuple[str, dict[str, str]]]] = []
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        async with JudgeClient(base_url, sleep=Sleeps(), max_transport_retries=0) as judge:
+            await judge.judge(t1_request(), T1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    path, headers = Recorder.seen[0]
     assert headers["user-agent"] == "mmrarebench-leaderboard"
     assert headers["content-type"] == "application/json"
     assert "authorization" not in headers  # no JUDGE_API_KEY, no header
-    assert seen[0].url == "http://judge.test/v1/chat/completions"
+    assert path == "/v1/chat/completions"
 
 
 async def test_cache_hits_make_no_request(standin: StandinThread) -> None:
